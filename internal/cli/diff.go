@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/report"
+)
+
+// githubCommentLimit is the most characters GitHub accepts in a comment.
+const githubCommentLimit = 65536
+
+func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
+	var (
+		repo, base, head, format, repoURL string
+		apps                              []string
+		maxChars                          int
+		color                             string
+	)
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what a change does to each environment (exit 0: no change, 1: changes, 2: error)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			baseTree, err := openTree(ctx, repo, base)
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			defer baseTree.Close()
+			headTree, err := openTree(ctx, repo, head)
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			defer headTree.Close()
+
+			// The base decides how to judge the change, as on the server.
+			cfg, err := config.Load(baseTree)
+			if err != nil {
+				return &exitError{code: exitError, err: fmt.Errorf("base %s: %w", base, err)}
+			}
+			res, err := preview.Run(ctx, baseTree, headTree, preview.Options{
+				RepoURL: repoURL,
+				Apps:    apps,
+				Render:  render.Options{Limits: render.DefaultLimits()},
+				Diff:    diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
+			})
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			log := logger()
+			for _, sk := range res.Skipped {
+				log.Debug("skipped file", "detail", sk)
+			}
+			switch format {
+			case "markdown":
+				fmt.Fprint(s.Out, report.Markdown(res, report.MarkdownOptions{
+					Title:    "ferry diff",
+					MaxChars: maxChars,
+					Footer:   fmt.Sprintf("Rendered %s → %s in %s.", short(res.Base), short(res.Head), res.Duration.Round(time.Millisecond)),
+				}))
+			case "json":
+				b, err := report.JSON(res)
+				if err != nil {
+					return &exitError{code: exitError, err: err}
+				}
+				s.Out.Write(append(b, '\n'))
+			case "text":
+				if err := report.Text(s.Out, res, useColor(color, s)); err != nil {
+					return &exitError{code: exitError, err: err}
+				}
+			default:
+				return &exitError{code: exitError, err: fmt.Errorf("unknown --format %q (want markdown, text or json)", format)}
+			}
+			return &exitError{code: diffExitCode(res)}
+		},
+	}
+	cmd.Flags().StringVar(&repo, "repo", ".", "repository directory")
+	cmd.Flags().StringVar(&base, "base", "", "base git revision (required)")
+	cmd.Flags().StringVar(&head, "head", "", "head git revision (default: the files on disk)")
+	cmd.Flags().StringSliceVar(&apps, "app", nil, "limit to these environments (repeatable)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: markdown, text or json")
+	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
+	cmd.Flags().IntVar(&maxChars, "max-chars", githubCommentLimit, "markdown size budget (GitHub's comment limit by default; 0 = none)")
+	cmd.Flags().StringVar(&color, "color", "auto", "colour text output: auto, always or never")
+	_ = cmd.MarkFlagRequired("base")
+	return cmd
+}
+
+func diffExitCode(res *preview.Result) int {
+	code := exitOK
+	for _, e := range res.Environments {
+		switch e.Status {
+		case preview.Error:
+			return exitError
+		case preview.Changed:
+			code = exitChanges
+		}
+	}
+	return code
+}
+
+func useColor(mode string, s Streams) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	f, ok := s.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+func short(rev string) string {
+	if len(rev) == 40 {
+		return rev[:12]
+	}
+	return rev
+}

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/render"
+)
+
+func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
+	var repo, rev, app, repoURL string
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Render one environment's manifests as a YAML stream",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tree, err := openTree(cmd.Context(), repo, rev)
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			defer tree.Close()
+			found, err := environment.Discover(tree, environment.DiscoverOptions{RepoURL: repoURL})
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			var env *environment.Environment
+			var names []string
+			for i := range found.Environments {
+				names = append(names, found.Environments[i].Name)
+				if found.Environments[i].Name == app {
+					env = &found.Environments[i]
+				}
+			}
+			if env == nil {
+				return &exitError{code: exitError, err: fmt.Errorf("no environment %q (found: %v)", app, names)}
+			}
+			if env.External {
+				return &exitError{code: exitError, err: fmt.Errorf("environment %q is sourced from another repository (%s)", app, env.RepoURL)}
+			}
+			res, err := render.Render(cmd.Context(), tree, *env, render.Options{Limits: render.DefaultLimits()})
+			if err != nil {
+				return &exitError{code: exitError, err: fmt.Errorf("render %s: %w", app, err)}
+			}
+			logger().Debug("rendered", "environment", app, "objects", len(res.Objects), "files", res.Files)
+			out, err := manifest.Stream(res.Objects)
+			if err != nil {
+				return &exitError{code: exitError, err: err}
+			}
+			_, err = s.Out.Write(out)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&repo, "repo", ".", "repository directory")
+	cmd.Flags().StringVar(&rev, "rev", "", "git revision to read (default: the files on disk)")
+	cmd.Flags().StringVar(&app, "app", "", "environment name (see `ferry apps`)")
+	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
+	_ = cmd.MarkFlagRequired("app")
+	return cmd
+}

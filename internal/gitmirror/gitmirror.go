@@ -1,0 +1,138 @@
+// Package gitmirror keeps one bare mirror per repository under ferry's data
+// directory and fetches into it exactly what a job needs. The installation
+// token travels only in the environment of the git process that uses it: it
+// is never written to the mirror's config, a remote URL, or a log.
+package gitmirror
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Mirrors manages the bare mirrors under Dir.
+type Mirrors struct {
+	Dir string
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// New returns mirrors rooted at dir (created if missing).
+func New(dir string) (*Mirrors, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("git mirrors dir: %w", err)
+	}
+	return &Mirrors{Dir: dir, locks: map[string]*sync.Mutex{}}, nil
+}
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+
+// Path is the mirror directory of repository "owner/name".
+func (m *Mirrors) Path(fullName string) (string, error) {
+	if !safeName.MatchString(fullName) || strings.Contains(fullName, "..") {
+		return "", fmt.Errorf("repository name %q is not owner/name", fullName)
+	}
+	return filepath.Join(m.Dir, strings.ToLower(fullName)+".git"), nil
+}
+
+func (m *Mirrors) lock(path string) func() {
+	m.mu.Lock()
+	l, ok := m.locks[path]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[path] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Fetch brings refspecs from cloneURL into the mirror of fullName and returns
+// the mirror's path. Fetches of one repository are serialized; readers
+// (git cat-file, ls-tree) may run alongside, which git supports.
+func (m *Mirrors) Fetch(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) (string, error) {
+	dir, err := m.Path(fullName)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(cloneURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+		return "", fmt.Errorf("clone url %q: want an http(s) URL without credentials", cloneURL)
+	}
+	unlock := m.lock(dir)
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		if err := run(ctx, "", nil, "init", "--bare", "--quiet", dir); err != nil {
+			return "", fmt.Errorf("init mirror %s: %w", fullName, err)
+		}
+		// Mirrors only ever receive fetches: never let git gc in the middle of a read.
+		if err := run(ctx, dir, nil, "config", "gc.auto", "0"); err != nil {
+			return "", err
+		}
+	}
+	args := append([]string{"fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", cloneURL}, refspecs...)
+	if err := run(ctx, dir, authEnv(token), args...); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", fullName, err)
+	}
+	return dir, nil
+}
+
+// Push pushes refspecs from the mirror to cloneURL with the token.
+func (m *Mirrors) Push(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) error {
+	dir, err := m.Path(fullName)
+	if err != nil {
+		return err
+	}
+	unlock := m.lock(dir)
+	defer unlock()
+	args := append([]string{"push", "--quiet", cloneURL}, refspecs...)
+	if err := run(ctx, dir, authEnv(token), args...); err != nil {
+		return fmt.Errorf("push %s: %w", fullName, err)
+	}
+	return nil
+}
+
+// authEnv passes the token as an HTTP header through git's environment-only
+// configuration (GIT_CONFIG_COUNT), so it is not in argv, the config or a URL.
+func authEnv(token string) []string {
+	if token == "" {
+		return nil
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
+	return []string{
+		"GIT_CONFIG_COUNT=1",
+		"GIT_CONFIG_KEY_0=http.extraHeader",
+		"GIT_CONFIG_VALUE_0=Authorization: Basic " + basic,
+	}
+}
+
+func run(ctx context.Context, dir string, extraEnv []string, args ...string) error {
+	verb := args[0]
+	if dir != "" {
+		args = append([]string{"-C", dir}, args...)
+	}
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "GIT_CONFIG_NOSYSTEM=1"), extraEnv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("git %s: %w: %s", verb, err, redact(strings.TrimSpace(stderr.String())))
+	}
+	return nil
+}
+
+// redact removes anything that looks like credentials from git's messages.
+var credentialsInURL = regexp.MustCompile(`://[^/@\s]+@`)
+
+func redact(s string) string {
+	return credentialsInURL.ReplaceAllString(s, "://***@")
+}

@@ -1,0 +1,242 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/report"
+)
+
+// Check and comment identities. The check names are stable: branch
+// protection requires them by name.
+const (
+	DiffCheckName = "ferry/diff"
+	diffMarker    = "<!-- ferry:diff -->"
+	// commentBudget leaves GitHub's 65,536-character limit a margin for the marker.
+	commentBudget = 65536 - 64
+	checkBudget   = 65535
+)
+
+// GitHub is what a preview does on GitHub, for one installation.
+type GitHub interface {
+	UpsertComment(ctx context.Context, repo github.Repo, number int, knownID int64, marker, body string) (int64, error)
+	StartCheckRun(ctx context.Context, repo github.Repo, name, sha, title string) (int64, error)
+	CompleteCheckRun(ctx context.Context, repo github.Repo, id int64, name, conclusion string, out github.CheckOutput) error
+}
+
+// Mirrors fetches a repository's refs into a local bare mirror.
+type Mirrors interface {
+	Fetch(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) (string, error)
+}
+
+// State remembers small facts across jobs (the sticky comment's id).
+type State interface {
+	Get(ctx context.Context, namespace, key string) (string, bool, error)
+	Put(ctx context.Context, namespace, key, value string) error
+}
+
+// Previewer handles KindPreview jobs.
+type Previewer struct {
+	Client  func(installationID int64) (GitHub, error)
+	Token   func(ctx context.Context, installationID int64) (string, error)
+	Mirrors Mirrors
+	State   State
+	Render  render.Options
+	Logger  *slog.Logger
+}
+
+// Handle previews one pull request at one head commit.
+func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
+	var pr PullRequest
+	if err := json.Unmarshal(j.Args, &pr); err != nil {
+		return queue.Permanent(fmt.Errorf("preview job %d args: %w", j.ID, err))
+	}
+	repo, err := github.ParseRepo(pr.Repo)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	gh, err := p.Client(pr.InstallationID)
+	if err != nil {
+		return err
+	}
+	checkID, err := p.checkRun(ctx, gh, repo, pr)
+	if err != nil {
+		return githubRetry(err)
+	}
+	res, started, err := p.preview(ctx, pr)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(started)
+	footer := fmt.Sprintf("ferry rendered `%s` (merge base `%s`) in %s.", short(pr.HeadSHA), short(res.Base), elapsed.Round(time.Millisecond))
+
+	body := report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", Marker: diffMarker, MaxChars: commentBudget, Footer: footer})
+	if err := p.upsertComment(ctx, gh, repo, pr, body); err != nil {
+		return githubRetry(err)
+	}
+	conclusion, summary, annotations := checkConclusion(res)
+	out := github.CheckOutput{
+		Title:       summary,
+		Summary:     report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", MaxChars: checkBudget, Footer: footer}),
+		Annotations: annotations,
+	}
+	if err := gh.CompleteCheckRun(ctx, repo, checkID, DiffCheckName, conclusion, out); err != nil {
+		return githubRetry(err)
+	}
+	p.Logger.Info("preview posted", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA), "environments", len(res.Environments), "conclusion", conclusion, "elapsed", elapsed)
+	return nil
+}
+
+// checkRun creates the in-progress check once per head commit; a retried job
+// finds the id it stored and reuses the run.
+func (p *Previewer) checkRun(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest) (int64, error) {
+	key := pr.Repo + "@" + pr.HeadSHA + "/" + DiffCheckName
+	if v, ok, err := p.State.Get(ctx, "check_run", key); err != nil {
+		return 0, err
+	} else if ok {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return id, nil
+		}
+	}
+	id, err := gh.StartCheckRun(ctx, repo, DiffCheckName, pr.HeadSHA, "Rendering environments…")
+	if err != nil {
+		return 0, err
+	}
+	return id, p.State.Put(ctx, "check_run", key, strconv.FormatInt(id, 10))
+}
+
+func (p *Previewer) upsertComment(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest, body string) error {
+	key := pr.Key()
+	var known int64
+	if v, ok, err := p.State.Get(ctx, "diff_comment", key); err != nil {
+		return err
+	} else if ok {
+		known, _ = strconv.ParseInt(v, 10, 64)
+	}
+	id, err := gh.UpsertComment(ctx, repo, pr.Number, known, diffMarker, body)
+	if err != nil {
+		return err
+	}
+	if id != known {
+		return p.State.Put(ctx, "diff_comment", key, strconv.FormatInt(id, 10))
+	}
+	return nil
+}
+
+// preview fetches the pull request and renders it against its merge base
+// with the base branch, judged by the base branch's configuration.
+func (p *Previewer) preview(ctx context.Context, pr PullRequest) (*preview.Result, time.Time, error) {
+	token, err := p.Token(ctx, pr.InstallationID)
+	if err != nil {
+		return nil, time.Time{}, githubRetry(err)
+	}
+	baseRef := "refs/ferry/base/" + pr.BaseRef
+	headRef := fmt.Sprintf("refs/ferry/pull/%d/head", pr.Number)
+	dir, err := p.Mirrors.Fetch(ctx, pr.Repo, pr.CloneURL, token,
+		"+refs/heads/"+pr.BaseRef+":"+baseRef,
+		fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, headRef))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	started := time.Now()
+	if _, err := repofs.ResolveCommit(ctx, dir, pr.HeadSHA); err != nil {
+		// The PR moved on before we fetched; the newer push has its own job.
+		return nil, started, queue.Permanent(fmt.Errorf("head %s no longer on %s#%d: %w", short(pr.HeadSHA), pr.Repo, pr.Number, err))
+	}
+	mergeBase, err := repofs.MergeBase(ctx, dir, baseRef, pr.HeadSHA)
+	if err != nil {
+		return nil, started, queue.Permanent(err)
+	}
+	baseTip, err := repofs.OpenGit(ctx, dir, baseRef)
+	if err != nil {
+		return nil, started, err
+	}
+	defer baseTip.Close()
+	cfg, err := config.Load(baseTip)
+	if err != nil {
+		return nil, started, queue.Permanent(fmt.Errorf("base branch %s: %w", pr.BaseRef, err))
+	}
+	base, err := repofs.OpenGit(ctx, dir, mergeBase)
+	if err != nil {
+		return nil, started, err
+	}
+	defer base.Close()
+	head, err := repofs.OpenGit(ctx, dir, pr.HeadSHA)
+	if err != nil {
+		return nil, started, err
+	}
+	defer head.Close()
+	res, err := preview.Run(ctx, base, head, preview.Options{
+		RepoURL: pr.HTMLURL,
+		Render:  p.Render,
+		Diff:    diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
+	})
+	if err != nil {
+		return nil, started, fmt.Errorf("preview %s#%d: %w", pr.Repo, pr.Number, err)
+	}
+	return res, started, nil
+}
+
+// checkConclusion fails the check when an environment does not render, and
+// points an annotation at the file and line of each error.
+func checkConclusion(res *preview.Result) (string, string, []github.Annotation) {
+	var failed []string
+	var annotations []github.Annotation
+	changed := 0
+	for _, e := range res.Environments {
+		switch e.Status {
+		case preview.Changed:
+			changed++
+		case preview.Error:
+			failed = append(failed, e.Name)
+			if e.ErrorFile != "" {
+				annotations = append(annotations, github.Annotation{
+					Path: e.ErrorFile, StartLine: max(e.ErrorLine, 1), Level: "failure",
+					Title: "ferry: " + e.Name + " does not render", Message: e.Error,
+				})
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return "failure", fmt.Sprintf("%d environment(s) fail to render: %s", len(failed), strings.Join(failed, ", ")), annotations
+	}
+	if changed == 0 {
+		return "success", "No environment changes", nil
+	}
+	return "success", fmt.Sprintf("%d environment(s) change", changed), nil
+}
+
+// githubRetry turns GitHub's rate limits into a queue retry at the right time.
+func githubRetry(err error) error {
+	if err == nil {
+		return nil
+	}
+	var perm interface{ Permanent() bool }
+	if errors.As(err, &perm) {
+		return err
+	}
+	if d, ok := github.RetryDelay(err, time.Now()); ok && d > 0 {
+		return queue.RetryAfter(err, d)
+	}
+	return err
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

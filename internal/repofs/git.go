@@ -1,0 +1,163 @@
+package repofs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// OpenGit reads the tree of rev in the repository at gitDir (a bare mirror or
+// a work tree's repository) without checking anything out. File contents are
+// read lazily through one long-lived `git cat-file --batch`, so a render that
+// touches ten files of a huge repository reads ten blobs.
+func OpenGit(ctx context.Context, gitDir, rev string) (*Tree, error) {
+	commit, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("resolve revision %q: %w", rev, err)
+	}
+	commit = strings.TrimSpace(commit)
+	out, err := git(ctx, gitDir, "ls-tree", "-r", "-l", "-z", "--full-tree", commit)
+	if err != nil {
+		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
+	}
+	entries := map[string]entry{}
+	for _, rec := range strings.Split(out, "\x00") {
+		if rec == "" {
+			continue
+		}
+		// "<mode> SP <type> SP <object> SP+ <size> TAB <path>"
+		meta, name, ok := strings.Cut(rec, "\t")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(meta)
+		if len(fields) != 4 || fields[1] != "blob" {
+			continue // submodules (commit entries) are not part of the tree we render
+		}
+		size, _ := strconv.ParseInt(fields[3], 10, 64)
+		kind := kindFile
+		if fields[0] == "120000" {
+			kind = kindSymlink
+		}
+		entries[name] = entry{kind: kind, size: size, id: fields[2]}
+	}
+	return newTree(commit, entries, &gitSource{dir: gitDir}), nil
+}
+
+// ResolveCommit returns the full commit id of rev.
+func ResolveCommit(ctx context.Context, gitDir, rev string) (string, error) {
+	out, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("resolve revision %q: %w", rev, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// MergeBase returns the best common ancestor of two commits, which is what a
+// pull request's diff is taken against.
+func MergeBase(ctx context.Context, gitDir, a, b string) (string, error) {
+	out, err := git(ctx, gitDir, "merge-base", a, b)
+	if err != nil {
+		return "", fmt.Errorf("merge-base %s %s: %w", a, b, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = gitEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// gitEnv keeps the user's git configuration from changing what ferry reads
+// (replace refs, alternates from the environment, pagers).
+func gitEnv() []string {
+	return append(cmdEnv(), "GIT_NO_REPLACE_OBJECTS=1", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
+}
+
+type gitSource struct {
+	dir string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+}
+
+func (g *gitSource) start() error {
+	cmd := exec.Command("git", "-C", g.dir, "cat-file", "--batch")
+	cmd.Env = gitEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start git cat-file: %w", err)
+	}
+	g.cmd, g.stdin, g.stdout = cmd, stdin, bufio.NewReaderSize(stdout, 64<<10)
+	return nil
+}
+
+func (g *gitSource) load(name string, e entry) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cmd == nil {
+		if err := g.start(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := io.WriteString(g.stdin, e.id+"\n"); err != nil {
+		g.reset()
+		return nil, fmt.Errorf("cat-file %s: %w", name, err)
+	}
+	header, err := g.stdout.ReadString('\n')
+	if err != nil {
+		g.reset()
+		return nil, fmt.Errorf("cat-file %s: %w", name, err)
+	}
+	fields := strings.Fields(header)
+	if len(fields) != 3 {
+		return nil, fmt.Errorf("cat-file %s: %s", name, strings.TrimSpace(header))
+	}
+	size, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("cat-file %s: bad size in %q", name, header)
+	}
+	buf := make([]byte, size+1) // content plus the trailing newline
+	if _, err := io.ReadFull(g.stdout, buf); err != nil {
+		g.reset()
+		return nil, fmt.Errorf("cat-file %s: %w", name, err)
+	}
+	return buf[:size], nil
+}
+
+func (g *gitSource) reset() {
+	if g.cmd != nil {
+		_ = g.stdin.Close()
+		_ = g.cmd.Wait()
+		g.cmd = nil
+	}
+}
+
+func (g *gitSource) close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reset()
+	return nil
+}

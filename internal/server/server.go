@@ -1,0 +1,173 @@
+// Package server wires ferry's webhook server: the HTTP routes (echo), the
+// durable store, the worker pool and the job handlers. It owns lifecycles,
+// not logic: each piece it starts lives in its own package.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/gitmirror"
+	"github.com/ferry-gitops/ferry/internal/job"
+	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/store"
+	"github.com/ferry-gitops/ferry/internal/webhook"
+)
+
+// Config is everything `ferry serve` is told.
+type Config struct {
+	Listen        string
+	GitHubAPIURL  string
+	AppID         int64
+	PrivateKey    []byte
+	WebhookSecret []byte
+	DataDir       string
+	Workers       int
+	// HTTPTransport reaches GitHub; nil means http.DefaultTransport.
+	HTTPTransport http.RoundTripper
+}
+
+// Validate reports the first missing or bad setting in one clear line.
+func (c Config) Validate() error {
+	switch {
+	case len(c.WebhookSecret) == 0:
+		return errors.New("a webhook secret is required (--webhook-secret, --webhook-secret-file or FERRY_WEBHOOK_SECRET)")
+	case c.AppID <= 0:
+		return errors.New("the GitHub App id is required (--app-id or FERRY_APP_ID)")
+	case len(c.PrivateKey) == 0:
+		return errors.New("the GitHub App private key is required (--private-key-file or FERRY_PRIVATE_KEY_FILE)")
+	case c.DataDir == "":
+		return errors.New("a data directory is required (--data-dir)")
+	}
+	return nil
+}
+
+// Server is a running ferry.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *store.DB
+	pool   *queue.Pool
+	echo   *echo.Echo
+	ready  bool
+	readyM sync.Mutex
+}
+
+// New opens the store and builds the server; Run starts it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	app, err := github.NewApp(cfg.AppID, cfg.PrivateKey, cfg.GitHubAPIURL, cfg.HTTPTransport)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ferry.db"))
+	if err != nil {
+		return nil, err
+	}
+	mirrors, err := gitmirror.New(filepath.Join(cfg.DataDir, "git"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	previewer := &job.Previewer{
+		Client: func(id int64) (job.GitHub, error) { return app.Client(id) },
+		Token:  app.Token,
+		// Mirrors and state are shared by every job.
+		Mirrors: mirrors,
+		State:   db,
+		Render:  render.Options{Limits: render.DefaultLimits()},
+		Logger:  log,
+	}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	s := &Server{cfg: cfg, log: log, db: db}
+	s.pool = &queue.Pool{
+		Store:   db,
+		Handler: job.Router{job.KindPreview: previewer},
+		Workers: workers,
+		Logger:  log,
+	}
+	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
+	s.echo = newEcho(s, hook)
+	return s, nil
+}
+
+func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.POST("/webhook", hook.Serve)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.readyz)
+	return e
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	s.readyM.Lock()
+	ready := s.ready
+	s.readyM.Unlock()
+	if !ready {
+		return c.String(http.StatusServiceUnavailable, "starting\n")
+	}
+	if err := s.db.Ping(c.Request().Context()); err != nil {
+		return c.String(http.StatusServiceUnavailable, "store unavailable\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// Run serves until ctx ends, then drains: it stops taking webhooks, lets
+// running jobs finish, and closes the store. Queued jobs stay queued.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+		}
+	}
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	poolDone := make(chan error, 1)
+	go func() { poolDone <- s.pool.Run(poolCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+	s.readyM.Lock()
+	s.ready = true
+	s.readyM.Unlock()
+	s.log.Info("ferry serving", "addr", ln.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveDone:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	stopPool()
+	<-poolDone
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

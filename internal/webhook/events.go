@@ -1,0 +1,96 @@
+package webhook
+
+import (
+	"fmt"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/ferry-gitops/ferry/internal/job"
+	"github.com/ferry-gitops/ferry/internal/queue"
+)
+
+// translation is what a verified event means to ferry.
+type translation struct {
+	action, repo string
+	installation int64
+	jobs         []queue.Spec
+}
+
+// translate parses an event once and returns the jobs it calls for. An event
+// ferry does not act on yields no jobs and no error.
+func translate(event string, payload []byte) (translation, error) {
+	parsed, err := gh.ParseWebHook(event, payload)
+	if err != nil {
+		return translation{}, fmt.Errorf("parse %s event: %w", event, err)
+	}
+	var t translation
+	if v, ok := parsed.(interface{ GetAction() string }); ok {
+		t.action = v.GetAction()
+	}
+	if v, ok := parsed.(interface{ GetRepo() *gh.Repository }); ok {
+		t.repo = v.GetRepo().GetFullName()
+	}
+	if v, ok := parsed.(interface{ GetInstallation() *gh.Installation }); ok {
+		t.installation = v.GetInstallation().GetID()
+	}
+	switch ev := parsed.(type) {
+	case *gh.PullRequestEvent:
+		t.jobs, err = pullRequestJobs(ev)
+	case *gh.CheckRunEvent:
+		t.jobs, err = checkRunJobs(ev)
+	}
+	return t, err
+}
+
+func pullRequestJobs(ev *gh.PullRequestEvent) ([]queue.Spec, error) {
+	switch ev.GetAction() {
+	case "opened", "synchronize", "reopened", "ready_for_review":
+	case "edited":
+		// Only a new base changes the diff; title and body edits don't.
+		if ev.GetChanges().GetBase() == nil {
+			return nil, nil
+		}
+	default:
+		return nil, nil
+	}
+	pr := ev.GetPullRequest()
+	spec, err := job.PreviewSpec(job.PullRequest{
+		InstallationID: ev.GetInstallation().GetID(),
+		Repo:           ev.GetRepo().GetFullName(),
+		CloneURL:       ev.GetRepo().GetCloneURL(),
+		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		Number:         pr.GetNumber(),
+		HeadSHA:        pr.GetHead().GetSHA(),
+		BaseRef:        pr.GetBase().GetRef(),
+		Author:         pr.GetUser().GetLogin(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Spec{spec}, nil
+}
+
+// checkRunJobs re-runs a preview when someone presses "Re-run" on ferry's check.
+func checkRunJobs(ev *gh.CheckRunEvent) ([]queue.Spec, error) {
+	if ev.GetAction() != "rerequested" {
+		return nil, nil
+	}
+	run := ev.GetCheckRun()
+	var specs []queue.Spec
+	for _, pr := range run.PullRequests {
+		spec, err := job.PreviewSpec(job.PullRequest{
+			InstallationID: ev.GetInstallation().GetID(),
+			Repo:           ev.GetRepo().GetFullName(),
+			CloneURL:       ev.GetRepo().GetCloneURL(),
+			HTMLURL:        ev.GetRepo().GetHTMLURL(),
+			Number:         pr.GetNumber(),
+			HeadSHA:        run.GetHeadSHA(),
+			BaseRef:        pr.GetBase().GetRef(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}

@@ -1,0 +1,92 @@
+// Package webhook is ferry's front door: it verifies GitHub's signature,
+// turns the event into jobs, and persists them before answering 202, so
+// accepted work survives a crash and a redelivered event is done once.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/store"
+)
+
+// MaxBody is GitHub's own cap on a webhook payload (25 MB).
+const MaxBody = 25 << 20
+
+// Intake persists a delivery and its jobs atomically.
+type Intake interface {
+	Accept(ctx context.Context, d store.Delivery, jobs []queue.Spec) (duplicate bool, err error)
+}
+
+// Handler serves POST /webhook.
+type Handler struct {
+	Secret []byte
+	Intake Intake
+	// Wake tells the worker pool that work is waiting.
+	Wake   func()
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Serve handles one delivery.
+func (h *Handler) Serve(c echo.Context) error {
+	req := c.Request()
+	if req.ContentLength > MaxBody {
+		return c.String(http.StatusRequestEntityTooLarge, "payload too large\n")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return c.String(http.StatusRequestEntityTooLarge, "payload too large\n")
+		}
+		return c.String(http.StatusBadRequest, "cannot read body\n")
+	}
+	// SHA-256 only: the legacy SHA-1 header is not accepted as a fallback.
+	sig := req.Header.Get(gh.SHA256SignatureHeader)
+	if sig == "" || gh.ValidateSignature(sig, body, h.Secret) != nil {
+		h.Logger.Warn("webhook signature rejected", "delivery", gh.DeliveryID(req), "remote", c.RealIP())
+		return c.String(http.StatusUnauthorized, "bad signature\n")
+	}
+	event, delivery := gh.WebHookType(req), gh.DeliveryID(req)
+	if event == "" || delivery == "" {
+		return c.String(http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery\n")
+	}
+	if event == "ping" {
+		return c.String(http.StatusOK, "pong\n")
+	}
+	t, err := translate(event, body)
+	if err != nil {
+		h.Logger.Warn("webhook not understood", "event", event, "delivery", delivery, "err", err)
+		return c.String(http.StatusBadRequest, "cannot parse event\n")
+	}
+	if len(t.jobs) == 0 {
+		return c.String(http.StatusAccepted, "nothing to do\n")
+	}
+	dup, err := h.Intake.Accept(req.Context(), store.Delivery{
+		ID: delivery, Event: event, Action: t.action, Repo: t.repo,
+		InstallationID: t.installation, ReceivedAt: h.Now(),
+	}, t.jobs)
+	if err != nil {
+		h.Logger.Error("webhook not persisted", "event", event, "delivery", delivery, "err", err)
+		// 5xx makes GitHub mark the delivery failed so it can be redelivered.
+		return c.String(http.StatusServiceUnavailable, "could not record delivery\n")
+	}
+	if dup {
+		h.Logger.Info("duplicate delivery ignored", "event", event, "delivery", delivery)
+		return c.String(http.StatusAccepted, "already accepted\n")
+	}
+	h.Logger.Info("webhook accepted", "event", event, "action", t.action, "delivery", delivery, "repo", t.repo, "jobs", len(t.jobs))
+	if h.Wake != nil {
+		h.Wake()
+	}
+	return c.String(http.StatusAccepted, "accepted\n")
+}
