@@ -6,6 +6,7 @@ GO ?= go
 CACHE := $(CURDIR)/.cache
 TOOLS := $(CACHE)/tools
 DEMO_REPO := $(CACHE)/demo-repo
+DEMO_URL := https://github.com/skillzmist/infrastructure
 KUSTOMIZE_VERSION := v5.8.2
 HELM_VERSION := $(shell $(GO) list -m -f '{{.Version}}' helm.sh/helm/v3)
 export FERRY_TOOLS_DIR := $(TOOLS)
@@ -18,10 +19,10 @@ build:
 # The PR comment ferry would post for a production image bump in the bundled
 # example repository (testdata/gitops). ferry diff exits 1 when something changes.
 demo: build
-	@bash hack/testrepo.sh $(DEMO_REPO) >/dev/null
-	@./bin/ferry apps --repo $(DEMO_REPO) --rev main
+	@rm -rf $(DEMO_REPO) && bash hack/testrepo.sh $(DEMO_REPO) >/dev/null
+	@./bin/ferry apps --repo $(DEMO_REPO) --rev main --repo-url $(DEMO_URL)
 	@echo
-	@./bin/ferry diff --repo $(DEMO_REPO) --base main --head scenario/image-bump-production --format markdown; \
+	@./bin/ferry diff --repo $(DEMO_REPO) --base main --head scenario/image-bump-production --repo-url $(DEMO_URL) --format markdown; \
 	  rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 test: tools vet fmt-check unit

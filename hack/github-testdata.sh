@@ -166,6 +166,25 @@ realOr("issue_comment.created.pull_request", (x) => x.action === "created" && x.
 	return x;
 }, "issue_comment.created with the issue's `pull_request` links added (a comment on a PR)");
 
+// A few old examples carry "2018-04-25 20:42:10" timestamps, which the
+// webhook schemas (format: date-time) and go-github reject; GitHub sends
+// ISO 8601 today. Rewrite only those values, and say so in the README.
+const normalized = {};
+function normalizeTimes(node, file, where) {
+	for (const [k, v] of Object.entries(node)) {
+		if (typeof v === "string" && /_at$/.test(k) && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(v)) {
+			node[k] = v.replace(" ", "T") + "Z";
+			(normalized[file] = normalized[file] || []).push(where + k);
+		} else if (v && typeof v === "object") {
+			normalizeTimes(v, file, where + k + ".");
+		}
+	}
+}
+for (const [name, payload] of Object.entries(files)) {
+	files[name] = clone(payload);
+	normalizeTimes(files[name], name, "");
+}
+
 for (const [name, payload] of Object.entries(files)) {
 	fs.writeFileSync(path.join(env.OUT, "webhooks", name + ".json"), JSON.stringify(payload, null, 2) + "\n");
 }
@@ -183,7 +202,7 @@ const lines = [
 	"  properties, string enums and JSON types. `internal/githubtest` checks every",
 	"  call ferry makes against it.",
 	`- \`webhooks/\`: example deliveries from npm \`@octokit/webhooks-examples@${env.WEBHOOKS_VERSION}\``,
-	"  (`api.github.com/index.json`), copied verbatim, preferring examples",
+	"  (`api.github.com/index.json`), copied verbatim except as noted below, preferring examples",
 	"  delivered to a GitHub App (with `installation`). One file per",
 	"  `<event>.<action>.json`.",
 	"",
@@ -191,6 +210,11 @@ const lines = [
 if (Object.keys(derived).length) {
 	lines.push("The example package has no payload for the following; they are derived", "from a real example by the script (see it for the exact edits):", "");
 	for (const [n, why] of Object.entries(derived)) lines.push(`- \`webhooks/${n}.json\`: ${why}.`);
+	lines.push("");
+}
+if (Object.keys(normalized).length) {
+	lines.push("Timestamps in the old `YYYY-MM-DD hh:mm:ss` form were rewritten to ISO 8601,", "as GitHub sends them today and go-github requires:", "");
+	for (const [n, keys] of Object.entries(normalized)) lines.push(`- \`webhooks/${n}.json\`: ${keys.map((k) => "`" + k + "`").join(", ")}.`);
 	lines.push("");
 }
 fs.writeFileSync(path.join(env.OUT, "README.md"), lines.join("\n"));

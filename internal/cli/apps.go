@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/preview"
 )
 
 func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
@@ -20,12 +21,12 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tree, err := openTree(cmd.Context(), repo, rev)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			defer tree.Close()
-			found, err := environment.Discover(tree, environment.DiscoverOptions{RepoURL: repoURL})
+			found, err := preview.Discover(tree, repoURL)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			log := logger()
 			for _, sk := range found.Skipped {
@@ -54,7 +55,7 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				}
 				return tw.Flush()
 			default:
-				return &exitError{code: exitError, err: fmt.Errorf("unknown --format %q (want text or json)", format)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("unknown --format %q (want text or json)", format)}
 			}
 		},
 	}

@@ -17,13 +17,13 @@ import (
 // Version is set at build time with -ldflags "-X .../cli.Version=...".
 var Version = "dev"
 
-// exitError carries a specific exit code through cobra.
-type exitError struct {
+// codedError carries a specific exit code through cobra.
+type codedError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string {
+func (e *codedError) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit %d", e.code)
 	}
@@ -34,7 +34,7 @@ func (e *exitError) Error() string {
 const (
 	exitOK      = 0
 	exitChanges = 1
-	exitError   = 2
+	exitFailure = 2
 )
 
 // Streams are the command's standard streams, passed explicitly so tests can
@@ -56,7 +56,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	var ee *exitError
+	var ee *codedError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
 			fmt.Fprintln(stderr, "ferry:", ee.err)
@@ -64,7 +64,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "ferry:", err)
-	return exitError
+	return exitFailure
 }
 
 func newRoot(s Streams) *cobra.Command {
@@ -89,6 +89,7 @@ func newRoot(s Streams) *cobra.Command {
 		newRenderCmd(s, logger),
 		newDiffCmd(s, logger),
 		newServeCmd(s, logger),
+		newSetupCmd(s, logger),
 	)
 	return root
 }

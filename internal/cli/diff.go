@@ -34,19 +34,19 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			ctx := cmd.Context()
 			baseTree, err := openTree(ctx, repo, base)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			defer baseTree.Close()
 			headTree, err := openTree(ctx, repo, head)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			defer headTree.Close()
 
 			// The base decides how to judge the change, as on the server.
 			cfg, err := config.Load(baseTree)
 			if err != nil {
-				return &exitError{code: exitError, err: fmt.Errorf("base %s: %w", base, err)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("base %s: %w", base, err)}
 			}
 			res, err := preview.Run(ctx, baseTree, headTree, preview.Options{
 				RepoURL: repoURL,
@@ -55,7 +55,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				Diff:    diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
 			})
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			log := logger()
 			for _, sk := range res.Skipped {
@@ -71,17 +71,17 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			case "json":
 				b, err := report.JSON(res)
 				if err != nil {
-					return &exitError{code: exitError, err: err}
+					return &codedError{code: exitFailure, err: err}
 				}
 				s.Out.Write(append(b, '\n'))
 			case "text":
 				if err := report.Text(s.Out, res, useColor(color, s)); err != nil {
-					return &exitError{code: exitError, err: err}
+					return &codedError{code: exitFailure, err: err}
 				}
 			default:
-				return &exitError{code: exitError, err: fmt.Errorf("unknown --format %q (want markdown, text or json)", format)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("unknown --format %q (want markdown, text or json)", format)}
 			}
-			return &exitError{code: diffExitCode(res)}
+			return &codedError{code: diffExitCode(res)}
 		},
 	}
 	cmd.Flags().StringVar(&repo, "repo", ".", "repository directory")
@@ -101,7 +101,7 @@ func diffExitCode(res *preview.Result) int {
 	for _, e := range res.Environments {
 		switch e.Status {
 		case preview.Error:
-			return exitError
+			return exitFailure
 		case preview.Changed:
 			code = exitChanges
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/render"
 )
 
@@ -20,12 +21,12 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tree, err := openTree(cmd.Context(), repo, rev)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			defer tree.Close()
-			found, err := environment.Discover(tree, environment.DiscoverOptions{RepoURL: repoURL})
+			found, err := preview.Discover(tree, repoURL)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			var env *environment.Environment
 			var names []string
@@ -36,19 +37,19 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				}
 			}
 			if env == nil {
-				return &exitError{code: exitError, err: fmt.Errorf("no environment %q (found: %v)", app, names)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("no environment %q (found: %v)", app, names)}
 			}
 			if env.External {
-				return &exitError{code: exitError, err: fmt.Errorf("environment %q is sourced from another repository (%s)", app, env.RepoURL)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("environment %q is sourced from another repository (%s)", app, env.RepoURL)}
 			}
 			res, err := render.Render(cmd.Context(), tree, *env, render.Options{Limits: render.DefaultLimits()})
 			if err != nil {
-				return &exitError{code: exitError, err: fmt.Errorf("render %s: %w", app, err)}
+				return &codedError{code: exitFailure, err: fmt.Errorf("render %s: %w", app, err)}
 			}
 			logger().Debug("rendered", "environment", app, "objects", len(res.Objects), "files", res.Files)
 			out, err := manifest.Stream(res.Objects)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			_, err = s.Out.Write(out)
 			return err

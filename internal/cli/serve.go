@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-gitops/ferry"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/server"
 )
@@ -24,25 +25,40 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers"); err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret)}
 			if secretFile != "" {
 				b, err := os.ReadFile(secretFile)
 				if err != nil {
-					return &exitError{code: exitError, err: fmt.Errorf("--webhook-secret-file: %w", err)}
+					return &codedError{code: exitFailure, err: fmt.Errorf("--webhook-secret-file: %w", err)}
 				}
 				cfg.WebhookSecret = []byte(strings.TrimSpace(string(b)))
 			}
 			if keyFile != "" {
 				b, err := os.ReadFile(keyFile)
 				if err != nil {
-					return &exitError{code: exitError, err: fmt.Errorf("--private-key-file: %w", err)}
+					return &codedError{code: exitFailure, err: fmt.Errorf("--private-key-file: %w", err)}
 				}
 				cfg.PrivateKey = b
 			}
+			// An App registered through /setup is used when no flags name one.
+			if creds, err := server.LoadCredentials(dataDir); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			} else if creds != nil {
+				if cfg.AppID == 0 {
+					cfg.AppID = creds.AppID
+				}
+				if len(cfg.PrivateKey) == 0 {
+					cfg.PrivateKey = []byte(creds.PEM)
+				}
+				if len(cfg.WebhookSecret) == 0 {
+					cfg.WebhookSecret = []byte(creds.WebhookSecret)
+				}
+			}
+			cfg.Setup = &server.Setup{Manifest: ferry.AppManifest, WebURL: webURL(apiURL), APIURL: apiURL, DataDir: dataDir}
 			if err := cfg.Validate(); err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: fmt.Errorf("%w; to register a new App run `ferry setup`", err)}
 			}
 			var handler slog.Handler = slog.NewTextHandler(s.Err, nil)
 			if logFormat == "json" {
@@ -51,10 +67,10 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 			log := slog.New(handler)
 			srv, err := server.New(cmd.Context(), cfg, log)
 			if err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			if err := srv.Run(cmd.Context(), nil); err != nil {
-				return &exitError{code: exitError, err: err}
+				return &codedError{code: exitFailure, err: err}
 			}
 			return nil
 		},
@@ -70,4 +86,33 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.IntVar(&workers, "workers", 4, "concurrent jobs (FERRY_WORKERS)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
+}
+
+func newSetupCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
+	var listen, apiURL, dataDir string
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "Register ferry as a GitHub App through GitHub's manifest flow (serves /setup)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd, "listen", "github-api-url", "data-dir"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			setup := &server.Setup{Manifest: ferry.AppManifest, WebURL: webURL(apiURL), APIURL: apiURL, DataDir: dataDir}
+			return server.RunSetup(cmd.Context(), listen, setup, slog.New(slog.NewTextHandler(s.Err, nil)))
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on (FERRY_LISTEN)")
+	cmd.Flags().StringVar(&apiURL, "github-api-url", github.DefaultAPIURL, "GitHub REST base URL (FERRY_GITHUB_API_URL)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "./.ferry-data", "where the new App's credentials are stored (FERRY_DATA_DIR)")
+	return cmd
+}
+
+// webURL derives the web host from the REST root: api.github.com → github.com,
+// https://HOST/api/v3/ → https://HOST.
+func webURL(apiURL string) string {
+	if strings.Contains(apiURL, "://api.github.com") {
+		return "https://github.com"
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(apiURL, "/"), "/api/v3")
 }

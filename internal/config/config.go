@@ -23,6 +23,9 @@ import (
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
+// *Config supplies environment.Discover with the declared environments.
+var _ environment.Declarer = (*Config)(nil)
+
 // FileName is where the config lives, at the repository root.
 const FileName = ".ferry.yaml"
 

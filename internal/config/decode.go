@@ -180,7 +180,9 @@ func (d decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int)
 	return nil
 }
 
-// field is one settable struct field, known by its json name.
+// field is one settable struct field, known by its json name. An exported
+// `Line int` field tagged `json:"-"` is not decoded but receives the line
+// the struct's mapping starts on, for later messages.
 type field struct {
 	index []int
 }

@@ -64,12 +64,7 @@ func Compare(base, head []manifest.Object, opts Options) []Change {
 
 	out := make([]Change, 0, max(len(baseByKey), len(headByKey)))
 	for k, h := range headByKey {
-		b, ok := baseByKey[k]
-		if !ok {
-			out = append(out, compareOne(k, nil, h, opts, ctx))
-			continue
-		}
-		out = append(out, compareOne(k, b, h, opts, ctx))
+		out = append(out, compareOne(k, baseByKey[k], h, opts, ctx))
 	}
 	for k, b := range baseByKey {
 		if _, ok := headByKey[k]; !ok {

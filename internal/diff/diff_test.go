@@ -271,6 +271,14 @@ func TestSecretValuesNeverShown(t *testing.T) {
 			wantLines: []string{"-data:", "-  password: (redacted)", "+stringData:", "+  password: (redacted)"},
 		},
 		{
+			name:      "field names in another case are hidden too",
+			base:      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: prod\nData:\n  password: " + base64.StdEncoding.EncodeToString([]byte(oldPass)) + "\nSTRINGDATA:\n  token: " + token + "\n",
+			head:      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: prod\nData:\n  password: " + base64.StdEncoding.EncodeToString([]byte(newPass)) + "\nSTRINGDATA:\n  token: " + newToken + "\n",
+			want:      Changed,
+			wantKeys:  &SecretKeys{Changed: []string{"password", "token"}},
+			wantLines: []string{"-  password: (redacted)", "+  password: (redacted, changed)", "+  token: (redacted, changed)"},
+		},
+		{
 			name: "same values",
 			base: secretYAML(map[string]string{"password": oldPass}, nil, ""),
 			head: secretYAML(map[string]string{"password": oldPass}, nil, ""),

@@ -2,8 +2,10 @@ package diff
 
 import (
 	"encoding/base64"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
 )
@@ -35,7 +37,17 @@ func isSecret(k manifest.Key) bool {
 func redactSecrets(base, head map[string]any) (map[string]any, map[string]any, SecretKeys) {
 	keys := secretKeys(base, head)
 	base, head = cloneTop(base), cloneTop(head)
-	for _, field := range []string{"data", "stringData"} {
+	// Older API servers matched field names case-insensitively, so "Data"
+	// would be stored as data: every spelling is hidden.
+	fields := map[string]bool{"data": true, "stringData": true}
+	for _, obj := range []map[string]any{base, head} {
+		for k := range obj {
+			if strings.EqualFold(k, "data") || strings.EqualFold(k, "stringData") {
+				fields[k] = true
+			}
+		}
+	}
+	for field := range fields {
 		redactField(base, head, field)
 	}
 	redactAnnotation(base, head)
@@ -175,20 +187,25 @@ func secretKeys(base, head map[string]any) SecretKeys {
 
 func effective(obj map[string]any) map[string]any {
 	out := map[string]any{}
-	if data, ok := obj["data"].(map[string]any); ok {
-		for k, v := range data {
-			if s, ok := v.(string); ok {
-				if dec, err := base64.StdEncoding.DecodeString(s); err == nil {
-					out[k] = string(dec)
-					continue
-				}
+	// data first, so stringData entries override, as the API server does.
+	fields := slices.Sorted(maps.Keys(obj)) // a fixed order if "data" comes in two spellings
+	for _, stringData := range []bool{false, true} {
+		for _, field := range fields {
+			v := obj[field]
+			isData, isString := strings.EqualFold(field, "data"), strings.EqualFold(field, "stringData")
+			if !(isData && !stringData || isString && stringData) {
+				continue
 			}
-			out[k] = v
-		}
-	}
-	if sd, ok := obj["stringData"].(map[string]any); ok {
-		for k, v := range sd {
-			out[k] = v
+			m, _ := v.(map[string]any)
+			for k, v := range m {
+				if s, ok := v.(string); ok && isData {
+					if dec, err := base64.StdEncoding.DecodeString(s); err == nil {
+						out[k] = string(dec)
+						continue
+					}
+				}
+				out[k] = v
+			}
 		}
 	}
 	return out

@@ -95,6 +95,8 @@ type SyncPolicy struct {
 
 // Automated turns on sync without a human, with optional prune and self-heal.
 type Automated struct {
+	// Enabled false (Argo CD 3) keeps the block but turns automation off.
+	Enabled    *bool `json:"enabled,omitempty"`
 	Prune      bool  `json:"prune,omitempty"`
 	SelfHeal   bool  `json:"selfHeal,omitempty"`
 	AllowEmpty *bool `json:"allowEmpty,omitempty"`

@@ -138,6 +138,8 @@ type CheckRun struct {
 	StartedAt   time.Time
 	CompletedAt time.Time
 	Updates     int // successful checks/update calls
+	AppID       int64
+	AppSlug     string // with AppID, the App that owns the run, for CheckRunPayload
 }
 
 // Annotation is a check run annotation.
@@ -530,6 +532,7 @@ func (s *Server) CheckRuns(owner, repo, sha string) []CheckRun {
 		for _, cr := range rs.checkRuns {
 			if sha == "" || cr.HeadSHA == sha {
 				c := *cr
+				c.AppID, c.AppSlug = s.appID, s.appSlug
 				c.Annotations = slices.Clone(cr.Annotations)
 				c.Actions = slices.Clone(cr.Actions)
 				out = append(out, c)

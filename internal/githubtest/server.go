@@ -1,7 +1,18 @@
 // Package githubtest is test support: a fake GitHub REST API that checks
-// every call against GitHub's published REST description, models the
-// operations ferry uses in memory, and builds signed webhook deliveries from
-// real example payloads. It is only for tests.
+// every call against GitHub's published REST description
+// (testdata/github/rest-operations.json), models the operations ferry uses
+// in memory, and builds signed webhook deliveries from GitHub's example
+// payloads (testdata/github/webhooks). It is only for tests.
+//
+// A typical end-to-end test:
+//
+//	gh := githubtest.New(t)                      // fails t on any call GitHub would not serve
+//	repo := gh.AddRepo(githubtest.Repo{Owner: "acme", Name: "app", CloneURL: git.CreateRepo(t, "acme/app", dir)})
+//	pr := gh.AddPullRequest("acme", "app", githubtest.PR{HeadRef: "change", HeadSHA: sha})
+//	// start ferry with BaseURL gh.URL(), then:
+//	githubtest.Deliver(t, ferryURL+"webhook", secret, "pull_request",
+//		githubtest.PullRequestPayload(t, "opened", repo, pr), "")
+//	// and assert on gh.Comments("acme", "app", pr.Number), gh.CheckRuns(...), gh.Calls()...
 package githubtest
 
 import (
@@ -64,15 +75,23 @@ func WithToken(tok string, installationID int64) Option {
 	}
 }
 
+// WithRefResolver lets the fake resolve branch names it was not told about
+// with SetBranch, typically from a gittest repository the code under test
+// pushes to: resolve returns the commit a branch points at.
+func WithRefResolver(resolve func(owner, repo, branch string) (string, error)) Option {
+	return func(s *Server) { s.resolver = resolve }
+}
+
 // Server is a fake GitHub REST API. It is safe for concurrent use.
 type Server struct {
 	t    testing.TB
 	srv  *httptest.Server
 	spec *spec
 
-	appID   int64
-	appKey  *rsa.PublicKey
-	appSlug string
+	appID    int64
+	appKey   *rsa.PublicKey
+	appSlug  string
+	resolver func(owner, repo, branch string) (string, error)
 
 	mu         sync.Mutex
 	calls      []Call
@@ -119,7 +138,8 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Start()
 	t.Cleanup(func() {
 		s.srv.Close()
 		s.mu.Lock()
@@ -185,6 +205,16 @@ func (s *Server) FailNext(operationID string, status, n int, header http.Header)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults[operationID] = append(s.faults[operationID], &fault{status: status, left: n, header: header.Clone()})
+}
+
+// IsInstallationToken reports whether tok is an unexpired installation
+// token the fake minted or was given with WithToken, so that a gittest
+// server can accept the same tokens (gittest.Server.SetTokenCheck).
+func (s *Server) IsInstallationToken(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, ok := s.tokens[tok]
+	return ok && time.Now().Before(info.expires)
 }
 
 // Handle serves operationID with h instead of the built-in model, for

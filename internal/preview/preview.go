@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/config"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/render"
@@ -37,11 +38,11 @@ type Options struct {
 // Run previews the change from base to head.
 func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, error) {
 	start := time.Now()
-	baseEnvs, err := environment.Discover(base, environment.DiscoverOptions{RepoURL: opts.RepoURL})
+	baseEnvs, err := Discover(base, opts.RepoURL)
 	if err != nil {
 		return nil, fmt.Errorf("discover environments at base %s: %w", label(base), err)
 	}
-	headEnvs, err := environment.Discover(head, environment.DiscoverOptions{RepoURL: opts.RepoURL})
+	headEnvs, err := Discover(head, opts.RepoURL)
 	if err != nil {
 		return nil, fmt.Errorf("discover environments at head %s: %w", label(head), err)
 	}
@@ -56,6 +57,17 @@ func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, e
 	res.Environments = p.run(ctx, pairs)
 	res.Duration = time.Since(start)
 	return res, ctx.Err()
+}
+
+// Discover finds a revision's environments, with the .ferry.yaml of that
+// revision: the head's environments are what the head would deploy. (What
+// judges the change — diff settings, policies — comes from the base.)
+func Discover(tree *repofs.Tree, repoURL string) (*environment.Discovery, error) {
+	cfg, err := config.Load(tree)
+	if err != nil {
+		return nil, err
+	}
+	return environment.Discover(tree, environment.DiscoverOptions{RepoURL: repoURL, Config: cfg})
 }
 
 func label(t *repofs.Tree) string {

@@ -100,8 +100,9 @@ func changeSymbol(c diff.ChangeType) string {
 	return "~"
 }
 
-// secretKeysText lists which Secret keys moved, e.g.
-// "changed: password, token; added: api-key". quote formats one key name.
+// secretKeysText lists which Secret keys moved, e.g. "keys changed:
+// password, token; added: api-key", or "" when no value did. quote formats
+// one key name.
 func secretKeysText(k *diff.SecretKeys, quote func(string) string) string {
 	var parts []string
 	for _, p := range []struct {
@@ -118,7 +119,7 @@ func secretKeysText(k *diff.SecretKeys, quote func(string) string) string {
 		parts = append(parts, p.what+": "+strings.Join(names, ", "))
 	}
 	if len(parts) == 0 {
-		return "no key values changed"
+		return ""
 	}
 	return "keys " + strings.Join(parts, "; ")
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Workers       int
 	// HTTPTransport reaches GitHub; nil means http.DefaultTransport.
 	HTTPTransport http.RoundTripper
+	// Setup, when set, serves GET /setup (the App manifest flow).
+	Setup *Setup
 }
 
 // Validate reports the first missing or bad setting in one clear line.
@@ -107,14 +109,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Logger:  log,
 	}
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
-	s.echo = newEcho(s, hook)
+	s.echo = newEcho(s, hook, cfg.Setup)
 	return s, nil
 }
 
-func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
+func newEcho(s *Server, hook *webhook.Handler, setup *Setup) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST("/webhook", hook.Serve)
+	if setup != nil {
+		e.GET("/setup", setup.Page)
+		e.GET("/setup/callback", setup.Callback)
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	return e
@@ -127,7 +133,7 @@ func (s *Server) readyz(c echo.Context) error {
 	if !ready {
 		return c.String(http.StatusServiceUnavailable, "starting\n")
 	}
-	if err := s.db.Ping(c.Request().Context()); err != nil {
+	if _, _, err := s.db.Get(c.Request().Context(), "health", "ping"); err != nil {
 		return c.String(http.StatusServiceUnavailable, "store unavailable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
@@ -170,4 +176,23 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// RunSetup serves only the App manifest flow, for a first start before the
+// App exists (and so before ferry has a webhook secret).
+func RunSetup(ctx context.Context, listen string, setup *Setup, log *slog.Logger) error {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/setup", setup.Page)
+	e.GET("/setup/callback", setup.Callback)
+	srv := &http.Server{Addr: listen, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Info("ferry setup: open /setup in a browser", "addr", listen)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,53 @@
+package queue_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ferry-gitops/ferry/internal/queue"
+)
+
+func TestErrorWrappersKeepTheCause(t *testing.T) {
+	cause := errors.New("404 repository not found")
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"permanent", queue.Permanent(cause)},
+		{"retry after", queue.RetryAfter(cause, time.Minute)},
+		{"wrapped again", fmt.Errorf("render: %w", queue.Permanent(cause))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !errors.Is(tc.err, cause) {
+				t.Errorf("errors.Is(%v, cause) = false", tc.err)
+			}
+			if got := tc.err.Error(); got != cause.Error() && got != "render: "+cause.Error() {
+				t.Errorf("message %q hides the cause", got)
+			}
+		})
+	}
+	if queue.Permanent(nil) != nil || queue.RetryAfter(nil, time.Second) != nil {
+		t.Error("wrapping nil must stay nil")
+	}
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		attempt int
+		want    time.Duration
+	}{
+		{0, time.Second},
+		{1, time.Second},
+		{2, 2 * time.Second},
+		{5, 16 * time.Second},
+		{9, 256 * time.Second},
+		{10, 5 * time.Minute},
+		{1000, 5 * time.Minute},
+	} {
+		if got := queue.DefaultBackoff(tc.attempt); got != tc.want {
+			t.Errorf("DefaultBackoff(%d) = %v, want %v", tc.attempt, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/ferry-gitops/ferry/internal/repofs"
+)
+
+// reader is a render's only way to file contents: it applies the render's
+// size limit, serves in-memory overrides of single files, refuses to read
+// once the render is abandoned, and records every file it hands out.
+type reader struct {
+	ctx     context.Context
+	tree    *repofs.Tree
+	maxSize int64
+
+	mu        sync.Mutex
+	overrides map[string][]byte
+	files     map[string]struct{}
+}
+
+func newReader(ctx context.Context, tree *repofs.Tree, maxSize int64) *reader {
+	return &reader{ctx: ctx, tree: tree, maxSize: maxSize, overrides: map[string][]byte{}, files: map[string]struct{}{}}
+}
+
+// override serves data instead of the tree's content for one file, so the
+// render can edit a file (Argo CD's `kustomize edit`) without touching the tree.
+func (r *reader) override(name string, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.overrides[name] = data
+}
+
+// read returns the content of a repository file (a clean, repo-relative path).
+func (r *reader) read(name string) ([]byte, error) {
+	if err := r.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: render abandoned: %w", name, err)
+	}
+	clean, err := repofs.Clean(name)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	data, ok := r.overrides[clean]
+	r.mu.Unlock()
+	if ok {
+		r.record(clean)
+		return data, nil
+	}
+	real, err := r.tree.Resolve(clean)
+	if err != nil {
+		return nil, err
+	}
+	size, err := r.tree.Size(real)
+	if err != nil {
+		return nil, err
+	}
+	if r.maxSize > 0 && size > r.maxSize {
+		return nil, &fs.PathError{Op: "read", Path: clean, Err: fmt.Errorf("%w (%d bytes, limit %d)", repofs.ErrTooLarge, size, r.maxSize)}
+	}
+	data, err = r.tree.ReadFile(real)
+	if err != nil {
+		return nil, err
+	}
+	// Both names matter to callers: a change to the link or to its target
+	// changes what this render sees.
+	r.record(clean, real)
+	return data, nil
+}
+
+func (r *reader) record(names ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		r.files[n] = struct{}{}
+	}
+}
+
+// list returns the files read so far, sorted.
+func (r *reader) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.files))
+	for n := range r.files {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// exists reports whether name exists in the tree or as an override.
+func (r *reader) exists(name string) bool {
+	r.mu.Lock()
+	_, ok := r.overrides[name]
+	r.mu.Unlock()
+	return ok || r.tree.Exists(name)
+}
+
+// isFile reports whether name is a readable non-directory entry.
+func (r *reader) isFile(name string) bool {
+	return r.exists(name) && !r.tree.IsDir(name)
+}
+
+// kustRoot is where kustomize believes the repository lives. kustomize works
+// with absolute paths; giving it a virtual root (rather than "/") means a
+// "../../.." that climbs out of the repository lands outside kustRoot and is
+// refused, instead of being silently clamped back into the tree.
+const kustRoot = "/ferry-repo"
+
+// kustFS presents the tree to kustomize as a read-only filesys.FileSystem.
+type kustFS struct {
+	r *reader
+}
+
+var _ filesys.FileSystem = kustFS{}
+
+var errReadOnly = errors.New("the repository is read-only during a render")
+
+// rel maps kustomize's absolute path back to a repository path.
+func (k kustFS) rel(p string) (string, error) {
+	p = filepath.ToSlash(p)
+	if !path.IsAbs(p) {
+		p = path.Join(kustRoot, p)
+	}
+	p = path.Clean(p)
+	if p == kustRoot {
+		return ".", nil
+	}
+	if !strings.HasPrefix(p, kustRoot+"/") {
+		return "", fmt.Errorf("%s: %w", p, repofs.ErrOutsideRoot)
+	}
+	return repofs.Clean(strings.TrimPrefix(p, kustRoot+"/"))
+}
+
+func kustAbs(rel string) string {
+	if rel == "." || rel == "" {
+		return kustRoot
+	}
+	return kustRoot + "/" + rel
+}
+
+func (k kustFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (k kustFS) Mkdir(string) error                  { return errReadOnly }
+func (k kustFS) MkdirAll(string) error               { return errReadOnly }
+func (k kustFS) RemoveAll(string) error              { return errReadOnly }
+func (k kustFS) WriteFile(string, []byte) error      { return errReadOnly }
+
+func (k kustFS) Open(p string) (filesys.File, error) {
+	data, err := k.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return &memFile{Reader: bytes.NewReader(data), info: fileInfo{name: path.Base(p), size: int64(len(data))}}, nil
+}
+
+func (k kustFS) IsDir(p string) bool {
+	rel, err := k.rel(p)
+	return err == nil && k.r.tree.IsDir(rel)
+}
+
+func (k kustFS) ReadDir(p string) ([]string, error) {
+	rel, err := k.rel(p)
+	if err != nil {
+		return nil, err
+	}
+	return k.r.tree.ReadDir(rel)
+}
+
+// CleanedAbs splits a path into its directory and file name after following
+// symlinks, like kustomize's on-disk implementation, so that a base reached
+// through a link resolves its own relative paths from where it really lives.
+func (k kustFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	rel, err := k.rel(p)
+	if err != nil {
+		return "", "", err
+	}
+	real, err := k.r.tree.Resolve(rel)
+	if err != nil {
+		return "", "", err
+	}
+	if k.r.tree.IsDir(real) {
+		return filesys.ConfirmedDir(kustAbs(real)), "", nil
+	}
+	return filesys.ConfirmedDir(kustAbs(path.Dir(real))), path.Base(real), nil
+}
+
+func (k kustFS) Exists(p string) bool {
+	rel, err := k.rel(p)
+	return err == nil && k.r.exists(rel)
+}
+
+// Glob matches within one directory, which is all kustomize's loaders ask of it.
+func (k kustFS) Glob(pattern string) ([]string, error) {
+	dir, base := path.Split(filepath.ToSlash(pattern))
+	names, err := k.ReadDir(path.Clean(dir))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		ok, err := path.Match(base, n)
+		if err != nil {
+			return nil, err
+		}
+		if ok && (strings.HasPrefix(base, ".") || !strings.HasPrefix(n, ".")) {
+			out = append(out, path.Join(dir, n))
+		}
+	}
+	return out, nil
+}
+
+func (k kustFS) ReadFile(p string) ([]byte, error) {
+	rel, err := k.rel(p)
+	if err != nil {
+		return nil, err
+	}
+	return k.r.read(rel)
+}
+
+func (k kustFS) Walk(p string, fn filepath.WalkFunc) error {
+	rel, err := k.rel(p)
+	if err != nil {
+		return fn(p, nil, err)
+	}
+	err = k.walk(p, rel, fn, 0)
+	if errors.Is(err, filepath.SkipDir) {
+		return nil
+	}
+	return err
+}
+
+func (k kustFS) walk(p, rel string, fn filepath.WalkFunc, depth int) error {
+	if depth > maxDirDepth {
+		return fmt.Errorf("%s: directories nested too deeply (symlink loop?)", rel)
+	}
+	tree := k.r.tree
+	if !tree.IsDir(rel) {
+		size, err := tree.Size(rel)
+		return fn(p, fileInfo{name: path.Base(rel), size: size}, err)
+	}
+	if err := fn(p, fileInfo{name: path.Base(rel), dir: true}, nil); err != nil {
+		return err
+	}
+	names, err := tree.ReadDir(rel)
+	if err != nil {
+		return fn(p, fileInfo{name: path.Base(rel), dir: true}, err)
+	}
+	for _, n := range names {
+		err := k.walk(path.Join(p, n), path.Join(rel, n), fn, depth+1)
+		if err != nil && !errors.Is(err, filepath.SkipDir) {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxDirDepth bounds directory walks: symlinks inside the tree can form loops.
+const maxDirDepth = 64
+
+// fileInfo describes a tree entry to code that wants an os.FileInfo
+// (kustomize's walker, helm's .helmignore rules).
+type fileInfo struct {
+	name string
+	size int64
+	dir  bool
+}
+
+func (f fileInfo) Name() string { return f.name }
+func (f fileInfo) Size() int64  { return f.size }
+func (f fileInfo) Mode() os.FileMode {
+	if f.dir {
+		return fs.ModeDir | 0o555
+	}
+	return 0o444
+}
+func (f fileInfo) ModTime() time.Time { return time.Time{} }
+func (f fileInfo) IsDir() bool        { return f.dir }
+func (f fileInfo) Sys() any           { return nil }
+
+// memFile is a read-only filesys.File over bytes already read.
+type memFile struct {
+	*bytes.Reader
+	info fileInfo
+}
+
+func (m *memFile) Write([]byte) (int, error)  { return 0, errReadOnly }
+func (m *memFile) Close() error               { return nil }
+func (m *memFile) Stat() (os.FileInfo, error) { return m.info, nil }

@@ -1,0 +1,447 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	yaml "go.yaml.in/yaml/v3"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/ignore"
+
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+)
+
+// helm renders a chart like `helm template` with Argo CD's arguments:
+// --include-crds, --kube-version, the release name and namespace, value
+// files, values and parameters. Nothing is fetched: dependencies must be
+// vendored in charts/ or be file:// paths inside the repository.
+func (j *job) helm() ([]manifest.Object, error) {
+	dir, err := j.sourceDir()
+	if err != nil {
+		return nil, err
+	}
+	ch, node, err := j.loadChart(dir, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.attachDependencies(ch, node, dir); err != nil {
+		return nil, err
+	}
+	vals, err := j.helmValues(dir)
+	if err != nil {
+		return nil, err
+	}
+	kubeVersion, err := chartutil.ParseKubeVersion(j.opts.KubeVersion)
+	if err != nil {
+		return nil, &Error{Err: fmt.Errorf("kube version %q: %w", j.opts.KubeVersion, err)}
+	}
+
+	env := j.env
+	cfg := &action.Configuration{Log: func(format string, v ...any) {
+		slog.Debug("helm: "+fmt.Sprintf(format, v...), "env", env.Name)
+	}}
+	install := action.NewInstall(cfg)
+	// The settings of `helm template` (client-only dry run).
+	install.DryRun = true
+	install.DryRunOption = "true"
+	install.ClientOnly = true
+	install.Replace = true
+	install.IncludeCRDs = true
+	install.EnableDNS = false
+	install.KubeVersion = kubeVersion
+	install.ReleaseName = env.Name
+	if env.Helm != nil && env.Helm.ReleaseName != "" {
+		install.ReleaseName = env.Helm.ReleaseName
+	}
+	install.Namespace = env.Destination.Namespace
+	if install.Namespace == "" {
+		install.Namespace = "default"
+	}
+
+	rel, err := install.RunWithContext(j.ctx, ch, vals)
+	if err != nil {
+		return nil, node.locate(err)
+	}
+
+	var out []manifest.Object
+	add := func(source, content string) error {
+		objs, err := manifest.Parse([]byte(content), source)
+		if err != nil {
+			return located(source, 0, err)
+		}
+		out = append(out, objs...)
+		return nil
+	}
+	if err := j.output.add(len(rel.Manifest)); err != nil {
+		return nil, &Error{File: dir, Err: err}
+	}
+	for _, chunk := range splitHelmManifest(rel.Manifest) {
+		if err := add(node.repoPath(chunk.source), chunk.content); err != nil {
+			return nil, err
+		}
+	}
+	// `helm template` prints hooks too (tests included), after the manifest.
+	for _, h := range rel.Hooks {
+		if err := j.output.add(len(h.Manifest)); err != nil {
+			return nil, &Error{File: dir, Err: err}
+		}
+		if err := add(node.repoPath(h.Path), h.Manifest); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+type helmChunk struct{ source, content string }
+
+var helmSourceRE = regexp.MustCompile(`(?m)^---\n# Source: (.+)\n`)
+
+// splitHelmManifest splits Helm's combined manifest at its "# Source:"
+// markers. A chunk may hold several documents (a CRD file), so chunks are
+// parsed as streams.
+func splitHelmManifest(m string) []helmChunk {
+	idx := helmSourceRE.FindAllStringSubmatchIndex(m, -1)
+	var out []helmChunk
+	for i, loc := range idx {
+		end := len(m)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		out = append(out, helmChunk{source: m[loc[2]:loc[3]], content: m[loc[1]:end]})
+	}
+	if len(idx) == 0 && strings.TrimSpace(m) != "" {
+		out = append(out, helmChunk{content: m})
+	}
+	return out
+}
+
+// chartNode records where a loaded chart came from in the repository, so
+// Helm's template names ("top/charts/sub/templates/x.yaml") map back to files.
+type chartNode struct {
+	dir      string // the chart's directory, for charts loaded from directories
+	archive  string // the .tgz holding the chart (and everything below it)
+	aliases  map[string]string
+	children map[string]*chartNode
+}
+
+func newChartNode(dir string, c *chart.Chart) *chartNode {
+	n := &chartNode{dir: dir, aliases: map[string]string{}, children: map[string]*chartNode{}}
+	if c != nil && c.Metadata != nil {
+		for _, d := range c.Metadata.Dependencies {
+			if d != nil && d.Alias != "" {
+				n.aliases[d.Alias] = d.Name
+			}
+		}
+	}
+	return n
+}
+
+func (n *chartNode) child(name string) *chartNode {
+	if c, ok := n.children[name]; ok {
+		return c
+	}
+	return n.children[n.aliases[name]]
+}
+
+// repoPath maps a Helm template name to the repository file it came from.
+func (n *chartNode) repoPath(helmPath string) string {
+	if n == nil || helmPath == "" {
+		return ""
+	}
+	parts := strings.Split(helmPath, "/")
+	cur, i := n, 1 // parts[0] is the top chart's name
+	for cur.archive == "" && i+1 < len(parts) && parts[i] == "charts" {
+		next := cur.child(parts[i+1])
+		if next == nil {
+			break
+		}
+		cur, i = next, i+2
+	}
+	if cur.archive != "" {
+		return cur.archive
+	}
+	if i >= len(parts) {
+		return cur.dir
+	}
+	return joinDir(cur.dir, strings.Join(parts[i:], "/"))
+}
+
+var helmLocationREs = []*regexp.Regexp{
+	regexp.MustCompile(`template: ([^\s:]+):(\d+):\d+:`),
+	regexp.MustCompile(`template: ([^\s:]+):(\d+):`),
+	regexp.MustCompile(`execution error at \(([^\s:]+):(\d+):\d+\)`),
+	regexp.MustCompile(`parse error at \(([^\s:]+):(\d+)\)`),
+	regexp.MustCompile(`YAML parse error on ([^\s:]+):()`),
+}
+
+// locate maps a Helm render error to the template it names.
+func (n *chartNode) locate(err error) error {
+	msg := err.Error()
+	for _, re := range helmLocationREs {
+		m := re.FindStringSubmatch(msg)
+		if m == nil {
+			continue
+		}
+		line := 0
+		if m[2] != "" {
+			fmt.Sscanf(m[2], "%d", &line)
+		}
+		return &Error{File: n.repoPath(m[1]), Line: line, Err: reword(err, msg)}
+	}
+	return &Error{File: joinDir(n.dir, "Chart.yaml"), Err: reword(err, msg)}
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// chartFiles reads a chart directory like Helm's LoadDir: every file,
+// following symlinks inside the tree, minus what .helmignore excludes.
+func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
+	rules := ignore.Empty()
+	if p := joinDir(dir, ignore.HelmIgnore); j.r.isFile(p) {
+		data, err := j.r.read(p)
+		if err != nil {
+			return nil, &Error{File: p, Err: err}
+		}
+		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
+			return nil, &Error{File: p, Err: err}
+		}
+	}
+	rules.AddDefaults()
+
+	var files []*loader.BufferedFile
+	var walk func(rel string, stack []string) error
+	walk = func(rel string, stack []string) error {
+		full := dir
+		if rel != "" {
+			full = joinDir(dir, rel)
+		}
+		real, err := j.tree.Resolve(full)
+		if err != nil {
+			return &Error{File: full, Err: err}
+		}
+		if len(stack) > maxDirDepth {
+			return errorf(full, 0, "chart directories nested too deeply")
+		}
+		for _, s := range stack {
+			if s == real {
+				return errorf(full, 0, "symlink loop in chart")
+			}
+		}
+		names, err := j.tree.ReadDir(real)
+		if err != nil {
+			return &Error{File: full, Err: err}
+		}
+		for _, name := range names {
+			childRel := joinDir(rel, name)
+			child := joinDir(dir, childRel)
+			childReal, err := j.tree.Resolve(child)
+			if err != nil {
+				return &Error{File: child, Err: err}
+			}
+			if j.tree.IsDir(childReal) {
+				if rules.Ignore(childRel, fileInfo{name: name, dir: true}) {
+					continue
+				}
+				if err := walk(childRel, append(stack, real)); err != nil {
+					return err
+				}
+				continue
+			}
+			size, _ := j.tree.Size(childReal)
+			if rules.Ignore(childRel, fileInfo{name: name, size: size}) {
+				continue
+			}
+			data, err := j.r.read(child)
+			if err != nil {
+				return &Error{File: child, Err: err}
+			}
+			files = append(files, &loader.BufferedFile{Name: childRel, Data: bytes.TrimPrefix(data, utf8BOM)})
+		}
+		return nil
+	}
+	if err := walk("", nil); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// loadChart loads the chart in dir with its vendored subcharts.
+func (j *job) loadChart(dir string, depth int) (*chart.Chart, *chartNode, error) {
+	files, err := j.chartFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j.buildChart(dir, files, depth)
+}
+
+// buildChart does what loader.LoadFiles does, but loads the subcharts in
+// charts/ itself so it knows which directory or archive each came from.
+func (j *job) buildChart(dir string, files []*loader.BufferedFile, depth int) (*chart.Chart, *chartNode, error) {
+	if depth > maxDirDepth {
+		return nil, nil, errorf(dir, 0, "subcharts nested too deeply")
+	}
+	var own []*loader.BufferedFile
+	subcharts := map[string][]*loader.BufferedFile{}
+	for _, f := range files {
+		if strings.HasPrefix(f.Name, "charts/") && path.Ext(f.Name) != ".prov" {
+			name := strings.TrimPrefix(f.Name, "charts/")
+			sub, _, _ := strings.Cut(name, "/")
+			subcharts[sub] = append(subcharts[sub], &loader.BufferedFile{Name: name, Data: f.Data})
+			continue
+		}
+		own = append(own, f)
+	}
+	c, err := loader.LoadFiles(own)
+	if err != nil {
+		return nil, nil, chartLoadError(dir, err)
+	}
+	node := newChartNode(dir, c)
+	names := make([]string, 0, len(subcharts))
+	for n := range subcharts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if strings.IndexAny(n, "_.") == 0 {
+			continue // Helm skips these too
+		}
+		subFiles := subcharts[n]
+		var sc *chart.Chart
+		var child *chartNode
+		if path.Ext(n) == ".tgz" {
+			archive := joinDir(dir, "charts/"+n)
+			if subFiles[0].Name != n {
+				return nil, nil, errorf(archive, 0, "error unpacking subchart tar in %s: expected %s, got %s", c.Name(), n, subFiles[0].Name)
+			}
+			sc, err = loader.LoadArchive(bytes.NewReader(subFiles[0].Data))
+			if err != nil {
+				return nil, nil, &Error{File: archive, Err: fmt.Errorf("error unpacking subchart %s in %s: %w", n, c.Name(), err)}
+			}
+			child = &chartNode{archive: archive}
+		} else {
+			var inner []*loader.BufferedFile
+			for _, f := range subFiles {
+				_, rest, ok := strings.Cut(f.Name, "/")
+				if ok {
+					inner = append(inner, &loader.BufferedFile{Name: rest, Data: f.Data})
+				}
+			}
+			sc, child, err = j.buildChart(joinDir(dir, "charts/"+n), inner, depth+1)
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		c.AddDependency(sc)
+		node.children[sc.Name()] = child
+	}
+	return c, node, nil
+}
+
+var chartFileRE = regexp.MustCompile(`cannot load ([^\s:]+)`)
+
+func chartLoadError(dir string, err error) error {
+	file := joinDir(dir, "Chart.yaml")
+	if m := chartFileRE.FindStringSubmatch(err.Error()); m != nil {
+		file = joinDir(dir, m[1])
+	}
+	return &Error{File: file, Line: yamlLine(err.Error()), Err: err}
+}
+
+// attachDependencies supplies what Argo CD's `helm dependency build` would
+// for dependencies missing from charts/: file:// charts are loaded from the
+// repository; anything remote is refused. Like `helm template`, only the
+// top chart's dependencies are checked.
+func (j *job) attachDependencies(c *chart.Chart, node *chartNode, dir string) error {
+	chartYAML := joinDir(dir, "Chart.yaml")
+	var doc yaml.Node
+	_ = yaml.Unmarshal(chartData(c, "Chart.yaml"), &doc)
+	for _, dep := range c.Metadata.Dependencies {
+		if dep == nil || hasDependency(c, dep.Name) {
+			continue
+		}
+		line := lineOf(&doc, dep.Name)
+		repo := dep.Repository
+		switch {
+		case strings.HasPrefix(repo, "file://"):
+			sc, child, err := j.localDependency(dir, chartYAML, line, dep)
+			if err != nil {
+				return err
+			}
+			c.AddDependency(sc)
+			node.children[sc.Name()] = child
+		case repo == "":
+			return errorf(chartYAML, line, "dependency %q is not vendored in charts/ and has no repository", dep.Name)
+		default:
+			return errorf(chartYAML, line, "dependency %q from %s is not vendored in charts/; ferry does not fetch remote charts (run `helm dependency build` and commit charts/, or use a file:// dependency)", dep.Name, repo)
+		}
+	}
+	return nil
+}
+
+func (j *job) localDependency(dir, chartYAML string, line int, dep *chart.Dependency) (*chart.Chart, *chartNode, error) {
+	ref := strings.TrimPrefix(dep.Repository, "file://")
+	if path.IsAbs(ref) {
+		return nil, nil, &Error{File: chartYAML, Line: line, Err: fmt.Errorf("dependency %q: %s: %w", dep.Name, dep.Repository, repofs.ErrOutsideRoot)}
+	}
+	depDir, err := repofs.Join(dir, ref)
+	if err != nil {
+		return nil, nil, &Error{File: chartYAML, Line: line, Err: fmt.Errorf("dependency %q: %w", dep.Name, err)}
+	}
+	real, err := j.tree.Resolve(depDir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !j.tree.IsDir(real)) {
+		return nil, nil, errorf(chartYAML, line, "dependency %q: %s is not a directory in the repository", dep.Name, depDir)
+	}
+	if err != nil {
+		return nil, nil, &Error{File: chartYAML, Line: line, Err: fmt.Errorf("dependency %q: %w", dep.Name, err)}
+	}
+	sc, child, err := j.loadChart(depDir, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sc.Name() != dep.Name {
+		return nil, nil, errorf(chartYAML, line, "dependency %q: the chart in %s is named %q", dep.Name, depDir, sc.Name())
+	}
+	// `helm dependency build` packages a local chart only if its version
+	// satisfies the constraint.
+	if dep.Version != "" {
+		constraint, err := semver.NewConstraint(dep.Version)
+		if err != nil {
+			return nil, nil, errorf(chartYAML, line, "dependency %s has an invalid version/constraint format: %v", dep.Name, err)
+		}
+		v, err := semver.NewVersion(sc.Metadata.Version)
+		if err != nil || !constraint.Check(v) {
+			return nil, nil, errorf(chartYAML, line, "can't get a valid version for dependency %s: %s has version %s", dep.Name, depDir, sc.Metadata.Version)
+		}
+	}
+	return sc, child, nil
+}
+
+func hasDependency(c *chart.Chart, name string) bool {
+	for _, d := range c.Dependencies() {
+		if d.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+func chartData(c *chart.Chart, name string) []byte {
+	for _, f := range c.Raw {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package render
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+)
+
+// kustomizeSchema guards kyaml's OpenAPI schema, which is process-wide state
+// inside kustomize: a kustomization with an `openapi:` field replaces it for
+// every build in the process. Builds that use the default schema share the
+// lock; a build that sets its own takes it alone and restores the default
+// afterwards. It is package state because the thing it guards is.
+var kustomizeSchema sync.RWMutex
+
+// kustomize renders a Kustomize overlay like `kustomize build` (v5), after
+// applying the environment's Argo CD overrides like `kustomize edit` would.
+func (j *job) kustomize() ([]manifest.Object, error) {
+	dir, err := j.sourceDir()
+	if err != nil {
+		return nil, err
+	}
+	// kustomize resolves relative paths from where a directory really is.
+	dir, err = j.tree.Resolve(dir)
+	if err != nil {
+		return nil, &Error{File: j.env.File, Err: err}
+	}
+	refs := newKustRefs(j)
+	root, err := refs.visit(dir, false, 0)
+	if err != nil {
+		return nil, err
+	}
+
+	override, keepOrigin, err := j.kustomizeOverride(root)
+	if err != nil {
+		return nil, err
+	}
+	j.r.override(root.path, override)
+
+	if refs.openAPI {
+		kustomizeSchema.Lock()
+		defer func() {
+			openapi.ResetOpenAPI()
+			kustomizeSchema.Unlock()
+		}()
+	} else {
+		kustomizeSchema.RLock()
+		defer kustomizeSchema.RUnlock()
+	}
+
+	opts := &krusty.Options{
+		// What `kustomize build` does without flags, except the load
+		// restrictor: overlays commonly read ../ files, and kustFS keeps every
+		// read inside the repository anyway.
+		Reorder:          krusty.ReorderOptionUnspecified,
+		LoadRestrictions: types.LoadRestrictionsNone,
+		PluginConfig:     types.DisabledPluginConfig(),
+	}
+	m, err := krusty.MakeKustomizer(opts).Run(kustFS{r: j.r}, kustAbs(dir))
+	if err != nil {
+		return nil, j.kustomizeError(err, root)
+	}
+
+	var out []manifest.Object
+	for _, res := range m.Resources() {
+		source := root.path
+		if origin, err := res.GetOrigin(); err == nil {
+			source = originSource(dir, root.path, origin)
+		}
+		if !keepOrigin {
+			if err := res.SetOrigin(nil); err != nil {
+				return nil, &Error{File: root.path, Err: err}
+			}
+		}
+		y, err := res.AsYAML()
+		if err != nil {
+			return nil, &Error{File: source, Err: err}
+		}
+		if err := j.output.add(len(y) + len("---\n")); err != nil {
+			return nil, &Error{File: root.path, Err: err}
+		}
+		objs, err := manifest.Parse(y, source)
+		if err != nil {
+			return nil, located(source, 0, err)
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// kustomizeOverride returns the root kustomization as the build should see
+// it: with Argo CD's overrides applied, and with origin annotations turned on
+// so each object can be traced to its file (they are stripped again unless
+// the kustomization asked for them). keepOrigin reports that it did.
+func (j *job) kustomizeOverride(root *kustFile) (data []byte, keepOrigin bool, err error) {
+	k := root.k // FixKustomization has run, as it does in `kustomize edit`
+	if o := j.env.Kustomize; o != nil {
+		if err := applyArgoKustomize(&k, o); err != nil {
+			return nil, false, &Error{File: root.path, Err: fmt.Errorf("applying Argo CD kustomize overrides: %w", err)}
+		}
+	}
+	keepOrigin = slices.Contains(k.BuildMetadata, types.OriginAnnotations)
+	if !keepOrigin {
+		k.BuildMetadata = append(slices.Clone(k.BuildMetadata), types.OriginAnnotations)
+	}
+	data, err = sigsyaml.Marshal(k)
+	if err != nil {
+		return nil, false, &Error{File: root.path, Err: err}
+	}
+	return data, keepOrigin, nil
+}
+
+// originSource maps kustomize's origin annotation (paths relative to the
+// root kustomization's directory) to a repository file.
+func originSource(dir, rootFile string, o *resource.Origin) string {
+	if o == nil || o.Repo != "" {
+		return rootFile
+	}
+	p := o.Path
+	if p == "" {
+		p = o.ConfiguredIn
+	}
+	if p == "" {
+		return rootFile
+	}
+	joined, err := repofs.Join(dir, p)
+	if err != nil {
+		return rootFile
+	}
+	return joined
+}
+
+var kustPathRE = regexp.MustCompile(regexp.QuoteMeta(kustRoot) + `(/[^\s'"\x60:,;)\]}]*)?`)
+
+// kustomizeError locates a kustomize failure. kustomize names the
+// directories and files it was working on, outermost first; the innermost one
+// that exists in the tree is the best location.
+func (j *job) kustomizeError(err error, root *kustFile) error {
+	raw := err.Error()
+	file := root.path
+	for _, m := range kustPathRE.FindAllString(raw, -1) {
+		rel, rerr := kustFS{r: j.r}.rel(m)
+		if rerr != nil {
+			continue
+		}
+		switch {
+		case j.r.isFile(rel):
+			file = rel
+		case j.tree.IsDir(rel):
+			if kf := kustomizationIn(j.r, rel); kf != "" {
+				file = kf
+			}
+		}
+	}
+	msg := strings.ReplaceAll(raw, kustRoot+"/", "")
+	msg = strings.ReplaceAll(msg, kustRoot, ".")
+	line := 0
+	if strings.Contains(msg, "yaml: line ") {
+		line = yamlLine(msg)
+	}
+	return &Error{File: file, Line: line, Err: reword(err, msg)}
+}
+
+func kustomizationIn(r *reader, dir string) string {
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if p := joinDir(dir, name); r.isFile(p) {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,294 @@
+// Package store is ferry's embedded database: webhook deliveries (for
+// deduplication), the durable job queue behind internal/queue, and a small
+// key/value area for per-PR state. It is SQLite through modernc.org/sqlite
+// (pure Go), in WAL mode, in one file.
+//
+// # Concurrency
+//
+// All writes go through one connection (a database/sql pool capped at one)
+// that begins transactions with BEGIN IMMEDIATE. Writers therefore queue in
+// Go instead of racing for SQLite's write lock, so SQLITE_BUSY cannot arise
+// within a process and a transaction never fails halfway on a lock upgrade;
+// busy_timeout only covers a second process on the same file. Reads (Job,
+// Jobs, Get) use a separate query-only pool and, thanks to WAL, never wait
+// for the writer. synchronous=NORMAL is used: with WAL a committed
+// transaction survives a process crash, and only an OS crash or power loss
+// can lose the last few commits (the database itself stays consistent).
+//
+// # Schema
+//
+// Migrations are the embedded migrations/NNNN_name.sql files, applied in
+// name order, each in its own transaction and recorded in schema_migrations,
+// so reopening a database applies only what is new. The SQL is written to run
+// unchanged on PostgreSQL: $N placeholders, BIGINT Unix-millisecond times
+// instead of engine-specific date types, INSERT ... ON CONFLICT, partial
+// indexes and UPDATE ... RETURNING, which both engines support. The one
+// SQLite-specific line is the jobs.id column (INTEGER PRIMARY KEY
+// AUTOINCREMENT; GENERATED ALWAYS AS IDENTITY on PostgreSQL).
+//
+// # A PostgreSQL backend
+//
+// A PostgreSQL implementation of the same API (queue.Store plus Accept,
+// Enqueue, Get/Put, Prune) would keep these queries with a connection pool
+// of any size, and change how Claim excludes concurrent claimers, which
+// SQLite gets for free from its single writer:
+//
+//   - the candidate subquery ends in FOR UPDATE SKIP LOCKED, so concurrent
+//     workers skip rows another transaction is claiming instead of blocking;
+//   - two workers can still pick different jobs of the same key in the same
+//     instant; the jobs_one_running_per_key unique partial index turns the
+//     loser's UPDATE into a unique violation, which Claim treats as "try
+//     again" (alternatively, take pg_advisory_xact_lock(hashtext(job_key))
+//     before updating);
+//   - Accept needs nothing new: INSERT ... ON CONFLICT DO NOTHING on the
+//     delivery id waits for a concurrent insert of the same id to commit and
+//     then reports the conflict, so exactly one transaction enqueues.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DefaultRetention is how long Prune callers should keep finished jobs and
+// delivery ids: longer than GitHub lets anyone redeliver a webhook (3 days).
+const DefaultRetention = 7 * 24 * time.Hour
+
+// readConns sizes the read pool; reads are short point lookups.
+const readConns = 4
+
+// DB is ferry's database handle. It is safe for concurrent use.
+type DB struct {
+	w   *sql.DB // exactly one connection: every write is serialized here
+	r   *sql.DB // query-only connections for reads
+	now func() time.Time
+
+	// Group commit of Accept calls (see commitLoop).
+	accepts   chan *acceptRequest
+	closing   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	loopDone  chan struct{} // nil until the loop starts
+
+	insertDelivery, insertJob, supersede *sql.Stmt
+	claim, extend, complete, retry, fail *sql.Stmt
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock makes the store read time from now (for created_at, updated_at
+// and default run_after values). Tests use it to control time.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date. The file and its directory are created private to the
+// user: the database names repositories and pull requests.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if path == "" || strings.Contains(path, "?") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// A DSN would smuggle in options, and an in-memory database would be
+		// a different one on every pooled connection.
+		return nil, fmt.Errorf("store: invalid database path %q: want a plain file path", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
+	db := &DB{now: time.Now, accepts: make(chan *acceptRequest), closing: make(chan struct{})}
+	for _, o := range opts {
+		o(db)
+	}
+
+	var err error
+	db.w, err = sql.Open("sqlite", dsn(path,
+		"journal_mode(WAL)",
+		"synchronous(NORMAL)",
+	)+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+
+	if err := db.init(ctx, path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	db.loopDone = make(chan struct{})
+	go db.commitLoop()
+	return db, nil
+}
+
+func (db *DB) init(ctx context.Context, path string) error {
+	var mode string
+	if err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		// Without WAL readers block the writer; refuse rather than degrade.
+		return fmt.Errorf("store: open %s: journal mode is %q, want wal", path, mode)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+
+	var err error
+	db.r, err = sql.Open("sqlite", dsn(path, "query_only(1)"))
+	if err != nil {
+		return fmt.Errorf("store: open %s for reading: %w", path, err)
+	}
+	db.r.SetMaxOpenConns(readConns)
+	db.r.SetMaxIdleConns(readConns)
+	if err := db.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: open %s for reading: %w", path, err)
+	}
+	return db.prepare(ctx)
+}
+
+// dsn builds a modernc.org/sqlite data source name for path with the common
+// pragmas plus extra ones.
+func dsn(path string, pragmas ...string) string {
+	q := url.Values{}
+	for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)"}, pragmas...) {
+		q.Add("_pragma", p)
+	}
+	return path + "?" + q.Encode()
+}
+
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store: create directory for %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close closes the database after the Accept calls already being committed
+// finish; later calls fail with ErrClosed. Stop the queue.Pool first.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		if db.loopDone != nil {
+			<-db.loopDone
+		}
+		var errs []error
+		for _, s := range []*sql.Stmt{
+			db.insertDelivery, db.insertJob, db.supersede,
+			db.claim, db.extend, db.complete, db.retry, db.fail,
+		} {
+			if s != nil {
+				errs = append(errs, s.Close())
+			}
+		}
+		for _, c := range []*sql.DB{db.r, db.w} {
+			if c != nil {
+				errs = append(errs, c.Close())
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			db.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return db.closeErr
+}
+
+// migrate applies the embedded migrations not yet recorded. Each runs in an
+// IMMEDIATE transaction that re-checks the record, so two processes opening
+// the same new file apply each migration once.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    TEXT   NOT NULL PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		if err := db.applyMigration(ctx, version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, version, body string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+		version, millis(db.now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Migrations lists the applied schema versions in order.
+func (db *DB) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("store: list migrations: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	return out, nil
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
