@@ -23,6 +23,10 @@ const (
 	DefaultMaxAttempts = 10
 )
 
+// claimErrorDelay caps the wait after a failed Claim, so a database hiccup
+// does not idle the pool for a whole (possibly long) poll interval.
+const claimErrorDelay = 5 * time.Second
+
 // storeTimeout bounds recording an outcome. It runs on a context detached
 // from shutdown so that finished work is recorded rather than redone.
 const storeTimeout = 30 * time.Second
@@ -67,7 +71,10 @@ type Pool struct {
 // poll. Call it after enqueuing; it never blocks and is safe to call before
 // Run or after it returned.
 func (p *Pool) Wake() {
-	_ = p.wake()
+	select {
+	case p.wake() <- struct{}{}:
+	default: // a wake-up is already pending; one is enough to start the chain
+	}
 }
 
 func (p *Pool) wake() chan struct{} {
@@ -187,11 +194,11 @@ func (r *runner) work(ctx context.Context, worker string) {
 				return
 			}
 			r.log.Error("claiming job", slog.String("worker", worker), slog.Any("err", err))
-			r.idle(ctx)
+			r.idle(ctx, min(r.poll, claimErrorDelay))
 			continue
 		}
 		if job == nil {
-			r.idle(ctx)
+			r.idle(ctx, r.poll)
 			continue
 		}
 		// More work may be ready: pass the wake-up on to another idle worker.
@@ -200,8 +207,8 @@ func (r *runner) work(ctx context.Context, worker string) {
 	}
 }
 
-func (r *runner) idle(ctx context.Context) {
-	t := time.NewTimer(r.poll)
+func (r *runner) idle(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -220,7 +227,8 @@ func (r *runner) process(worker string, job *Job) {
 	if job.Attempts > r.maxAttempts {
 		// Only reachable when earlier runs never reported back: their worker
 		// died mid-job, and this job may be what kills it.
-		msg := fmt.Sprintf("gave up after %d attempts that never finished (worker lost its lease)", job.Attempts-1)
+		msg := fmt.Sprintf("not running attempt %d, over the limit of %d: earlier runs never reported back (their worker died?)",
+			job.Attempts, r.maxAttempts)
 		log.Error("job failed", slog.String("err", msg))
 		r.record(log, "fail", func(ctx context.Context) error { return r.store.Fail(ctx, job.ID, msg) })
 		return
@@ -295,7 +303,7 @@ func (r *runner) call(ctx context.Context, job Job, log *slog.Logger) (err error
 // heartbeat keeps the lease alive until ctx is done. If the store says the
 // lease is gone, someone else owns the job now: stop the handler.
 func (r *runner) heartbeat(ctx context.Context, cancel context.CancelFunc, worker string, id int64, lost *atomic.Bool, log *slog.Logger) {
-	t := time.NewTicker(r.lease / 3)
+	t := time.NewTicker(max(r.lease/3, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

@@ -149,7 +149,7 @@ func TestPoolRecordsOutcomes(t *testing.T) {
 		{name: "panic is recovered and retried", attempts: 1, handler: func() error { panic("nil map") },
 			wantOp: "retry", wantAt: t0.Add(time.Second), wantErr: "handler panic: nil map", wantHandled: true},
 		{name: "job whose runs never finished is not run again", attempts: 4, handler: func() error { return nil },
-			wantOp: "fail", wantErr: "gave up after 3 attempts that never finished (worker lost its lease)"},
+			wantOp: "fail", wantErr: "not running attempt 4, over the limit of 3: earlier runs never reported back (their worker died?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newFakeStore(queue.Job{ID: 7, Kind: "render", Key: "o/r#1", Args: []byte(`{"pr":1}`), Attempts: tc.attempts})

@@ -55,6 +55,12 @@ var ErrLeaseLost = errors.New("queue: job lease lost")
 // Store is what the Pool needs from the persistent queue. Implementations
 // must make Claim atomic: a job is handed to one worker at a time, and never
 // while another job with the same Key is running under a live lease.
+//
+// Complete, Retry and Fail act on a running job without checking who runs
+// it, so a worker must not call them once Extend reported ErrLeaseLost (the
+// Pool drops the outcome then). A worker frozen for longer than its whole
+// lease without a heartbeat noticing could still overwrite the new owner's
+// run: Lease must comfortably exceed any pause a process may suffer.
 type Store interface {
 	// Claim marks the next ready job running, leased to worker until
 	// now+lease, and returns it; nil, nil when nothing is ready. A running job

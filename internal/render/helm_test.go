@@ -106,11 +106,17 @@ func TestHelmValuesPrecedence(t *testing.T) {
 			want: map[string]string{"num": "int64"},
 		},
 	}
-	tree := dirTree(t, valuesChart())
+	root := t.TempDir()
+	writeFiles(t, root, valuesChart())
+	tree, err := repofs.OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "rel", Path: "charts/app", Type: environment.Helm, Helm: tt.helm,
 				Destination: environment.Destination{Namespace: "shop"}}
+			devCompareHelm(t, root, env, "")
 			res := render(t, tree, env)
 			cm := find(t, res.Objects, "ConfigMap", "rel-values")
 			if cm.Key.Namespace != "shop" {
@@ -197,6 +203,7 @@ dependencies:
 		t.Fatal(err)
 	}
 
+	devCompareHelm(t, root, environment.Environment{Name: "top", Path: "services/top", Type: environment.Helm}, "")
 	res := render(t, tree, environment.Environment{Name: "top", Path: "services/top", Type: environment.Helm})
 	want := map[string]struct{ greeting, source string }{
 		"top":    {"", "services/top/templates/cm.yaml"},
@@ -229,7 +236,7 @@ dependencies:
 }
 
 func TestHelmOutputLikeHelmTemplate(t *testing.T) {
-	tree := dirTree(t, map[string]string{
+	files := map[string]string{
 		"chart/Chart.yaml":  "apiVersion: v2\nname: web\nversion: 0.1.0\n",
 		"chart/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\n",
 		"chart/templates/multi.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n",
@@ -238,7 +245,14 @@ func TestHelmOutputLikeHelmTemplate(t *testing.T) {
 		"chart/templates/NOTES.txt":    "Thanks for installing {{ .Release.Name }}\n",
 		"chart/templates/_helpers.tpl": "{{ define \"x\" }}x{{ end }}\n",
 		"chart/templates/caps.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\n  namespace: {{ .Release.Namespace }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version }}\n  minor: {{ .Capabilities.KubeVersion.Minor | quote }}\n",
-	})
+	}
+	root := t.TempDir()
+	writeFiles(t, root, files)
+	tree, err := repofs.OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devCompareHelm(t, root, environment.Environment{Name: "my-env", Path: "chart", Type: environment.Helm}, "v1.31.4")
 	res, err := Render(context.Background(), tree, environment.Environment{Name: "my-env", Path: "chart", Type: environment.Helm}, Options{KubeVersion: "v1.31.4"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 var devTrees = map[string]struct {
@@ -113,6 +115,83 @@ func devCompareArgo(t *testing.T, tree map[string]string, p string, ks environme
 	for i := range want.Objects {
 		if !reflect.DeepEqual(want.Objects[i].Object, res.Objects[i].Object) {
 			t.Errorf("object %d differs:\nedit  %v\nferry %v", i, want.Objects[i].Object, res.Objects[i].Object)
+		}
+	}
+}
+
+func devCompareHelm(t *testing.T, root string, env environment.Environment, kube string) {
+	bin := os.Getenv("HELM_BIN")
+	if bin == "" {
+		return
+	}
+	helmRoot := root
+	if env.Name == "top" {
+		helmRoot = t.TempDir()
+		exec.Command("cp", "-r", root+"/.", helmRoot).Run()
+		exec.Command("cp", "-r", helmRoot+"/libs/common", helmRoot+"/services/top/charts/common").Run()
+	}
+	args := []string{"template", filepath.Join(helmRoot, env.Path), "--name-template", env.Name, "--include-crds"}
+	ns := env.Destination.Namespace
+	if ns != "" {
+		args = append(args, "--namespace", ns)
+	}
+	if kube == "" {
+		kube = DefaultKubeVersion
+	}
+	args = append(args, "--kube-version", kube)
+	if h := env.Helm; h != nil {
+		for _, vf := range h.ValueFiles {
+			if filepath.IsAbs(vf) {
+				args = append(args, "--values", filepath.Join(root, vf))
+			} else {
+				args = append(args, "--values", filepath.Join(root, env.Path, vf))
+			}
+		}
+		inline := h.Values
+		if h.ValuesObject != nil {
+			js, _ := json.Marshal(h.ValuesObject)
+			y, _ := sigsyaml.JSONToYAML(js)
+			inline = string(y)
+		}
+		if inline != "" {
+			f := filepath.Join(t.TempDir(), "v.yaml")
+			os.WriteFile(f, []byte(inline), 0o644)
+			args = append(args, "--values", f)
+		}
+		for _, p := range h.Parameters {
+			if !p.ForceString {
+				args = append(args, "--set", p.Name+"="+escapeSetValue(p.Value))
+			}
+		}
+		for _, p := range h.Parameters {
+			if p.ForceString {
+				args = append(args, "--set-string", p.Name+"="+escapeSetValue(p.Value))
+			}
+		}
+	}
+	out, err := exec.Command(bin, args...).Output()
+	tr, _ := repofs.OpenDir(root)
+	res, rerr := Render(t.Context(), tr, env, Options{KubeVersion: kube})
+	if err != nil || rerr != nil {
+		t.Logf("helm err=%v out=%s\nferry err=%v", err, out, rerr)
+		if (err == nil) != (rerr == nil) {
+			t.Errorf("error mismatch")
+		}
+		return
+	}
+	want, perr := manifest.Parse(out, "")
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	manifest.Sort(want)
+	t.Logf("helm compare %d objects", len(want))
+	if len(want) != len(res.Objects) {
+		t.Errorf("%d vs %d objects", len(want), len(res.Objects))
+		return
+	}
+	for i := range want {
+		if !reflect.DeepEqual(want[i].Object, res.Objects[i].Object) {
+			t.Errorf("object %d differs:\nhelm  %v\nferry %v", i, want[i].Object, res.Objects[i].Object)
 		}
 	}
 }

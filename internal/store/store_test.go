@@ -716,3 +716,80 @@ func TestJobsFilter(t *testing.T) {
 		t.Errorf("Job(42) err = %v, want ErrNotFound", err)
 	}
 }
+
+// Intake, workers and readers at once, from two handles on the same file
+// (two processes, or an old and a new one during a restart): nothing may
+// fail with SQLITE_BUSY or lose a delivery.
+func TestConcurrentUseNeverBusy(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	c := newClock()
+	handles := []*store.DB{openAt(t, path, c), openAt(t, path, c)}
+	const accepters, perAccepter = 8, 40
+
+	var wg sync.WaitGroup
+	for a := range accepters {
+		db := handles[a%2]
+		wg.Go(func() {
+			for i := range perAccepter {
+				d := store.Delivery{ID: fmt.Sprintf("d-%d-%d", a, i), Event: "pull_request"}
+				if dup, err := db.Accept(ctx, d, []queue.Spec{spec("render", fmt.Sprintf("o/r#%d", i%5))}); err != nil || dup {
+					t.Errorf("Accept %s: duplicate=%v err=%v", d.ID, dup, err)
+					return
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var side sync.WaitGroup
+	for w, db := range handles {
+		side.Go(func() { // a worker
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				j, err := db.Claim(ctx, fmt.Sprintf("w%d", w), c.Now(), time.Minute)
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+					return
+				}
+				if j != nil {
+					if err := db.Complete(ctx, j.ID); err != nil {
+						t.Errorf("Complete: %v", err)
+						return
+					}
+				}
+			}
+		})
+		side.Go(func() { // an admin view and the kv area
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := db.Jobs(ctx, store.JobFilter{State: store.StateQueued, Limit: 10}); err != nil {
+					t.Errorf("Jobs: %v", err)
+					return
+				}
+				if err := db.Put(ctx, "comment", fmt.Sprintf("o/r#%d", i%5), fmt.Sprint(i)); err != nil {
+					t.Errorf("Put: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	side.Wait()
+
+	recs, err := handles[0].Jobs(ctx, store.JobFilter{Limit: accepters * perAccepter * 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != accepters*perAccepter {
+		t.Errorf("%d jobs stored, want %d", len(recs), accepters*perAccepter)
+	}
+}
