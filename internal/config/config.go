@@ -37,6 +37,9 @@ const maxSize = 1 << 20
 type Config struct {
 	Environments []EnvironmentConfig `json:"environments,omitempty"`
 	Diff         DiffConfig          `json:"diff"`
+	// Policy and Secrets tune the merge policy and the secret scanner; see policy.go.
+	Policy  PolicyConfig  `json:"policy"`
+	Secrets SecretsConfig `json:"secrets"`
 }
 
 // EnvironmentConfig declares one environment that no Argo CD Application
@@ -166,7 +169,10 @@ func (c *Config) validate() error {
 			return &manifest.ParseError{File: FileName, Err: errors.New("diff: empty ignore pattern")}
 		}
 	}
-	return nil
+	if err := c.Policy.validate(); err != nil {
+		return err
+	}
+	return c.Secrets.validate()
 }
 
 // DeclaredEnvironments turns the environments section into Environments;

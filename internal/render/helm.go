@@ -65,6 +65,9 @@ func (j *job) helm() ([]manifest.Object, error) {
 	if env.Helm != nil && env.Helm.ReleaseName != "" {
 		install.ReleaseName = env.Helm.ReleaseName
 	}
+	if err := chartutil.ValidateReleaseName(install.ReleaseName); err != nil {
+		return nil, &Error{File: env.File, Err: fmt.Errorf("release name %q: %w", install.ReleaseName, err)}
+	}
 	install.Namespace = env.Destination.Namespace
 	if install.Namespace == "" {
 		install.Namespace = "default"

@@ -33,12 +33,12 @@ data:
 
 func valuesChart() map[string]string {
 	return map[string]string{
-		"charts/app/Chart.yaml":       "apiVersion: v2\nname: app\nversion: 0.1.0\n",
-		"charts/app/values.yaml":      "a: chart\nb: chart\nc: chart\nd: chart\ne: chart\nnum: 1\nnested:\n  one: chart\n  two: chart\n",
+		"charts/app/Chart.yaml":        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"charts/app/values.yaml":       "a: chart\nb: chart\nc: chart\nd: chart\ne: chart\nnum: 1\nnested:\n  one: chart\n  two: chart\n",
 		"charts/app/templates/cm.yaml": valuesChartTemplate,
-		"charts/app/values-1.yaml":    "b: file1\nc: file1\nd: file1\ne: file1\nnested:\n  one: file1\n",
-		"charts/app/values-2.yaml":    "c: file2\nd: file2\ne: file2\n",
-		"envs/prod/values.yaml":       "d: prod\n",
+		"charts/app/values-1.yaml":     "b: file1\nc: file1\nd: file1\ne: file1\nnested:\n  one: file1\n",
+		"charts/app/values-2.yaml":     "c: file2\nd: file2\ne: file2\n",
+		"envs/prod/values.yaml":        "d: prod\n",
 	}
 }
 
@@ -116,7 +116,6 @@ func TestHelmValuesPrecedence(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "rel", Path: "charts/app", Type: environment.Helm, Helm: tt.helm,
 				Destination: environment.Destination{Namespace: "shop"}}
-			devCompareHelm(t, root, env, "")
 			res := render(t, tree, env)
 			cm := find(t, res.Objects, "ConfigMap", "rel-values")
 			if cm.Key.Namespace != "shop" {
@@ -180,30 +179,29 @@ dependencies:
   version: ^2.0.0
   repository: file://../../libs/common
 `,
-		"services/top/values.yaml":                 "sub:\n  greeting: from-top\nshared:\n  greeting: shared-from-top\n",
-		"services/top/templates/cm.yaml":           cmTemplate("top"),
-		"services/top/.helmignore":                 "*.md\nignored/\n",
-		"services/top/README.md":                   "ignored by .helmignore\n",
-		"services/top/ignored/big.yaml":            "ignored by .helmignore\n",
-		"services/top/charts/sub/Chart.yaml":       "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
-		"services/top/charts/sub/values.yaml":      "greeting: sub-default\n",
+		"services/top/values.yaml":                  "sub:\n  greeting: from-top\nshared:\n  greeting: shared-from-top\n",
+		"services/top/templates/cm.yaml":            cmTemplate("top"),
+		"services/top/.helmignore":                  "*.md\nignored/\n",
+		"services/top/README.md":                    "ignored by .helmignore\n",
+		"services/top/ignored/big.yaml":             "ignored by .helmignore\n",
+		"services/top/charts/sub/Chart.yaml":        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+		"services/top/charts/sub/values.yaml":       "greeting: sub-default\n",
 		"services/top/charts/sub/templates/cm.yaml": cmTemplate("sub"),
-		"libs/common/Chart.yaml":                   "apiVersion: v2\nname: common\nversion: 2.1.0\n",
-		"libs/common/templates/cm.yaml":            cmTemplate("common"),
-		"libs/common/values.yaml":                  "greeting: common-default\n",
-		"libs/unrelated.yaml":                      "not read\n",
+		"libs/common/Chart.yaml":                    "apiVersion: v2\nname: common\nversion: 2.1.0\n",
+		"libs/common/templates/cm.yaml":             cmTemplate("common"),
+		"libs/common/values.yaml":                   "greeting: common-default\n",
+		"libs/unrelated.yaml":                       "not read\n",
 	})
 	packChart(t, map[string]string{
-		"Chart.yaml":          "apiVersion: v2\nname: packed\nversion: 1.0.0\n",
-		"values.yaml":         "greeting: packed-default\n",
-		"templates/cm.yaml":   cmTemplate("packed"),
+		"Chart.yaml":        "apiVersion: v2\nname: packed\nversion: 1.0.0\n",
+		"values.yaml":       "greeting: packed-default\n",
+		"templates/cm.yaml": cmTemplate("packed"),
 	}, filepath.Join(root, "services/top/charts"))
 	tree, err := repofs.OpenDir(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	devCompareHelm(t, root, environment.Environment{Name: "top", Path: "services/top", Type: environment.Helm}, "")
 	res := render(t, tree, environment.Environment{Name: "top", Path: "services/top", Type: environment.Helm})
 	want := map[string]struct{ greeting, source string }{
 		"top":    {"", "services/top/templates/cm.yaml"},
@@ -237,10 +235,10 @@ dependencies:
 
 func TestHelmOutputLikeHelmTemplate(t *testing.T) {
 	files := map[string]string{
-		"chart/Chart.yaml":  "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-		"chart/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\n",
-		"chart/templates/multi.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n",
-		"chart/templates/hook.yaml":  "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\n",
+		"chart/Chart.yaml":             "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"chart/crds/crd.yaml":          "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\n",
+		"chart/templates/multi.yaml":   "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n",
+		"chart/templates/hook.yaml":    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\n",
 		"chart/templates/tests/t.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: test\n",
 		"chart/templates/NOTES.txt":    "Thanks for installing {{ .Release.Name }}\n",
 		"chart/templates/_helpers.tpl": "{{ define \"x\" }}x{{ end }}\n",
@@ -252,7 +250,6 @@ func TestHelmOutputLikeHelmTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devCompareHelm(t, root, environment.Environment{Name: "my-env", Path: "chart", Type: environment.Helm}, "v1.31.4")
 	res, err := Render(context.Background(), tree, environment.Environment{Name: "my-env", Path: "chart", Type: environment.Helm}, Options{KubeVersion: "v1.31.4"})
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +366,7 @@ func TestHelmErrorsAreLocated(t *testing.T) {
 		{name: "execution error", tree: chart(map[string]string{"chart/templates/bad.yaml": "a: 1\nb: {{ .Values.x.y.z }}\n"}),
 			wantFile: "chart/templates/bad.yaml", wantLine: 2},
 		{name: "error in a subchart", tree: chart(map[string]string{
-			"chart/charts/sub/Chart.yaml":        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+			"chart/charts/sub/Chart.yaml":         "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
 			"chart/charts/sub/templates/bad.yaml": "\n\n\n{{ fail \"sub broke\" }}\n",
 		}), wantFile: "chart/charts/sub/templates/bad.yaml", wantLine: 4, wantMsg: "sub broke"},
 		{name: "rendered YAML is invalid", tree: chart(map[string]string{"chart/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\n metadata: [\n"}),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
@@ -20,8 +21,8 @@ import (
 // kustomizeSchema guards kyaml's OpenAPI schema, which is process-wide state
 // inside kustomize: a kustomization with an `openapi:` field replaces it for
 // every build in the process. Builds that use the default schema share the
-// lock; a build that sets its own takes it alone and restores the default
-// afterwards. It is package state because the thing it guards is.
+// lock; a build that sets its own takes it alone, starts from a clean schema
+// and restores the default afterwards. It is package state because the thing it guards is.
 var kustomizeSchema sync.RWMutex
 
 // kustomize renders a Kustomize overlay like `kustomize build` (v5), after
@@ -50,6 +51,9 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 
 	if refs.openAPI {
 		kustomizeSchema.Lock()
+		// Start from a fresh process's state: kyaml keeps the definitions it
+		// parsed for earlier builds, which a custom schema must not inherit.
+		openapi.ResetOpenAPI()
 		defer func() {
 			openapi.ResetOpenAPI()
 			kustomizeSchema.Unlock()
@@ -173,7 +177,7 @@ func (j *job) kustomizeError(err error, root *kustFile) error {
 }
 
 func kustomizationIn(r *reader, dir string) string {
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		if p := joinDir(dir, name); r.isFile(p) {
 			return p
 		}

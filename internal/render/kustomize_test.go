@@ -243,7 +243,6 @@ patchesJson6902:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			devCompare(t, tt.name, tt.tree, tt.path)
 			res := render(t, dirTree(t, tt.tree), environment.Environment{Name: "e", Path: tt.path, Type: environment.Kustomize})
 			if tt.wantKeys != nil {
 				if got := keys(res.Objects); !slices.Equal(got, tt.wantKeys) {
@@ -384,7 +383,6 @@ images:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			devCompareArgo(t, files, "app", tt.ks)
 			tree := dirTree(t, files)
 			env := environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize, Kustomize: &tt.ks}
 			res, err := Render(context.Background(), tree, env, Options{})

@@ -37,8 +37,8 @@ func TestKustomizeStaysInTheRepository(t *testing.T) {
 
 	outside := t.TempDir()
 	writeFiles(t, outside, map[string]string{
-		"secret.yaml":            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n",
-		"kustomization.yaml":     "resources:\n- secret.yaml\n",
+		"secret.yaml":               "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n",
+		"kustomization.yaml":        "resources:\n- secret.yaml\n",
 		"nested/kustomization.yaml": "resources:\n- ../secret.yaml\n",
 	})
 
@@ -79,8 +79,8 @@ func TestKustomizeStaysInTheRepository(t *testing.T) {
 			wantFile: "app/t.yaml", wantLine: 1, wantMsg: url,
 		},
 		{
-			name: "inline builtin generator reading outside",
-			tree: k("generators:\n- |-\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  metadata:\n    name: c\n  files:\n  - ../../../../etc/passwd\n"),
+			name:     "inline builtin generator reading outside",
+			tree:     k("generators:\n- |-\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  metadata:\n    name: c\n  files:\n  - ../../../../etc/passwd\n"),
 			wantFile: "app/kustomization.yaml", wantLine: 2, outside: true,
 		},
 		{

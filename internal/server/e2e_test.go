@@ -31,7 +31,7 @@ const (
 
 // harness is a real ferry server wired to a fake GitHub and a real git server.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	gh   *githubtest.Server
 	git  *gittest.Server
 	repo githubtest.Repo
@@ -42,7 +42,7 @@ type harness struct {
 	stop func()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

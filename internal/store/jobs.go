@@ -93,11 +93,12 @@ WHERE id = (
       AND ((j.state = 'running' AND j.lease_until <= $3)
         OR (j.state = 'queued' AND j.run_after <= $3
             AND NOT EXISTS (
+                SELECT 1 FROM jobs r
+                WHERE r.job_key = j.job_key AND r.state = 'running')
+            AND NOT EXISTS (
                 SELECT 1 FROM jobs o
-                WHERE o.job_key = j.job_key
-                  AND o.state IN ('queued', 'running')
-                  AND (o.state = 'running'
-                    OR (o.id < j.id AND (o.run_after <= $3 OR o.attempts > 0))))))
+                WHERE o.job_key = j.job_key AND o.state = 'queued' AND o.id < j.id
+                  AND (o.run_after <= $3 OR o.attempts > 0))))
     ORDER BY j.id
     LIMIT 1)
 RETURNING ` + jobColumns},

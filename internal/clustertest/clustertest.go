@@ -1,0 +1,282 @@
+// Package clustertest is test support: it runs a real Kubernetes control
+// plane (etcd and kube-apiserver, started by controller-runtime's envtest)
+// for tests that need an API server's own behaviour: server-side apply,
+// managedFields, subresources, admission, validation. It is only for tests.
+//
+// The binaries are ferry's own, built from the Go module proxy by
+// `make testenv` (bash hack/testenv/build.sh) into <module root>/.cache/testenv
+// or into the directory that FERRY_TESTENV_DIR names. Nothing is downloaded
+// at test time, and no cluster the environment points at (KUBEBUILDER_ASSETS,
+// TEST_ASSET_*, USE_EXISTING_CLUSTER, KUBECONFIG) is ever used instead. When
+// the binaries are missing the test fails, saying how to build them: a test
+// that needs a cluster never skips.
+//
+// Both components listen on 127.0.0.1 on free ports, keep their data in a
+// temporary directory and are stopped by the test's cleanup (Start) or when
+// the package's tests are done (Main). An interrupt (SIGINT, SIGTERM) stops
+// them too; a test binary that crashes or hits `go test -timeout` leaves
+// them running.
+//
+// controller-runtime's logger, unless a test set one before, is routed to
+// slog.Default() so that envtest's errors (a failed start it retries) show.
+package clustertest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+const (
+	// EnvDir names the environment variable that overrides where the
+	// binaries are: a directory holding kube-apiserver, etcd and kubectl.
+	EnvDir = "FERRY_TESTENV_DIR"
+
+	// BuildCommand builds the binaries into the default directory, run from
+	// the module root.
+	BuildCommand = "make testenv"
+
+	// modulePath identifies ferry's module root, where .cache/testenv is.
+	modulePath = "github.com/ferry-gitops/ferry"
+
+	// startTimeout bounds each component's start. Generous: a cold
+	// kube-apiserver on a loaded 2-core machine takes several seconds.
+	startTimeout = 60 * time.Second
+	stopTimeout  = 30 * time.Second
+)
+
+// binaries are the programs a Dir must hold.
+var binaries = [...]string{"kube-apiserver", "etcd", "kubectl"}
+
+// Dir returns the directory that holds the test cluster's binaries:
+// $FERRY_TESTENV_DIR when set, <module root>/.cache/testenv otherwise. The
+// error, when one is missing, says how to build them.
+func Dir() (string, error) {
+	dir := os.Getenv(EnvDir)
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return "", fmt.Errorf("clustertest: locate the test cluster's binaries (or set %s): %w", EnvDir, err)
+		}
+		dir = filepath.Join(root, ".cache", "testenv")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("clustertest: %s: %w", dir, err)
+	}
+	for _, name := range binaries {
+		if err := checkExecutable(filepath.Join(dir, name)); err != nil {
+			return "", fmt.Errorf("clustertest: the test cluster's binaries are not built: %w; build them with `%s` "+
+				"(or `bash hack/testenv/build.sh %s`) from the module root", err, BuildCommand, dir)
+		}
+	}
+	return dir, nil
+}
+
+// Kubectl returns the path of the kubectl built with the cluster's
+// binaries (same version as the API server). It fails the test when missing.
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "kubectl")
+}
+
+// Start starts etcd and kube-apiserver for this test and returns an admin
+// (system:masters) config for the API server; the test's cleanup stops
+// them. Each call starts a cluster of its own: for several tests sharing
+// one, use Main.
+func Start(t testing.TB) *rest.Config {
+	t.Helper()
+	env, err := newEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	cfg, err := start(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clustertest: etcd + kube-apiserver up at %s in %s", cfg.Host, time.Since(began).Round(time.Millisecond))
+	cancel := stopOnSignal(env)
+	t.Cleanup(func() {
+		cancel()
+		if err := env.Stop(); err != nil {
+			t.Errorf("clustertest: stop control plane: %v", err)
+		}
+	})
+	return cfg
+}
+
+// Main starts one cluster for a whole test package, sets *cfg to its admin
+// config, runs the tests and stops the cluster. Use it from TestMain:
+//
+//	var cfg *rest.Config
+//
+//	func TestMain(m *testing.M) { os.Exit(clustertest.Main(m, &cfg)) }
+//
+// It returns m.Run's exit code, or 1 (after saying why on stderr) when the
+// cluster could not be started or stopped.
+func Main(m *testing.M, cfg **rest.Config) int {
+	env, err := newEnvironment()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	began := time.Now()
+	c, err := start(env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	slog.Info("clustertest: etcd + kube-apiserver up", "host", c.Host, "elapsed", time.Since(began).Round(time.Millisecond))
+	cancel := stopOnSignal(env)
+	*cfg = c
+	code := m.Run()
+	cancel()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "clustertest: stop control plane: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// newEnvironment configures envtest to run exactly our binaries: explicit
+// paths (which KUBEBUILDER_ASSETS and TEST_ASSET_* cannot override), no
+// download, never an existing cluster.
+func newEnvironment() (*envtest.Environment, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	// First caller wins: a logger a test set before stays.
+	ctrllog.SetLogger(logr.FromSlogHandler(slog.Default().Handler()))
+
+	useExisting := false
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    dir,
+		DownloadBinaryAssets:     false,
+		UseExistingCluster:       &useExisting,
+		ControlPlaneStartTimeout: startTimeout,
+		ControlPlaneStopTimeout:  stopTimeout,
+	}
+	env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
+	env.ControlPlane.KubectlPath = filepath.Join(dir, "kubectl")
+	return env, nil
+}
+
+// start starts env, stopping whatever did start when it fails.
+func start(env *envtest.Environment) (*rest.Config, error) {
+	cfg, err := env.Start()
+	if err != nil {
+		if stopErr := env.Stop(); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("stop after failed start: %w", stopErr))
+		}
+		return nil, fmt.Errorf("clustertest: start etcd + kube-apiserver from %s: %w", env.BinaryAssetsDirectory, err)
+	}
+	return cfg, nil
+}
+
+// stopOnSignal stops env when the test binary is interrupted, then lets the
+// signal take its default course. envtest starts the components in process
+// groups of their own, so a Ctrl-C reaches only the test binary. The
+// returned func undoes it.
+func stopOnSignal(env *envtest.Environment) (cancel func()) {
+	sigs := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			_ = env.Stop()
+			signal.Stop(sigs)
+			// The default action, once no other Start is listening.
+			if s, ok := sig.(syscall.Signal); ok {
+				_ = syscall.Kill(os.Getpid(), s)
+			}
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
+// moduleRoot finds ferry's module root from the working directory (a test
+// runs in its package's directory).
+func moduleRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for dir := wd; ; {
+		path, err := goModPath(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			return "", err
+		}
+		if path == modulePath {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of module %s in %s or above", modulePath, wd)
+		}
+		dir = parent
+	}
+}
+
+// goModPath returns the module path declared by the go.mod at file, "" when
+// there is no such file.
+func goModPath(file string) (string, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read go.mod: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "module" {
+			return strings.Trim(fields[1], `"`+"`"), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read %s: %w", file, err)
+	}
+	return "", nil
+}
+
+// checkExecutable reports whether path is an executable regular file.
+func checkExecutable(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s is missing: %w", path, err)
+	}
+	if !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
+}
