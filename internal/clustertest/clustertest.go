@@ -37,6 +37,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
@@ -59,9 +61,6 @@ const (
 	stopTimeout  = 30 * time.Second
 )
 
-// binaries are the programs a Dir must hold.
-var binaries = [...]string{"kube-apiserver", "etcd", "kubectl"}
-
 // Dir returns the directory that holds the test cluster's binaries:
 // $FERRY_TESTENV_DIR when set, <module root>/.cache/testenv otherwise. The
 // error, when one is missing, says how to build them.
@@ -78,7 +77,7 @@ func Dir() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("clustertest: %s: %w", dir, err)
 	}
-	for _, name := range binaries {
+	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
 		if err := checkExecutable(filepath.Join(dir, name)); err != nil {
 			return "", fmt.Errorf("clustertest: the test cluster's binaries are not built: %w; build them with `%s` "+
 				"(or `bash hack/testenv/build.sh %s`) from the module root", err, BuildCommand, dir)
@@ -96,6 +95,27 @@ func Kubectl(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, "kubectl")
+}
+
+// Kubeconfig writes a kubeconfig for cfg (as Start or Main return it) into
+// the test's temporary directory and returns its path, for running kubectl
+// against the cluster.
+func Kubeconfig(t testing.TB, cfg *rest.Config) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["clustertest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData,
+		ClientKeyData:         cfg.KeyData,
+		Token:                 cfg.BearerToken,
+	}
+	kc.Contexts["clustertest"] = &clientcmdapi.Context{Cluster: "clustertest", AuthInfo: "admin"}
+	kc.CurrentContext = "clustertest"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatalf("clustertest: write kubeconfig: %v", err)
+	}
+	return path
 }
 
 // Start starts etcd and kube-apiserver for this test and returns an admin

@@ -257,7 +257,7 @@ func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 				if rules.Ignore(childRel, fileInfo{name: name, dir: true}) {
 					continue
 				}
-				if err := walk(childRel, append(stack, real)); err != nil {
+				if err := walk(childRel, append(stack[:len(stack):len(stack)], real)); err != nil {
 					return err
 				}
 				continue

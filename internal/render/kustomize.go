@@ -64,11 +64,13 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 	}
 
 	opts := &krusty.Options{
-		// What `kustomize build` does without flags, except the load
-		// restrictor: overlays commonly read ../ files, and kustFS keeps every
-		// read inside the repository anyway.
+		// What `kustomize build` (and Argo CD by default) does without
+		// flags: a kustomization may pull in other kustomization roots such as
+		// ../../base, but not loose files outside its own directory. Matching
+		// it means a preview never passes where the sync would fail; kustFS
+		// keeps every read inside the repository on top of that.
 		Reorder:          krusty.ReorderOptionUnspecified,
-		LoadRestrictions: types.LoadRestrictionsNone,
+		LoadRestrictions: types.LoadRestrictionsRootOnly,
 		PluginConfig:     types.DisabledPluginConfig(),
 	}
 	m, err := krusty.MakeKustomizer(opts).Run(kustFS{r: j.r}, kustAbs(dir))

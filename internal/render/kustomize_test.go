@@ -502,7 +502,10 @@ func TestKustomizeThroughGit(t *testing.T) {
 	files := with(baseFiles(), map[string]string{
 		"base/kustomization.yaml":          "resources:\n- deploy.yaml\n",
 		"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n- link.yaml\nnameSuffix: -x\n",
-		"overlays/prod/link.yaml":          "symlink:../../base/service.yaml",
+		// A link inside the overlay; one climbing out to ../../base would be
+		// refused, as by `kustomize build` (LoadRestrictionsRootOnly).
+		"overlays/prod/link.yaml":          "symlink:files/service.yaml",
+		"overlays/prod/files/service.yaml": baseFiles()["base/service.yaml"],
 	})
 	git := render(t, gitTree(t, files), environment.Environment{Name: "prod", Path: "overlays/prod", Type: environment.Kustomize})
 	dir := render(t, dirTree(t, files), environment.Environment{Name: "prod", Path: "overlays/prod", Type: environment.Kustomize})
@@ -511,7 +514,7 @@ func TestKustomizeThroughGit(t *testing.T) {
 		t.Errorf("git objects = %v, want %v", got, want)
 	}
 	// Both the link and its target are recorded: a change to either matters.
-	wantFiles := []string{"base/deploy.yaml", "base/kustomization.yaml", "base/service.yaml", "overlays/prod/kustomization.yaml", "overlays/prod/link.yaml"}
+	wantFiles := []string{"base/deploy.yaml", "base/kustomization.yaml", "overlays/prod/files/service.yaml", "overlays/prod/kustomization.yaml", "overlays/prod/link.yaml"}
 	if !slices.Equal(git.Files, wantFiles) {
 		t.Errorf("git files = %v, want %v", git.Files, wantFiles)
 	}

@@ -153,6 +153,7 @@ func TestRenderRejectsBadEnvironments(t *testing.T) {
 		{name: "missing path", env: environment.Environment{Name: "x", Path: "nope", Type: environment.Directory, File: "apps/x.yaml"}, msg: "apps/x.yaml: source path \"nope\" is not a directory"},
 		{name: "path leaving the repository", env: environment.Environment{Name: "x", Path: "../x", Type: environment.Kustomize, File: "apps/x.yaml"}, msg: "leaves the repository"},
 		{name: "unknown type", env: environment.Environment{Name: "x", Path: "plain", Type: "jsonnet", File: "apps/x.yaml"}, msg: `unknown source type "jsonnet"`},
+		{name: "invalid release name", env: environment.Environment{Name: "x", Path: "charts/app", Type: environment.Helm, Helm: &environment.HelmSource{ReleaseName: "Bad_Name"}, File: "apps/x.yaml"}, msg: `apps/x.yaml: release name "Bad_Name"`},
 		{name: "external", env: environment.Environment{Name: "x", Path: "plain", Type: environment.Directory, External: true, RepoURL: "https://example.com/other.git"}, msg: "another repository"},
 	}
 	for _, tt := range tests {
