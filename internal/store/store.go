@@ -78,6 +78,8 @@ type DB struct {
 	w   *sql.DB // exactly one connection: every write is serialized here
 	r   *sql.DB // query-only connections for reads
 	now func() time.Time
+	// lock is held shared while open; see processLock.
+	lock *processLock
 
 	// Group commit of Accept calls (see commitLoop).
 	accepts   chan *acceptRequest
@@ -116,7 +118,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		o(db)
 	}
 
-	var err error
+	lock, alone, err := lockProcess(ctx, path+".ferry-lock")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.lock = lock
 	db.w, err = sql.Open("sqlite", dsn(path,
 		"journal_mode(WAL)",
 		"synchronous(NORMAL)",
@@ -129,7 +135,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
 
-	if err := db.init(ctx, path); err != nil {
+	if err := db.init(ctx, path, alone); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
-func (db *DB) init(ctx context.Context, path string) error {
+func (db *DB) init(ctx context.Context, path string, alone bool) error {
 	var mode string
 	if err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
@@ -149,6 +155,14 @@ func (db *DB) init(ctx context.Context, path string) error {
 	}
 	if err := db.migrate(ctx); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	if alone {
+		if err := db.requeueOrphans(ctx); err != nil {
+			return fmt.Errorf("store: open %s: %w", path, err)
+		}
+		if err := db.lock.share(); err != nil {
+			return fmt.Errorf("store: open %s: share lock: %w", path, err)
+		}
 	}
 
 	var err error
@@ -210,6 +224,9 @@ func (db *DB) Close() error {
 				errs = append(errs, c.Close())
 			}
 		}
+		if db.lock != nil {
+			errs = append(errs, db.lock.release())
+		}
 		if err := errors.Join(errs...); err != nil {
 			db.closeErr = fmt.Errorf("store: close: %w", err)
 		}
@@ -266,6 +283,20 @@ func (db *DB) applyMigration(ctx context.Context, version, body string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// requeueOrphans puts jobs left running by a process that died back in the
+// queue. Only called when no other process has the database open, so no
+// live worker owns them; without this they would wait for their lease to
+// expire. The interrupted run still counts as an attempt.
+func (db *DB) requeueOrphans(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `UPDATE jobs
+SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1,
+    last_error = 'interrupted: the ferry process running it stopped (crash or kill)'
+WHERE state = 'running'`, millis(db.now())); err != nil {
+		return fmt.Errorf("requeue jobs of a stopped process: %w", err)
+	}
+	return nil
 }
 
 // Migrations lists the applied schema versions in order.
