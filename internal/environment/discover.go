@@ -73,6 +73,11 @@ func Discover(tree *repofs.Tree, opts DiscoverOptions) (*Discovery, error) {
 	if opts.Config == nil && tree.Exists(ferryConfigFile) {
 		return nil, errors.New("discover environments: the repository has a .ferry.yaml but DiscoverOptions.Config is nil; load it with config.Load and pass it")
 	}
+	// Discovery reads most manifests of the repository: fetch them in one
+	// batch. A failed prefetch only means files are read one by one.
+	_ = tree.Prefetch(func(name string, size int64) bool {
+		return size <= maxScanSize && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || path.Base(name) == "Kustomization")
+	})
 	d := &Discovery{}
 	defined := map[string]string{}
 	add := func(env Environment) {

@@ -113,6 +113,15 @@ type generator struct {
 // (URLs, git specs) and references leaving the repository are left out:
 // nothing here reads them, and the render reports them.
 func ReadKustomization(tree *repofs.Tree, dir string) (*Kustomization, error) {
+	// Shared bases are read once per tree, not once per overlay.
+	v, err := tree.Memo("environment.kustomization\x00"+dir, func() (any, error) { return readKustomization(tree, dir) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Kustomization), nil
+}
+
+func readKustomization(tree *repofs.Tree, dir string) (*Kustomization, error) {
 	real, err := tree.Resolve(dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomization in %s: %w", dir, err)

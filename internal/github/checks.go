@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
 )
@@ -128,7 +129,12 @@ func clip(s string, n int) string {
 		cut--
 	}
 	if cut == 0 {
+		// One long line: cut between runes, or the broken rune would go
+		// out as U+FFFD (3 bytes) and push the text over the limit.
 		cut = n - len(note)
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
 	}
 	return s[:cut] + note
 }

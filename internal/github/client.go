@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
@@ -28,6 +29,9 @@ type App struct {
 
 	mu       sync.Mutex
 	installs map[int64]*ghinstallation.Transport
+
+	// sleep replaces the rate-limit transport's wait between retries (tests).
+	sleep func(req *http.Request, d time.Duration) error
 }
 
 // NewApp checks the key and returns an App. baseURL is the REST root, e.g.
@@ -58,7 +62,7 @@ func (a *App) installation(id int64) (*ghinstallation.Transport, error) {
 	if t, ok := a.installs[id]; ok {
 		return t, nil
 	}
-	t, err := ghinstallation.New(&rateLimitTransport{next: a.base}, a.id, id, a.key)
+	t, err := ghinstallation.New(&rateLimitTransport{next: a.base, sleep: a.sleep}, a.id, id, a.key)
 	if err != nil {
 		return nil, fmt.Errorf("installation %d: %w", id, err)
 	}

@@ -26,9 +26,9 @@ func ParseRepo(full string) (Repo, error) {
 
 // UpsertComment keeps exactly one comment carrying marker on an issue or pull
 // request: it edits the comment whose id the caller remembered, else the
-// first comment that carries the marker, else creates one. Searching by marker
-// is what keeps a retried job from posting a second comment when GitHub did
-// the first POST but answered 5xx.
+// first comment by a bot (the App) that carries the marker, else creates
+// one. Searching by marker is what keeps a retried job from posting a second
+// comment when GitHub did the first POST but answered 5xx.
 func (c *Client) UpsertComment(ctx context.Context, repo Repo, number int, knownID int64, marker, body string) (int64, error) {
 	if !strings.Contains(body, marker) {
 		body = marker + "\n" + body
@@ -78,7 +78,10 @@ func (c *Client) findComment(ctx context.Context, repo Repo, number int, marker 
 			return 0, fmt.Errorf("list comments on %s#%d: %w", repo, number, err)
 		}
 		for _, cm := range page {
-			if strings.Contains(cm.GetBody(), marker) && cm.GetUser().GetType() == "Bot" || strings.HasPrefix(cm.GetBody(), marker) {
+			// Only a bot's comment (the App's own) is ferry's: a person's
+			// comment that carries the marker, quoted or pasted at the
+			// start, must never be overwritten.
+			if cm.GetUser().GetType() == "Bot" && strings.Contains(cm.GetBody(), marker) {
 				return cm.GetID(), nil
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -38,7 +39,8 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // Path is the mirror directory of repository "owner/name".
 func (m *Mirrors) Path(fullName string) (string, error) {
-	if !safeName.MatchString(fullName) || strings.Contains(fullName, "..") {
+	owner, name, _ := strings.Cut(fullName, "/")
+	if !safeName.MatchString(fullName) || strings.Contains(fullName, "..") || owner == "." || name == "." {
 		return "", fmt.Errorf("repository name %q is not owner/name", fullName)
 	}
 	return filepath.Join(m.Dir, strings.ToLower(fullName)+".git"), nil
@@ -64,9 +66,8 @@ func (m *Mirrors) Fetch(ctx context.Context, fullName, cloneURL, token string, r
 	if err != nil {
 		return "", err
 	}
-	u, err := url.Parse(cloneURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
-		return "", fmt.Errorf("clone url %q: want an http(s) URL without credentials", cloneURL)
+	if err := checkCloneURL(cloneURL); err != nil {
+		return "", err
 	}
 	unlock := m.lock(dir)
 	defer unlock()
@@ -86,10 +87,31 @@ func (m *Mirrors) Fetch(ctx context.Context, fullName, cloneURL, token string, r
 	return dir, nil
 }
 
+// checkCloneURL accepts only http(s) URLs without credentials: git must not
+// be handed another transport (file://, ext::, ssh) or a token in a URL.
+func checkCloneURL(cloneURL string) error {
+	u, err := url.Parse(cloneURL)
+	if err != nil {
+		// The text may hold credentials url.Parse could not isolate.
+		return errors.New("clone url: want an http(s) URL without credentials")
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+		if u.User != nil {
+			// Never echo credentials: a token may be the user or the password.
+			u.User = url.User("***")
+		}
+		return fmt.Errorf("clone url %q: want an http(s) URL without credentials", u.String())
+	}
+	return nil
+}
+
 // Push pushes refspecs from the mirror to cloneURL with the token.
 func (m *Mirrors) Push(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) error {
 	dir, err := m.Path(fullName)
 	if err != nil {
+		return err
+	}
+	if err := checkCloneURL(cloneURL); err != nil {
 		return err
 	}
 	unlock := m.lock(dir)

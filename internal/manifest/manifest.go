@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
@@ -90,7 +92,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // Parse decodes a multi-document YAML stream. Empty documents are skipped;
 // a `List` kind is expanded into its items. Errors name the source file and
-// the line where the bad document starts.
+// the line of the offending YAML.
 func Parse(data []byte, source string) ([]Object, error) {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	var out []Object
@@ -101,14 +103,15 @@ func Parse(data []byte, source string) ([]Object, error) {
 			break
 		}
 		if err != nil {
-			return nil, &ParseError{File: source, Line: yamlErrorLine(err), Err: err}
+			return nil, &ParseError{File: source, Line: syntaxErrorLine(data, err), Err: err}
 		}
 		if len(node.Content) == 0 {
 			continue
 		}
+		plainTimestamps(&node)
 		var obj map[string]any
 		if err := node.Decode(&obj); err != nil {
-			return nil, &ParseError{File: source, Line: node.Line, Err: err}
+			return nil, &ParseError{File: source, Line: decodeErrorLine(&node, err), Err: err}
 		}
 		if obj == nil {
 			continue
@@ -117,7 +120,7 @@ func Parse(data []byte, source string) ([]Object, error) {
 		// types whether they came from Helm, kustomize or a plain file.
 		norm, err := normalize(obj)
 		if err != nil {
-			return nil, &ParseError{File: source, Line: node.Content[0].Line, Err: err}
+			return nil, &ParseError{File: source, Line: decodeErrorLine(&node, err), Err: err}
 		}
 		if kind, _ := norm["kind"].(string); strings.HasSuffix(kind, "List") && norm["items"] != nil {
 			items, _ := norm["items"].([]any)
@@ -133,6 +136,18 @@ func Parse(data []byte, source string) ([]Object, error) {
 	return out, nil
 }
 
+// plainTimestamps keeps untagged timestamp-looking scalars (2024-01-01) as
+// the strings Kubernetes reads them as: yaml.v3 would decode them to
+// time.Time, which prints back as 2024-01-01T00:00:00Z.
+func plainTimestamps(n *yamlv3.Node) {
+	if n.Kind == yamlv3.ScalarNode && n.Tag == "!!timestamp" && n.Style&yamlv3.TaggedStyle == 0 {
+		n.Tag = "!!str"
+	}
+	for _, c := range n.Content {
+		plainTimestamps(c)
+	}
+}
+
 func normalize(obj map[string]any) (map[string]any, error) {
 	js, err := yaml.Marshal(obj)
 	if err != nil {
@@ -145,25 +160,159 @@ func normalize(obj map[string]any) (map[string]any, error) {
 	return m, nil
 }
 
-// yamlErrorLine pulls "line N" out of a yaml.v3 error message.
-func yamlErrorLine(err error) int {
-	var te *yamlv3.TypeError
-	msg := err.Error()
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+// decodeErrorLine locates an error decoding or normalizing a parsed
+// document: the line a yaml.v3 type error names, else the innermost node
+// that fails on its own, else the document's first line.
+func decodeErrorLine(doc *yamlv3.Node, err error) int {
+	if line := yamlErrorLine(err); line > 0 {
+		return line
 	}
-	i := strings.Index(msg, "line ")
-	if i < 0 {
+	check := func(n *yamlv3.Node) error {
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		_, err := yaml.Marshal(v)
+		return err
+	}
+	if line := failingNodeLine(doc, check); line > 0 {
+		return line
+	}
+	return doc.Content[0].Line
+}
+
+// failingNodeLine returns the line of the first node, innermost first, that
+// check rejects; for a mapping, the key of the first rejected entry.
+func failingNodeLine(n *yamlv3.Node, check func(*yamlv3.Node) error) int {
+	switch n.Kind {
+	case yamlv3.AliasNode:
+		return 0
+	case yamlv3.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if line := failingNodeLine(k, check); line > 0 {
+				return line
+			}
+			if line := failingNodeLine(v, check); line > 0 {
+				return line
+			}
+			// The entry itself: a merge of a scalar, a key that is not a string.
+			entry := &yamlv3.Node{Kind: yamlv3.MappingNode, Tag: "!!map", Content: []*yamlv3.Node{k, v}}
+			if check(entry) != nil {
+				return k.Line
+			}
+		}
+	default:
+		for _, c := range n.Content {
+			if line := failingNodeLine(c, check); line > 0 {
+				return line
+			}
+		}
+	}
+	if n.Kind != yamlv3.DocumentNode && check(n) != nil {
+		return n.Line
+	}
+	return 0
+}
+
+// parserProblems are the problems libyaml's parser (as opposed to its
+// scanner) reports. yaml.v3 puts them at the 0-based line of the enclosing
+// construct, often the document's start, instead of the offending token.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// syntaxErrorLine is the 1-based line of a yaml.v3 syntax error in data, 0
+// when unknown.
+func syntaxErrorLine(data []byte, err error) int {
+	line, problem := splitYAMLError(err)
+	if parserProblems[problem] {
+		// yaml.v2 runs the same parser but reports the offending token's
+		// (0-based) line: use it when it agrees on the problem.
+		if line2, problem2, ok := yamlv2Error(data); ok && problem2 == problem {
+			return line2 + 1
+		}
+		return line + 1
+	}
+	if line > 0 {
+		// Scanner errors carry the 1-based line.
+		return line
+	}
+	// yaml.v3 leaves out "line 1" (0-based line 0); other errors (an
+	// unknown alias, invalid UTF-8) carry no position at all. The error
+	// is on line 1 when line 1 alone shows it.
+	first := data
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		first = data[:i+1]
+	}
+	dec := yamlv3.NewDecoder(bytes.NewReader(first))
+	for {
+		var n yamlv3.Node
+		err := dec.Decode(&n)
+		if err == nil {
+			continue
+		}
+		if _, p := splitYAMLError(err); !errors.Is(err, io.EOF) && p == problem {
+			return 1
+		}
 		return 0
 	}
-	n := 0
-	for _, c := range msg[i+5:] {
-		if c < '0' || c > '9' {
-			break
+}
+
+// yamlv2Error decodes data with yaml.v2 and returns the line and problem of
+// its first syntax error.
+func yamlv2Error(data []byte) (int, string, bool) {
+	dec := yamlv2.NewDecoder(bytes.NewReader(data))
+	for {
+		var v struct{}
+		err := dec.Decode(&v)
+		var te *yamlv2.TypeError
+		switch {
+		case err == nil, errors.As(err, &te):
+			continue
+		case errors.Is(err, io.EOF):
+			return 0, "", false
 		}
-		n = n*10 + int(c-'0')
+		line, problem := splitYAMLError(err)
+		return line, problem, true
 	}
-	return n
+}
+
+// splitYAMLError splits "yaml: line N: problem" into N (0 when absent) and
+// the problem.
+func splitYAMLError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return 0, msg
+	}
+	num, problem, ok := strings.Cut(rest, ": ")
+	n, convErr := strconv.Atoi(num)
+	if !ok || convErr != nil {
+		return 0, msg
+	}
+	return n, problem
+}
+
+// yamlErrorLine is the line at the start of a yaml.v3 error message
+// ("yaml: line N: ..."), or of its first unmarshal error; 0 if none.
+func yamlErrorLine(err error) int {
+	var te *yamlv3.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		err = errors.New(te.Errors[0])
+	}
+	line, _ := splitYAMLError(err)
+	return line
 }
 
 // Marshal prints an object as normalized YAML: keys sorted, two-space indent,

@@ -126,9 +126,56 @@ func (g *gitSource) load(name string, e entry) ([]byte, error) {
 		g.reset()
 		return nil, fmt.Errorf("cat-file %s: %w", name, err)
 	}
-	header, err := g.stdout.ReadString('\n')
+	data, err := g.readObject(name)
 	if err != nil {
 		g.reset()
+		return nil, err
+	}
+	return data, nil
+}
+
+// loadMany pipelines requests: a writer feeds every object id to cat-file
+// while this goroutine reads the answers, so n files cost one round trip.
+func (g *gitSource) loadMany(names []string, entries []entry) ([][]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cmd == nil {
+		if err := g.start(); err != nil {
+			return nil, err
+		}
+	}
+	writeErr := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(g.stdin, 64<<10)
+		for _, e := range entries {
+			if _, err := w.WriteString(e.id + "\n"); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+		writeErr <- w.Flush()
+	}()
+	out := make([][]byte, len(names))
+	for i, name := range names {
+		data, err := g.readObject(name)
+		if err != nil {
+			g.reset()
+			<-writeErr
+			return nil, err
+		}
+		out[i] = data
+	}
+	if err := <-writeErr; err != nil {
+		g.reset()
+		return nil, fmt.Errorf("cat-file: %w", err)
+	}
+	return out, nil
+}
+
+// readObject reads one "<id> blob <size>\n<content>\n" answer.
+func (g *gitSource) readObject(name string) ([]byte, error) {
+	header, err := g.stdout.ReadString('\n')
+	if err != nil {
 		return nil, fmt.Errorf("cat-file %s: %w", name, err)
 	}
 	fields := strings.Fields(header)
@@ -141,7 +188,6 @@ func (g *gitSource) load(name string, e entry) ([]byte, error) {
 	}
 	buf := make([]byte, size+1) // content plus the trailing newline
 	if _, err := io.ReadFull(g.stdout, buf); err != nil {
-		g.reset()
 		return nil, fmt.Errorf("cat-file %s: %w", name, err)
 	}
 	return buf[:size], nil

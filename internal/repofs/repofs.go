@@ -66,6 +66,7 @@ type Tree struct {
 
 	mu    sync.Mutex
 	cache map[string][]byte
+	memo  map[string]*memoEntry
 }
 
 func newTree(rev string, entries map[string]entry, src contentSource) *Tree {

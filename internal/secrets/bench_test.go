@@ -29,10 +29,13 @@ func replicated(b testing.TB, size int) ([]replicatedFile, int) {
 	return out, total
 }
 
+// benchSize is what hack/bench-secrets.sh scans with the gitleaks CLI too.
+const benchSize = 10 << 20
+
 // BenchmarkScan scans the corpus replicated to about 10 MB, as added lines
 // with the whole file as context (ScanChange), on one goroutine.
 func BenchmarkScan(b *testing.B) {
-	files, total := replicated(b, 10<<20)
+	files, total := replicated(b, benchSize)
 	s := newTestScanner(b, Allowlist{})
 	b.SetBytes(int64(total))
 	b.ResetTimer()

@@ -8,7 +8,9 @@ import "context"
 // recovered only when their lease expires.
 type processLock struct{}
 
-func lockProcess(context.Context, string) (*processLock, bool, error) { return &processLock{}, false, nil }
+func lockProcess(context.Context, string) (*processLock, bool, error) {
+	return &processLock{}, false, nil
+}
 
 func (*processLock) share() error   { return nil }
 func (*processLock) release() error { return nil }

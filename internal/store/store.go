@@ -15,6 +15,17 @@
 // transaction survives a process crash, and only an OS crash or power loss
 // can lose the last few commits (the database itself stays consistent).
 //
+// # Crash recovery
+//
+// A job is claimed under a lease its worker keeps extending; if the worker
+// dies, the job becomes claimable again when the lease expires. Waiting out
+// the lease is only needed while another process may still be working,
+// though: every process holds a shared flock on path+".ferry-lock", and one
+// that gets it exclusively at Open knows it is alone, so it requeues every
+// job left running at once (the interrupted run still counts as an
+// attempt). The kernel releases the flock of a killed process, so a
+// restarted ferry resumes its predecessor's work immediately.
+//
 // # Schema
 //
 // Migrations are the embedded migrations/NNNN_name.sql files, applied in

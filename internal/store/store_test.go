@@ -1,10 +1,14 @@
 package store_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -442,11 +446,14 @@ func TestClaimOrderWithinKey(t *testing.T) {
 
 func TestCrashRecovery(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		closeOld bool // clean shutdown of the first handle vs. abandoning it like a crash
+		name string
+		// The handle that claimed the job is abandoned but stays open: to
+		// the new handle it is another live process, maybe another ferry
+		// still working, so only the lease expiring frees the job.
+		otherProcessAlive bool
 	}{
-		{name: "crashed process", closeOld: false},
-		{name: "restarted process", closeOld: true},
+		{name: "another process has the database open", otherProcessAlive: true},
+		{name: "restart after the only process stopped", otherProcessAlive: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -465,24 +472,32 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatalf("Claim = %v, %v", first, err)
 			}
 			// The worker dies here: no Complete, no Retry.
-			if tc.closeOld {
+			if !tc.otherProcessAlive {
 				if err := old.Close(); err != nil {
 					t.Fatal(err)
 				}
 			}
 
 			db := openAt(t, path, c)
-			if j := mustClaim(t, db, "new-worker", c.Advance(30*time.Second)); j != nil {
-				t.Fatalf("claimed %s while its lease is live", claimedID(j))
+			if tc.otherProcessAlive {
+				if j := mustClaim(t, db, "new-worker", c.Advance(30*time.Second)); j != nil {
+					t.Fatalf("claimed %s while its lease is live", claimedID(j))
+				}
+				c.Advance(31 * time.Second)
+			} else {
+				rec := mustJob(t, db, first.ID)
+				if rec.State != store.StateQueued || !strings.HasPrefix(rec.LastError, "interrupted") {
+					t.Fatalf("after restart: %s (%q), want requeued as interrupted", rec.State, rec.LastError)
+				}
 			}
-			j := mustClaim(t, db, "new-worker", c.Advance(31*time.Second))
+			j := mustClaim(t, db, "new-worker", c.Now())
 			if j == nil || j.ID != first.ID || j.Attempts != 2 || j.DeliveryID != "d-1" {
-				t.Fatalf("after lease expiry claimed %+v, want job %d on attempt 2", j, first.ID)
+				t.Fatalf("claimed %+v, want job %d on attempt 2", j, first.ID)
 			}
 			if rec := mustJob(t, db, j.ID); rec.LeaseOwner != "new-worker" || rec.State != store.StateRunning {
 				t.Errorf("record = %+v, want running under new-worker", rec)
 			}
-			if !tc.closeOld {
+			if tc.otherProcessAlive {
 				if err := old.Extend(ctx, first.ID, "old-worker", c.Now().Add(time.Minute)); !errors.Is(err, queue.ErrLeaseLost) {
 					t.Errorf("stale worker Extend = %v, want ErrLeaseLost", err)
 				}
@@ -491,6 +506,64 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// crashChildEnv makes the test binary act as the process that gets killed.
+const crashChildEnv = "FERRY_STORE_TEST_CRASH_DB"
+
+// TestCrashRecoveryAfterKill accepts a delivery and claims its job in a child
+// process, kills it with SIGKILL (no Close, WAL not checkpointed), and expects
+// the next process to find the delivery and run the job at once.
+func TestCrashRecoveryAfterKill(t *testing.T) {
+	ctx := context.Background()
+	if path := os.Getenv(crashChildEnv); path != "" {
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Accept(ctx, store.Delivery{ID: "d-1", Event: "pull_request"}, []queue.Spec{spec("render", "o/r#1")}); err != nil {
+			t.Fatal(err)
+		}
+		if j, err := db.Claim(ctx, "doomed", time.Now(), time.Hour); err != nil || j == nil {
+			t.Fatalf("Claim = %v, %v", j, err)
+		}
+		fmt.Println("claimed")
+		select {} // working on it until killed
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no process lock on this platform; recovery waits for the lease")
+	}
+
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashRecoveryAfterKill$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "claimed\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	db := openAt(t, path, newClock())
+	if dup, err := db.Accept(ctx, store.Delivery{ID: "d-1"}, nil); err != nil || !dup {
+		t.Errorf("delivery accepted before the kill was lost: duplicate=%v err=%v", dup, err)
+	}
+	// The lease had an hour to run; the job is reclaimable at once anyway.
+	j, err := db.Claim(ctx, "survivor", time.Now(), time.Minute)
+	if err != nil || j == nil || j.Attempts != 2 {
+		t.Fatalf("Claim after restart = %+v, %v; want the job on attempt 2", j, err)
 	}
 }
 
