@@ -152,6 +152,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	poolDone := make(chan error, 1)
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
+	go s.pruneLoop(poolCtx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	s.readyM.Lock()
@@ -195,4 +196,23 @@ func RunSetup(ctx context.Context, listen string, setup *Setup, log *slog.Logger
 		return err
 	}
 	return nil
+}
+
+// pruneLoop drops finished jobs and old deliveries once a day so the
+// database does not grow without bound.
+func (s *Server) pruneLoop(ctx context.Context) {
+	ticker := time.NewTicker(24 * time.Hour)
+	defer ticker.Stop()
+	for {
+		if n, err := s.db.Prune(ctx, time.Now().Add(-store.DefaultRetention)); err != nil {
+			s.log.Warn("prune store", "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned store", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
