@@ -103,7 +103,10 @@ func Parse(data []byte, source string) ([]Object, error) {
 			break
 		}
 		if err != nil {
-			return nil, &ParseError{File: source, Line: syntaxErrorLine(data, err), Err: err}
+			// An error found at the end of the stream (an unclosed bracket)
+			// belongs to the last line there is.
+			line := min(syntaxErrorLine(data, err), lastLine(data))
+			return nil, &ParseError{File: source, Line: line, Err: err}
 		}
 		if len(node.Content) == 0 {
 			continue
@@ -267,6 +270,11 @@ func syntaxErrorLine(data []byte, err error) int {
 		}
 		return 0
 	}
+}
+
+// lastLine is the number of the last line of data with anything on it.
+func lastLine(data []byte) int {
+	return bytes.Count(bytes.TrimRight(data, " \t\r\n"), []byte("\n")) + 1
 }
 
 // yamlv2Error decodes data with yaml.v2 and returns the line and problem of

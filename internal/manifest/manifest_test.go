@@ -223,6 +223,20 @@ func TestParseErrorLine(t *testing.T) {
 			wantErr:  "found unexpected end of stream",
 		},
 		{
+			name: "bracket left open at the end of the file",
+			in: lines(
+				"apiVersion: v1", // 1
+				"kind: ConfigMap",
+				"metadata:",
+				"  name: x",
+				"  labels: [", // 5
+				"",
+				"",
+			),
+			wantLine: 5,
+			wantErr:  "did not find expected node content",
+		},
+		{
 			name:     "error on the first line",
 			in:       lines("image: repo: tag", "kind: A"),
 			wantLine: 1,
