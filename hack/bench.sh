@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache/bench
 go test -run '^$' -bench . -benchmem -count 1 ./internal/... | tee .cache/bench/go.txt
-go run ./hack/benchcompare -ferry bin/ferry -tools .cache/tools -runs 5 | tee .cache/bench/compare.md
+go run ./hack/benchcompare -ferry bin/ferry -tools "$FERRY_TOOLS_DIR" -runs 5 | tee .cache/bench/compare.md

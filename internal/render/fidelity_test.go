@@ -147,13 +147,14 @@ func writeTemp(t *testing.T, b []byte) string {
 // referenceTools finds the CLIs `make tools` builds; their absence fails the
 // test with the command to run rather than skipping it.
 func referenceTools(t *testing.T) (string, string) {
+	// The Makefile's default: a per-user cache shared by every clone.
 	dir := os.Getenv("FERRY_TOOLS_DIR")
 	if dir == "" {
-		root, err := testrepo.ModuleRoot()
+		cache, err := os.UserCacheDir()
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir = filepath.Join(root, ".cache", "tools")
+		dir = filepath.Join(cache, "ferry", "tools")
 	}
 	k, h := filepath.Join(dir, "kustomize"), filepath.Join(dir, "helm")
 	for _, p := range []string{k, h} {
