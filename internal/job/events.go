@@ -7,6 +7,7 @@ package job
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/queue"
 )
@@ -14,6 +15,8 @@ import (
 // Kinds of job.
 const (
 	KindPreview = "pull_request.preview"
+	// KindRefresh re-judges every open pull request into a branch.
+	KindRefresh = "branch.refresh"
 )
 
 // PullRequest is what a preview needs to know about a pull request. It is
@@ -44,4 +47,32 @@ func PreviewSpec(args PullRequest) (queue.Spec, error) {
 		return queue.Spec{}, err
 	}
 	return queue.Spec{Kind: KindPreview, Key: args.Key(), Args: raw, Supersede: true}, nil
+}
+
+// Refresh names a branch whose open pull requests must be judged again.
+type Refresh struct {
+	InstallationID int64  `json:"installation_id"`
+	Repo           string `json:"repo"`
+	CloneURL       string `json:"clone_url"`
+	HTMLURL        string `json:"html_url"`
+	BaseRef        string `json:"base_ref"`
+}
+
+// RefreshSpec is the queue entry for a Refresh; one per branch is enough.
+func RefreshSpec(r Refresh) (queue.Spec, error) {
+	if r.Repo == "" || r.BaseRef == "" || r.InstallationID == 0 {
+		return queue.Spec{}, fmt.Errorf("refresh lacks repository, branch or installation")
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return queue.Spec{}, err
+	}
+	return queue.Spec{Kind: KindRefresh, Key: r.Repo + "@" + r.BaseRef, Args: raw, Supersede: true}, nil
+}
+
+// JudgesPullRequests reports whether a file is part of what judges pull
+// requests (.ferry.yaml, .ferry/policies): a change to it on a base branch
+// re-evaluates the pull requests into that branch.
+func JudgesPullRequests(path string) bool {
+	return path == ".ferry.yaml" || strings.HasPrefix(path, ".ferry/policies/")
 }

@@ -35,6 +35,10 @@ type GitHub interface {
 	UpsertComment(ctx context.Context, repo github.Repo, number int, knownID int64, marker, body string) (int64, error)
 	StartCheckRun(ctx context.Context, repo github.Repo, name, sha, title string) (int64, error)
 	CompleteCheckRun(ctx context.Context, repo github.Repo, id int64, name, conclusion string, out github.CheckOutput) error
+	GetPullRequest(ctx context.Context, repo github.Repo, number int) (*github.PullRequest, error)
+	LatestReviews(ctx context.Context, repo github.Repo, number int) ([]github.Review, error)
+	Permission(ctx context.Context, repo github.Repo, user string) (string, error)
+	TeamMember(ctx context.Context, org, team, user string) (bool, error)
 }
 
 // Mirrors fetches a repository's refs into a local bare mirror.
@@ -58,7 +62,8 @@ type Previewer struct {
 	Logger  *slog.Logger
 }
 
-// Handle previews one pull request at one head commit.
+// Handle previews one pull request at one head commit and judges it: the
+// diff comment, the ferry/diff check and the ferry/policy check.
 func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 	var pr PullRequest
 	if err := json.Unmarshal(j.Args, &pr); err != nil {
@@ -72,18 +77,62 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	checkID, err := p.checkRun(ctx, gh, repo, pr)
+	info, err := gh.GetPullRequest(ctx, repo, pr.Number)
+	if github.IsNotFound(err) {
+		// Right after the webhook GitHub's replicas may not know the PR yet.
+		return queue.RetryAfter(err, 2*time.Second)
+	}
 	if err != nil {
 		return githubRetry(err)
 	}
-	res, started, err := p.preview(ctx, pr)
+	if info.State != "open" {
+		p.Logger.Info("preview skipped: pull request is closed", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA))
+		return nil
+	}
+	// The event's head wins over the one GitHub reports: right after a push
+	// a replica may still answer with the old head. A head that is really
+	// gone is found missing at fetch time, and the newer push has its own job.
+	info.HeadSHA = pr.HeadSHA
+	if pr.BaseRef == "" {
+		pr.BaseRef = info.BaseRef
+	}
+	diffID, err := p.checkRun(ctx, gh, repo, pr, DiffCheckName)
 	if err != nil {
+		return githubRetry(err)
+	}
+	policyID, err := p.checkRun(ctx, gh, repo, pr, PolicyCheckName)
+	if err != nil {
+		return githubRetry(err)
+	}
+	started := time.Now()
+	snap, err := p.snapshot(ctx, pr)
+	if err != nil {
+		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
+			// Nothing will retry this: say why on both checks instead of
+			// leaving them in progress forever (and the PR unmergeable).
+			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: "```\n" + err.Error() + "\n```"}
+			for _, c := range []struct {
+				id   int64
+				name string
+			}{{diffID, DiffCheckName}, {policyID, PolicyCheckName}} {
+				if cerr := gh.CompleteCheckRun(ctx, repo, c.id, c.name, "failure", out); cerr != nil {
+					return githubRetry(cerr)
+				}
+			}
+		}
 		return err
+	}
+	defer snap.Close()
+	res := snap.res
+	v, err := p.evaluate(ctx, gh, repo, info, snap)
+	if err != nil {
+		return githubRetry(err)
 	}
 	elapsed := time.Since(started)
 	footer := fmt.Sprintf("ferry rendered `%s` (merge base `%s`) in %s.", short(pr.HeadSHA), short(res.Base), elapsed.Round(time.Millisecond))
+	policySection := policyMarkdown(v)
 
-	body := report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", Marker: diffMarker, MaxChars: commentBudget, Footer: footer})
+	body := report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", Marker: diffMarker, MaxChars: commentBudget, Footer: policySection + "\n" + footer})
 	if err := p.upsertComment(ctx, gh, repo, pr, body); err != nil {
 		return githubRetry(err)
 	}
@@ -93,17 +142,22 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 		Summary:     report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", MaxChars: checkBudget, Footer: footer}),
 		Annotations: annotations,
 	}
-	if err := gh.CompleteCheckRun(ctx, repo, checkID, DiffCheckName, conclusion, out); err != nil {
+	if err := gh.CompleteCheckRun(ctx, repo, diffID, DiffCheckName, conclusion, out); err != nil {
 		return githubRetry(err)
 	}
-	p.Logger.Info("preview posted", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA), "environments", len(res.Environments), "conclusion", conclusion, "elapsed", elapsed)
+	policyConclusion, policyOut := policyCheck(v)
+	if err := gh.CompleteCheckRun(ctx, repo, policyID, PolicyCheckName, policyConclusion, policyOut); err != nil {
+		return githubRetry(err)
+	}
+	p.Logger.Info("preview posted", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA), "environments", len(res.Environments),
+		"diff", conclusion, "policy", policyConclusion, "secret_findings", len(v.findings), "elapsed", elapsed)
 	return nil
 }
 
 // checkRun creates the in-progress check once per head commit; a retried job
 // finds the id it stored and reuses the run.
-func (p *Previewer) checkRun(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest) (int64, error) {
-	key := pr.Repo + "@" + pr.HeadSHA + "/" + DiffCheckName
+func (p *Previewer) checkRun(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest, name string) (int64, error) {
+	key := pr.Repo + "@" + pr.HeadSHA + "/" + name
 	if v, ok, err := p.State.Get(ctx, "check_run", key); err != nil {
 		return 0, err
 	} else if ok {
@@ -111,7 +165,7 @@ func (p *Previewer) checkRun(ctx context.Context, gh GitHub, repo github.Repo, p
 			return id, nil
 		}
 	}
-	id, err := gh.StartCheckRun(ctx, repo, DiffCheckName, pr.HeadSHA, "Rendering environments…")
+	id, err := gh.StartCheckRun(ctx, repo, name, pr.HeadSHA, "Rendering environments…")
 	if err != nil {
 		return 0, err
 	}
@@ -136,12 +190,31 @@ func (p *Previewer) upsertComment(ctx context.Context, gh GitHub, repo github.Re
 	return nil
 }
 
-// preview fetches the pull request and renders it against its merge base
+// errHeadMoved marks a head commit that is no longer on the pull request.
+var errHeadMoved = errors.New("no longer on the pull request")
+
+// snapshot is one pull request rendered: the preview and the trees it came
+// from, kept open for the checks that read them.
+type snapshot struct {
+	res *preview.Result
+	// cfg is the base branch's .ferry.yaml; baseTip its tree, which holds
+	// the policies that judge the change.
+	cfg                 *config.Config
+	baseTip, base, head *repofs.Tree
+}
+
+func (s *snapshot) Close() {
+	for _, t := range []*repofs.Tree{s.baseTip, s.base, s.head} {
+		t.Close()
+	}
+}
+
+// snapshot fetches the pull request and renders it against its merge base
 // with the base branch, judged by the base branch's configuration.
-func (p *Previewer) preview(ctx context.Context, pr PullRequest) (*preview.Result, time.Time, error) {
+func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, error) {
 	token, err := p.Token(ctx, pr.InstallationID)
 	if err != nil {
-		return nil, time.Time{}, githubRetry(err)
+		return nil, githubRetry(err)
 	}
 	baseRef := "refs/ferry/base/" + pr.BaseRef
 	headRef := fmt.Sprintf("refs/ferry/pull/%d/head", pr.Number)
@@ -149,45 +222,43 @@ func (p *Previewer) preview(ctx context.Context, pr PullRequest) (*preview.Resul
 		"+refs/heads/"+pr.BaseRef+":"+baseRef,
 		fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, headRef))
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	started := time.Now()
 	if _, err := repofs.ResolveCommit(ctx, dir, pr.HeadSHA); err != nil {
 		// The PR moved on before we fetched; the newer push has its own job.
-		return nil, started, queue.Permanent(fmt.Errorf("head %s no longer on %s#%d: %w", short(pr.HeadSHA), pr.Repo, pr.Number, err))
+		return nil, queue.Permanent(fmt.Errorf("head %s of %s#%d: %w: %w", short(pr.HeadSHA), pr.Repo, pr.Number, errHeadMoved, err))
 	}
 	mergeBase, err := repofs.MergeBase(ctx, dir, baseRef, pr.HeadSHA)
 	if err != nil {
-		return nil, started, queue.Permanent(err)
+		return nil, queue.Permanent(err)
 	}
-	baseTip, err := repofs.OpenGit(ctx, dir, baseRef)
-	if err != nil {
-		return nil, started, err
+	s := &snapshot{}
+	if s.baseTip, err = repofs.OpenGit(ctx, dir, baseRef); err != nil {
+		return nil, err
 	}
-	defer baseTip.Close()
-	cfg, err := config.Load(baseTip)
-	if err != nil {
-		return nil, started, queue.Permanent(fmt.Errorf("base branch %s: %w", pr.BaseRef, err))
+	if s.base, err = repofs.OpenGit(ctx, dir, mergeBase); err != nil {
+		s.baseTip.Close()
+		return nil, err
 	}
-	base, err := repofs.OpenGit(ctx, dir, mergeBase)
-	if err != nil {
-		return nil, started, err
+	if s.head, err = repofs.OpenGit(ctx, dir, pr.HeadSHA); err != nil {
+		s.baseTip.Close()
+		s.base.Close()
+		return nil, err
 	}
-	defer base.Close()
-	head, err := repofs.OpenGit(ctx, dir, pr.HeadSHA)
-	if err != nil {
-		return nil, started, err
+	if s.cfg, err = config.Load(s.baseTip); err != nil {
+		s.Close()
+		return nil, queue.Permanent(fmt.Errorf("base branch %s: %w", pr.BaseRef, err))
 	}
-	defer head.Close()
-	res, err := preview.Run(ctx, base, head, preview.Options{
+	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
 		RepoURL: pr.HTMLURL,
 		Render:  p.Render,
-		Diff:    diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
+		Diff:    diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations},
 	})
 	if err != nil {
-		return nil, started, fmt.Errorf("preview %s#%d: %w", pr.Repo, pr.Number, err)
+		s.Close()
+		return nil, fmt.Errorf("preview %s#%d: %w", pr.Repo, pr.Number, err)
 	}
-	return res, started, nil
+	return s, nil
 }
 
 // checkConclusion fails the check when an environment does not render, and
@@ -224,8 +295,7 @@ func githubRetry(err error) error {
 	if err == nil {
 		return nil
 	}
-	var perm interface{ Permanent() bool }
-	if errors.As(err, &perm) {
+	if queue.IsPermanent(err) {
 		return err
 	}
 	if d, ok := github.RetryDelay(err, time.Now()); ok && d > 0 {

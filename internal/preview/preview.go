@@ -235,6 +235,7 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 		baseObjs = &render.Result{}
 	}
 	r.Touched = r.Lifecycle != "" || !sameDefinition(pr.base, pr.head) || touches(p.changed, baseObjs.Files, h.res.Files)
+	r.Head = h.res.Objects
 	changes := diff.Compare(baseObjs.Objects, h.res.Objects, p.opts.Diff)
 	r.Status = Unchanged
 	for _, c := range changes {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/manifest"
 )
 
 // Status is an environment's outcome in a preview.
@@ -50,8 +51,11 @@ type EnvironmentResult struct {
 	Counts    Counts        `json:"counts"`
 	Resources []diff.Change `json:"resources"`
 	// Env is the environment's full definition (head's, or base's when removed).
-	Env        environment.Environment `json:"-"`
-	RenderTime time.Duration           `json:"-"`
+	Env environment.Environment `json:"-"`
+	// Head is what the head renders, for checks that look at whole objects
+	// (secret scanning, sync); nil when the environment was not rendered.
+	Head       []manifest.Object `json:"-"`
+	RenderTime time.Duration     `json:"-"`
 }
 
 // Result is the preview of one change: every environment at base and head.

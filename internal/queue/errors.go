@@ -38,6 +38,9 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
+// IsPermanent reports whether err (or an error it wraps) was marked Permanent.
+func IsPermanent(err error) bool { return isPermanent(err) }
+
 func isPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)

@@ -76,8 +76,8 @@ func TestAcceptedWorkSurvivesKill(t *testing.T) {
 		t.Fatalf("redelivery status %d", resp.StatusCode)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := len(h.gh.CallsTo("checks/create")); n != 1 {
-		t.Errorf("%d check runs created, want 1", n)
+	if n := len(h.gh.CallsTo("checks/create")); n != 2 {
+		t.Errorf("%d check runs created, want 2 (ferry/diff and ferry/policy, once each)", n)
 	}
 }
 

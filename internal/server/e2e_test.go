@@ -239,8 +239,8 @@ func TestSameDeliveryThreeTimesAtOnce(t *testing.T) {
 	if n := len(h.gh.Comments(owner, repoName, 1)); n != 1 {
 		t.Errorf("%d comments, want 1", n)
 	}
-	if n := len(h.gh.CallsTo("checks/create")); n != 1 {
-		t.Errorf("%d check runs created, want 1", n)
+	if n := len(h.gh.CheckRuns(owner, repoName, pr.HeadSHA)); n != 2 {
+		t.Errorf("%d check runs on the head, want 2 (ferry/diff and ferry/policy)", n)
 	}
 }
 

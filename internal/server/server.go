@@ -102,12 +102,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		workers = 4
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
+	refresher := &job.Refresher{
+		Client: func(id int64) (job.OpenPullRequests, error) { return app.Client(id) },
+		Queue:  db,
+		Logger: log,
+	}
 	s.pool = &queue.Pool{
-		Store:   db,
-		Handler: job.Router{job.KindPreview: previewer},
+		Store: db,
+		Handler: job.Router{
+			job.KindPreview: previewer,
+			job.KindRefresh: refresher,
+		},
 		Workers: workers,
 		Logger:  log,
 	}
+	refresher.Wake = s.pool.Wake
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
 	s.echo = newEcho(s, hook, cfg.Setup)
 	return s, nil

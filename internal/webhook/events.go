@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -38,6 +39,10 @@ func translate(event string, payload []byte) (translation, error) {
 		t.jobs, err = pullRequestJobs(ev)
 	case *gh.CheckRunEvent:
 		t.jobs, err = checkRunJobs(ev)
+	case *gh.PullRequestReviewEvent:
+		t.jobs, err = reviewJobs(ev)
+	case *gh.PushEvent:
+		t.jobs, err = pushJobs(ev)
 	}
 	return t, err
 }
@@ -93,4 +98,64 @@ func checkRunJobs(ev *gh.CheckRunEvent) ([]queue.Spec, error) {
 		specs = append(specs, spec)
 	}
 	return specs, nil
+}
+
+// reviewJobs re-judges a pull request when a review changes what counts.
+func reviewJobs(ev *gh.PullRequestReviewEvent) ([]queue.Spec, error) {
+	switch ev.GetAction() {
+	case "submitted", "dismissed", "edited":
+	default:
+		return nil, nil
+	}
+	pr := ev.GetPullRequest()
+	if pr.GetState() != "open" {
+		return nil, nil
+	}
+	spec, err := job.PreviewSpec(job.PullRequest{
+		InstallationID: ev.GetInstallation().GetID(),
+		Repo:           ev.GetRepo().GetFullName(),
+		CloneURL:       ev.GetRepo().GetCloneURL(),
+		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		Number:         pr.GetNumber(),
+		HeadSHA:        pr.GetHead().GetSHA(),
+		BaseRef:        pr.GetBase().GetRef(),
+		Author:         pr.GetUser().GetLogin(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Spec{spec}, nil
+}
+
+// pushJobs re-judges the open pull requests into a branch whose policies
+// or .ferry.yaml changed: they are judged by the base branch's rules.
+func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
+	branch, ok := strings.CutPrefix(ev.GetRef(), "refs/heads/")
+	if !ok || ev.GetDeleted() {
+		return nil, nil
+	}
+	touched := false
+	for _, c := range ev.Commits {
+		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, f := range files {
+				if job.JudgesPullRequests(f) {
+					touched = true
+				}
+			}
+		}
+	}
+	if !touched {
+		return nil, nil
+	}
+	spec, err := job.RefreshSpec(job.Refresh{
+		InstallationID: ev.GetInstallation().GetID(),
+		Repo:           ev.GetRepo().GetFullName(),
+		CloneURL:       ev.GetRepo().GetCloneURL(),
+		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		BaseRef:        branch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Spec{spec}, nil
 }

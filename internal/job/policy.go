@@ -1,0 +1,207 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/policy"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/policies"
+)
+
+// PolicyCheckName is the required status check that blocks unsafe merges.
+const PolicyCheckName = "ferry/policy"
+
+// verdict is a pull request's policy outcome and the secret findings behind it.
+type verdict struct {
+	decision *policy.Decision
+	findings []secrets.Finding
+}
+
+// evaluate scans what the pull request adds for secrets and judges it with
+// the policies of the base branch's tip: never with anything the pull
+// request itself changes.
+func (p *Previewer) evaluate(ctx context.Context, gh GitHub, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
+	v := &verdict{}
+	scanner, err := secrets.NewScanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger))
+	if err != nil {
+		v.decision = policy.FailClosed(fmt.Errorf(".ferry.yaml secrets: %w", err))
+		return v, nil
+	}
+	added, err := scanner.ScanDiff(ctx, snap.base, snap.head, snap.res.ChangedFiles)
+	if err != nil {
+		return nil, err
+	}
+	v.findings = append(v.findings, added...)
+	in := policy.Input{
+		PullRequest: policy.PullRequest{
+			Number: info.Number, Author: info.Author, Draft: info.Draft, Labels: info.Labels,
+			Base: policy.Ref{Ref: info.BaseRef, SHA: snap.res.Base},
+			Head: policy.Ref{Ref: "", SHA: info.HeadSHA},
+		},
+		ChangedFiles:   snap.res.ChangedFiles,
+		SecretFindings: policy.Findings(added),
+		Config:         policy.ConfigFrom(snap.cfg.Policy),
+	}
+	for _, e := range snap.res.Environments {
+		if !e.Touched {
+			continue
+		}
+		env := policy.EnvironmentFrom(e)
+		rendered := scanner.ScanManifests(e.Name, introduced(e))
+		env.SecretFindings = policy.Findings(rendered)
+		v.findings = append(v.findings, rendered...)
+		in.Environments = append(in.Environments, env)
+	}
+	if in.PullRequest.AuthorPermission, err = gh.Permission(ctx, repo, info.Author); err != nil {
+		return nil, err
+	}
+	reviews, err := gh.LatestReviews(ctx, repo, info.Number)
+	if err != nil {
+		return nil, err
+	}
+	teams := requiredTeams(snap.cfg.Policy)
+	for _, r := range reviews {
+		perm, err := gh.Permission(ctx, repo, r.User)
+		if err != nil {
+			return nil, err
+		}
+		rv := policy.Review{User: r.User, State: r.State, Permission: perm, OnHead: r.CommitID == info.HeadSHA, SubmittedAt: r.SubmittedAt}
+		// Only the teams a rule asks for are looked up: one call per team
+		// and reviewer, not a listing of the whole organization.
+		for _, team := range teams {
+			ok, err := gh.TeamMember(ctx, repo.Owner, team, r.User)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				rv.Teams = append(rv.Teams, team)
+			}
+		}
+		in.Reviews = append(in.Reviews, rv)
+	}
+	engine, err := policy.NewEngine(ctx, policies.Defaults(), snap.baseTip)
+	if err != nil {
+		v.decision = policy.FailClosed(err)
+		return v, nil
+	}
+	v.decision, _ = engine.Evaluate(ctx, in) // on error the decision fails closed
+	return v, nil
+}
+
+// introduced is what a change adds or changes in an environment's render:
+// an existing object the change does not touch is not this change's finding.
+func introduced(e preview.EnvironmentResult) []manifest.Object {
+	keep := map[manifest.Key]bool{}
+	for _, c := range e.Resources {
+		if c.Change == diff.Added || c.Change == diff.Changed {
+			keep[c.Key] = true
+		}
+	}
+	var out []manifest.Object
+	for _, o := range e.Head {
+		if keep[o.Key] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func allowlist(a config.SecretsAllow) secrets.Allowlist {
+	return secrets.Allowlist{Paths: a.Paths, Fingerprints: a.Fingerprints, Regexes: a.Regexes}
+}
+
+func requiredTeams(c config.PolicyConfig) []string {
+	set := map[string]bool{}
+	for _, r := range c.Approvals {
+		for _, t := range r.Teams {
+			set[t] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// policyCheck is the ferry/policy check run's conclusion and output.
+func policyCheck(v *verdict) (string, github.CheckOutput) {
+	d := v.decision
+	conclusion, title := "success", "Ready to merge"
+	if !d.Allowed {
+		conclusion, title = "failure", "Blocked"
+	}
+	out := github.CheckOutput{Title: title, Summary: policyMarkdown(v)}
+	for _, f := range v.findings {
+		if f.File == "" {
+			continue
+		}
+		line := f.Line
+		where := ""
+		if f.Resource != "" {
+			// A rendered finding's line is in the rendered object, not the file.
+			line, where = 1, " in rendered "+f.Resource
+		}
+		out.Annotations = append(out.Annotations, github.Annotation{
+			Path: f.File, StartLine: max(line, 1), Level: "failure",
+			Title:   "Secret: " + f.RuleID,
+			Message: fmt.Sprintf("%s%s (fingerprint %s). Remove it, or allow the fingerprint in the base branch's .ferry.yaml secrets.allow.", f.RuleID, where, f.Fingerprint),
+		})
+	}
+	return conclusion, out
+}
+
+// policyMarkdown is the policy state per environment, for the sticky
+// comment and the check run. It names rules, files, lines and reviewers,
+// never a secret.
+func policyMarkdown(v *verdict) string {
+	d := v.decision
+	var b strings.Builder
+	if d.Allowed {
+		b.WriteString("#### Policy: ✅ ready to merge\n\n")
+	} else {
+		b.WriteString("#### Policy: ❌ blocked\n\n")
+	}
+	if len(d.Status) > 0 {
+		b.WriteString("| Environment | Approvals | Missing |\n| :-- | :-- | --: |\n")
+		for _, s := range d.Status {
+			have := "none"
+			if len(s.Have) > 0 {
+				have = "@" + strings.Join(s.Have, ", @")
+			}
+			need := fmt.Sprintf("%d of %d", len(s.Have), s.Needed)
+			if len(s.Teams) > 0 {
+				need += " from " + strings.Join(s.Teams, " or ")
+			}
+			fmt.Fprintf(&b, "| `%s` | %s (%s) | %d |\n", s.Environment, need, have, s.Missing)
+		}
+		b.WriteString("\n")
+	}
+	if d.Summary != "" {
+		b.WriteString(d.Summary + "\n")
+	}
+	if len(v.findings) > 0 {
+		fmt.Fprintf(&b, "\n%d secret finding(s) (values are never shown):\n\n", len(v.findings))
+		for i, f := range v.findings {
+			if i == 20 {
+				fmt.Fprintf(&b, "- … and %d more\n", len(v.findings)-20)
+				break
+			}
+			loc := fmt.Sprintf("%s:%d", f.File, f.Line)
+			if f.Resource != "" {
+				loc = "`" + f.Resource + "` (" + strings.TrimPrefix(f.Source, "rendered:") + ")"
+			}
+			fmt.Fprintf(&b, "- `%s` at %s, fingerprint `%s`\n", f.RuleID, loc, f.Fingerprint)
+		}
+	}
+	return b.String()
+}
