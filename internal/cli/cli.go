@@ -90,6 +90,7 @@ func newRoot(s Streams) *cobra.Command {
 		newDiffCmd(s, logger),
 		newServeCmd(s, logger),
 		newSetupCmd(s, logger),
+		newHistoryCmd(s, logger),
 	)
 	return root
 }

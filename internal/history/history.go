@@ -1,0 +1,111 @@
+// Package history is ferry's record of what it did to clusters: one entry
+// per sync, kept to the environment's revisionHistoryLimit for rollback, and
+// an append-only audit log of every sync, drift, heal, lock and revert. It
+// holds resource names and outcomes, never manifest content or secrets.
+package history
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// DefaultLimit is Argo CD's default revisionHistoryLimit.
+const DefaultLimit = 10
+
+// Results of a sync.
+const (
+	Succeeded = "succeeded"
+	Failed    = "failed"
+	Degraded  = "degraded"
+	Refused   = "refused" // a guard (allowEmpty, max prune) stopped it
+)
+
+// Sync is one sync of one environment.
+type Sync struct {
+	ID          int64     `json:"id"`
+	Environment string    `json:"environment"`
+	Revision    string    `json:"revision"`
+	PR          int       `json:"pr,omitempty"`
+	PRTitle     string    `json:"pr_title,omitempty"`
+	Author      string    `json:"author,omitempty"`
+	Merger      string    `json:"merger,omitempty"`
+	Approvers   []string  `json:"approvers,omitempty"`
+	Trigger     string    `json:"trigger"` // merge, manual, first-sight, self-heal, rollback
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	Result      string    `json:"result"`
+	Applied     []string  `json:"applied,omitempty"` // "configured apps/Deployment/ns/name"
+	Pruned      []string  `json:"pruned,omitempty"`
+	Error       string    `json:"error,omitempty"`
+}
+
+// Event is one line of the audit log.
+type Event struct {
+	ID          int64     `json:"id"`
+	Time        time.Time `json:"time"`
+	Environment string    `json:"environment"`
+	Kind        string    `json:"kind"` // sync, drift, heal, lock, unlock, revert, rollback
+	Actor       string    `json:"actor,omitempty"`
+	Revision    string    `json:"revision,omitempty"`
+	Detail      string    `json:"detail"`
+}
+
+// WriteTable prints syncs newest first for a terminal.
+func WriteTable(w io.Writer, syncs []Sync) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tREVISION\tPR\tRESULT\tTRIGGER\tBY\tDURATION\tERROR")
+	for _, s := range syncs {
+		pr := "-"
+		if s.PR != 0 {
+			pr = fmt.Sprintf("#%d", s.PR)
+		}
+		by := s.Merger
+		if by == "" {
+			by = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Started.UTC().Format(time.RFC3339), short(s.Revision), pr, s.Result, s.Trigger, by,
+			s.Finished.Sub(s.Started).Round(time.Millisecond), oneLine(s.Error))
+	}
+	return tw.Flush()
+}
+
+// Markdown renders syncs as a table for a PR comment.
+func Markdown(env string, syncs []Sync) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### Sync history of `%s`\n\n", env)
+	if len(syncs) == 0 {
+		b.WriteString("No syncs yet.\n")
+		return b.String()
+	}
+	b.WriteString("| # | Started (UTC) | Revision | PR | Result | Trigger | By |\n| --: | :-- | :-- | :-- | :-- | :-- | :-- |\n")
+	for _, s := range syncs {
+		pr := ""
+		if s.PR != 0 {
+			pr = fmt.Sprintf("#%d", s.PR)
+		}
+		by := ""
+		if s.Merger != "" {
+			by = "@" + s.Merger
+		}
+		fmt.Fprintf(&b, "| %d | %s | `%s` | %s | %s | %s | %s |\n", s.ID, s.Started.UTC().Format("2006-01-02 15:04:05"), short(s.Revision), pr, s.Result, s.Trigger, by)
+	}
+	return b.String()
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ferry-gitops/ferry/internal/history"
+)
+
+func TestSyncHistoryKeepsLimit(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 13; i++ {
+		for _, env := range []string{"production", "staging"} {
+			s := history.Sync{Environment: env, Revision: fmt.Sprintf("%040d", i), PR: i, Result: history.Succeeded, Trigger: "merge",
+				Started: t0.Add(time.Duration(i) * time.Minute), Finished: t0.Add(time.Duration(i)*time.Minute + time.Second), Applied: []string{"configured apps/Deployment/p/x"}}
+			if _, err := db.RecordSync(ctx, s, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := db.Syncs(ctx, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 {
+		t.Fatalf("%d syncs kept, want 10", len(got))
+	}
+	if got[0].PR != 12 || got[9].PR != 3 || got[0].ID == 0 {
+		t.Errorf("kept PRs %d..%d (id %d), want newest first 12..3", got[0].PR, got[9].PR, got[0].ID)
+	}
+	audit, err := db.Audit(ctx, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 13 {
+		t.Errorf("audit log has %d events, want all 13 (append-only)", len(audit))
+	}
+	all, _ := db.Audit(ctx, "")
+	if len(all) != 26 {
+		t.Errorf("whole audit log has %d events, want 26", len(all))
+	}
+}
