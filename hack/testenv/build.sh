@@ -3,7 +3,7 @@
 # Go module proxy into OUTDIR, the directory internal/clustertest hands to
 # envtest as its BinaryAssetsDirectory.
 #
-#   bash hack/testenv/build.sh [OUTDIR]     # default OUTDIR: <repo>/.cache/testenv
+#   bash hack/testenv/build.sh [OUTDIR]     # default OUTDIR: ${XDG_CACHE_HOME:-~/.cache}/ferry/testenv-v1.37.2
 #
 # The versions come from hack/testenv/go.mod. A build is skipped when OUTDIR
 # already holds every binary and its stamp file names the same versions; an
@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out=${1:-$repo/.cache/testenv}
+out=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry/testenv-v1.37.2}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
@@ -33,6 +33,8 @@ if command -v flock >/dev/null; then
 	exec 9>"$out/.lock"
 	flock 9
 fi
+# Leftovers of a build that was killed outright.
+rm -rf "$out"/.build.*
 
 binaries=(kube-apiserver etcd kubectl)
 if [[ -f $out/STAMP && $(cat "$out/STAMP") == "$stamp" ]]; then

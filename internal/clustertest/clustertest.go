@@ -4,7 +4,8 @@
 // managedFields, subresources, admission, validation. It is only for tests.
 //
 // The binaries are ferry's own, built from the Go module proxy by
-// `make testenv` (bash hack/testenv/build.sh) into <module root>/.cache/testenv
+// `make testenv` (bash hack/testenv/build.sh) into a per-user cache shared by
+// every clone, $XDG_CACHE_HOME/ferry/testenv-v1.37.2 (~/.cache/...),
 // or into the directory that FERRY_TESTENV_DIR names. Nothing is downloaded
 // at test time, and no cluster the environment points at (KUBEBUILDER_ASSETS,
 // TEST_ASSET_*, USE_EXISTING_CLUSTER, KUBECONFIG) is ever used instead. When
@@ -62,16 +63,17 @@ const (
 )
 
 // Dir returns the directory that holds the test cluster's binaries:
-// $FERRY_TESTENV_DIR when set, <module root>/.cache/testenv otherwise. The
-// error, when one is missing, says how to build them.
+// $FERRY_TESTENV_DIR when set, the Makefile's per-user cache
+// ($XDG_CACHE_HOME/ferry/testenv-v1.37.2) otherwise. The error, when one is
+// missing, says how to build them.
 func Dir() (string, error) {
 	dir := os.Getenv(EnvDir)
 	if dir == "" {
-		root, err := moduleRoot()
+		cache, err := os.UserCacheDir()
 		if err != nil {
 			return "", fmt.Errorf("clustertest: locate the test cluster's binaries (or set %s): %w", EnvDir, err)
 		}
-		dir = filepath.Join(root, ".cache", "testenv")
+		dir = filepath.Join(cache, "ferry", "testenv-v1.37.2")
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -129,14 +131,13 @@ func Start(t testing.TB) *rest.Config {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	cfg, err := start(env)
+	cfg, release, err := startGuarded(env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("clustertest: etcd + kube-apiserver up at %s in %s", cfg.Host, time.Since(began).Round(time.Millisecond))
-	cancel := stopOnSignal(env)
 	t.Cleanup(func() {
-		cancel()
+		release()
 		if err := env.Stop(); err != nil {
 			t.Errorf("clustertest: stop control plane: %v", err)
 		}
@@ -160,16 +161,15 @@ func Main(m *testing.M, cfg **rest.Config) int {
 		return 1
 	}
 	began := time.Now()
-	c, err := start(env)
+	c, release, err := startGuarded(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	slog.Info("clustertest: etcd + kube-apiserver up", "host", c.Host, "elapsed", time.Since(began).Round(time.Millisecond))
-	cancel := stopOnSignal(env)
 	*cfg = c
 	code := m.Run()
-	cancel()
+	release()
 	if err := env.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "clustertest: stop control plane: %v\n", err)
 		if code == 0 {
@@ -204,42 +204,52 @@ func newEnvironment() (*envtest.Environment, error) {
 	return env, nil
 }
 
-// start starts env, stopping whatever did start when it fails.
-func start(env *envtest.Environment) (*rest.Config, error) {
-	cfg, err := env.Start()
+// startGuarded starts env and, until release is called, stops it when the
+// test binary is interrupted (SIGINT, SIGTERM), then lets the signal take
+// its default course. envtest starts the components in process groups of
+// their own, so a Ctrl-C reaches only the test binary, which would otherwise
+// die leaving them running. When the start fails, whatever did start is
+// stopped.
+func startGuarded(env *envtest.Environment) (cfg *rest.Config, release func(), err error) {
+	sigs := make(chan os.Signal, 1)
+	started := make(chan struct{})
+	released := make(chan struct{})
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		// An ignored signal (SIGINT of a background job) stays ignored.
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
+	go func() {
+		select {
+		case sig := <-sigs:
+			<-started // never Stop while Start is running
+			_ = env.Stop()
+			signal.Stop(sigs)
+			// The default action, once no other cluster is listening.
+			if s, ok := sig.(syscall.Signal); ok {
+				_ = syscall.Kill(os.Getpid(), s)
+			}
+		case <-released:
+		}
+	}()
+	release = func() {
+		signal.Stop(sigs)
+		close(released)
+	}
+
+	cfg, err = env.Start()
 	if err != nil {
 		if stopErr := env.Stop(); stopErr != nil {
 			err = errors.Join(err, fmt.Errorf("stop after failed start: %w", stopErr))
 		}
-		return nil, fmt.Errorf("clustertest: start etcd + kube-apiserver from %s: %w", env.BinaryAssetsDirectory, err)
 	}
-	return cfg, nil
-}
-
-// stopOnSignal stops env when the test binary is interrupted, then lets the
-// signal take its default course. envtest starts the components in process
-// groups of their own, so a Ctrl-C reaches only the test binary. The
-// returned func undoes it.
-func stopOnSignal(env *envtest.Environment) (cancel func()) {
-	sigs := make(chan os.Signal, 1)
-	done := make(chan struct{})
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-sigs:
-			_ = env.Stop()
-			signal.Stop(sigs)
-			// The default action, once no other Start is listening.
-			if s, ok := sig.(syscall.Signal); ok {
-				_ = syscall.Kill(os.Getpid(), s)
-			}
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(sigs)
-		close(done)
+	close(started)
+	if err != nil {
+		release()
+		return nil, nil, fmt.Errorf("clustertest: start etcd + kube-apiserver from %s: %w", env.BinaryAssetsDirectory, err)
 	}
+	return cfg, release, nil
 }
 
 // moduleRoot finds ferry's module root from the working directory (a test

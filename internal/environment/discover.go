@@ -250,7 +250,8 @@ type applicationDoc struct {
 			Name      string `yaml:"name"`
 			Namespace string `yaml:"namespace"`
 		} `yaml:"destination"`
-		SyncPolicy *syncPolicyDoc `yaml:"syncPolicy"`
+		SyncPolicy           *syncPolicyDoc `yaml:"syncPolicy"`
+		RevisionHistoryLimit *int64         `yaml:"revisionHistoryLimit"`
 	} `yaml:"spec"`
 }
 
@@ -352,7 +353,8 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 			Name:      app.Spec.Destination.Name,
 			Namespace: app.Spec.Destination.Namespace,
 		},
-		SyncPolicy: syncPolicy(app.Spec.SyncPolicy),
+		SyncPolicy:           syncPolicy(app.Spec.SyncPolicy),
+		RevisionHistoryLimit: app.Spec.RevisionHistoryLimit,
 	}
 	if src.Helm != nil {
 		h, err := helmSource(src.Helm)

@@ -92,6 +92,7 @@ func TestDiscoverApplications(t *testing.T) {
 				Duration: "5s", Factor: ptr[int64](2), MaxDuration: "3m",
 			}},
 		},
+		RevisionHistoryLimit: ptr[int64](10),
 	}
 	big := "# padding\n" + strings.Repeat("#"+strings.Repeat("x", 1023)+"\n", 1024) + app("too-big", "x")
 
@@ -549,6 +550,7 @@ func TestDiscoverTestdata(t *testing.T) {
 				SyncOptions: []string{"CreateNamespace=true"},
 				Retry:       &environment.Retry{Limit: 5, Backoff: &environment.Backoff{Duration: "5s", Factor: ptr[int64](2), MaxDuration: "3m"}},
 			},
+			RevisionHistoryLimit: ptr[int64](10),
 		},
 		{
 			Name: "payment-service-production", Origin: environment.FromApplication, File: "apps/payment-service-production.yaml",

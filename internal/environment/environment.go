@@ -43,6 +43,8 @@ type Environment struct {
 	Helm        *HelmSource      `json:"helm,omitempty"`
 	Kustomize   *KustomizeSource `json:"kustomize,omitempty"`
 	SyncPolicy  *SyncPolicy      `json:"syncPolicy,omitempty"`
+	// RevisionHistoryLimit is how many syncs are kept for rollback (10 when nil).
+	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
 }
 
 // Destination is where the environment's objects go.

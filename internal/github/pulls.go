@@ -12,16 +12,17 @@ import (
 
 // PullRequest is what ferry needs to know about a pull request at job time.
 type PullRequest struct {
-	Number  int
-	State   string
-	Draft   bool
-	Merged  bool
-	Author  string
-	HeadSHA string
-	BaseRef string
-	Labels  []string
-	Title   string
-	HTMLURL string
+	Number   int
+	State    string
+	Draft    bool
+	Merged   bool
+	Author   string
+	HeadSHA  string
+	BaseRef  string
+	Labels   []string
+	Title    string
+	HTMLURL  string
+	MergedBy string
 }
 
 // GetPullRequest reads a pull request. A 404 right after a webhook usually
@@ -34,7 +35,7 @@ func (c *Client) GetPullRequest(ctx context.Context, repo Repo, number int) (*Pu
 	out := &PullRequest{
 		Number: pr.GetNumber(), State: pr.GetState(), Draft: pr.GetDraft(), Merged: pr.GetMerged(),
 		Author: pr.GetUser().GetLogin(), HeadSHA: pr.GetHead().GetSHA(), BaseRef: pr.GetBase().GetRef(),
-		Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(),
+		Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(), MergedBy: pr.GetMergedBy().GetLogin(),
 	}
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())

@@ -1,0 +1,575 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/health"
+	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/revert"
+	"github.com/ferry-gitops/ferry/internal/syncer"
+)
+
+// Kinds of sync work.
+const (
+	// KindPush plans the syncs a push to a branch calls for.
+	KindPush = "push.plan"
+	// KindSync syncs one environment to one commit.
+	KindSync = "environment.sync"
+)
+
+// Push is a push to a branch, as the planner needs it.
+type Push struct {
+	InstallationID int64  `json:"installation_id"`
+	Repo           string `json:"repo"`
+	CloneURL       string `json:"clone_url"`
+	HTMLURL        string `json:"html_url"`
+	Branch         string `json:"branch"`
+	DefaultBranch  string `json:"default_branch"`
+	Before         string `json:"before"`
+	After          string `json:"after"`
+}
+
+// PushSpec queues the planning of a push. Pushes of a branch are planned in
+// order, so merges apply in order.
+func PushSpec(p Push) (queue.Spec, error) {
+	if p.Repo == "" || p.Branch == "" || p.After == "" || p.InstallationID == 0 {
+		return queue.Spec{}, errors.New("push lacks repository, branch, commit or installation")
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return queue.Spec{}, err
+	}
+	return queue.Spec{Kind: KindPush, Key: p.Repo + "@" + p.Branch, Args: raw}, nil
+}
+
+// SyncArgs is one environment to sync to one commit.
+type SyncArgs struct {
+	InstallationID int64  `json:"installation_id"`
+	Repo           string `json:"repo"`
+	CloneURL       string `json:"clone_url"`
+	HTMLURL        string `json:"html_url"`
+	Branch         string `json:"branch"`
+	Commit         string `json:"commit"`
+	Environment    string `json:"environment"`
+	Trigger        string `json:"trigger"` // merge, first-sight, manual, rollback
+	PR             int    `json:"pr,omitempty"`
+	Actor          string `json:"actor,omitempty"`
+}
+
+// SyncSpec queues a sync; syncs of one environment run one at a time, in order.
+func SyncSpec(a SyncArgs) (queue.Spec, error) {
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return queue.Spec{}, err
+	}
+	return queue.Spec{Kind: KindSync, Key: a.Repo + "/env/" + a.Environment, Args: raw}, nil
+}
+
+// SyncGitHub is what syncing does on GitHub.
+type SyncGitHub interface {
+	PullRequestForCommit(ctx context.Context, repo github.Repo, sha string) (*github.PullRequest, error)
+	LatestReviews(ctx context.Context, repo github.Repo, number int) ([]github.Review, error)
+	CreateComment(ctx context.Context, repo github.Repo, number int, body string) (int64, error)
+	CreateDeployment(ctx context.Context, repo github.Repo, ref, environment, description string) (int64, error)
+	SetDeploymentStatus(ctx context.Context, repo github.Repo, id int64, state, description string) error
+	OpenPullRequest(ctx context.Context, repo github.Repo, head, base, title, body string) (int, string, error)
+}
+
+// Cluster applies and checks one environment's objects.
+type Cluster interface {
+	Sync(ctx context.Context, objs []manifest.Object, prev syncer.Inventory, opts syncer.Options) (*syncer.ChangeSet, syncer.Inventory, error)
+	WaitHealthy(ctx context.Context, keys []manifest.Key, timeout time.Duration) (syncer.HealthReport, error)
+}
+
+// SyncMirrors is the git access syncing needs: fetch, and push a revert branch.
+type SyncMirrors interface {
+	Mirrors
+	Push(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) error
+}
+
+// History records syncs and audit events.
+type History interface {
+	RecordSync(ctx context.Context, s history.Sync, limit int) (int64, error)
+}
+
+// Syncer handles KindPush and KindSync jobs.
+type Syncer struct {
+	Client   func(installationID int64) (SyncGitHub, error)
+	Token    func(ctx context.Context, installationID int64) (string, error)
+	Mirrors  SyncMirrors
+	State    State
+	Queue    Enqueuer
+	Wake     func()
+	Clusters func(dest environment.Destination) (Cluster, error)
+	History  History
+	Render   render.Options
+	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
+	HealthTimeout time.Duration
+	// Sleep waits between retries; tests pass a fake clock.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
+}
+
+// Planner returns the handler of KindPush jobs.
+func (s *Syncer) Planner() Handler { return queue.HandlerFunc(s.plan) }
+
+// plan decides which environments a push syncs: those whose target branch
+// it is and whose files it touches, and those ferry has never synced.
+func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
+	var p Push
+	if err := json.Unmarshal(j.Args, &p); err != nil {
+		return queue.Permanent(fmt.Errorf("push job %d args: %w", j.ID, err))
+	}
+	repo, err := github.ParseRepo(p.Repo)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	gh, err := s.Client(p.InstallationID)
+	if err != nil {
+		return err
+	}
+	token, err := s.Token(ctx, p.InstallationID)
+	if err != nil {
+		return githubRetry(err)
+	}
+	ref := "refs/ferry/heads/" + p.Branch
+	dir, err := s.Mirrors.Fetch(ctx, p.Repo, p.CloneURL, token, "+refs/heads/"+p.Branch+":"+ref)
+	if err != nil {
+		return err
+	}
+	after, err := repofs.OpenGit(ctx, dir, p.After)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	defer after.Close()
+	var before *repofs.Tree
+	if p.Before != "" && strings.Trim(p.Before, "0") != "" {
+		if before, err = repofs.OpenGit(ctx, dir, p.Before); err == nil {
+			defer before.Close()
+		}
+	}
+	found, err := preview.Discover(after, p.HTMLURL)
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("discover environments at %s: %w", short(p.After), err))
+	}
+	var changed []string
+	if before != nil {
+		changed = repofs.Changed(before, after)
+	}
+	pr, err := gh.PullRequestForCommit(ctx, repo, p.After)
+	if err != nil {
+		s.Logger.Warn("no pull request for the pushed commit", "repo", p.Repo, "commit", short(p.After), "err", err)
+	}
+	var specs []queue.Spec
+	var manual []string
+	for _, env := range found.Environments {
+		if env.External || !targets(env, p.Branch, p.DefaultBranch) {
+			continue
+		}
+		seen, err := s.seen(ctx, p.Repo, env.Name)
+		if err != nil {
+			return err
+		}
+		trigger := "merge"
+		switch {
+		case !seen:
+			trigger = "first-sight"
+		case before == nil:
+		default:
+			deps, err := environment.Dependencies(after, env)
+			if err == nil && !deps.Touches(changed) {
+				if bdeps, berr := environment.Dependencies(before, env); berr == nil && !bdeps.Touches(changed) {
+					continue
+				}
+			}
+		}
+		if !automated(env) {
+			manual = append(manual, env.Name)
+			continue
+		}
+		args := SyncArgs{InstallationID: p.InstallationID, Repo: p.Repo, CloneURL: p.CloneURL, HTMLURL: p.HTMLURL,
+			Branch: p.Branch, Commit: p.After, Environment: env.Name, Trigger: trigger}
+		if pr != nil {
+			args.PR, args.Actor = pr.Number, pr.MergedBy
+		}
+		spec, err := SyncSpec(args)
+		if err != nil {
+			return queue.Permanent(err)
+		}
+		specs = append(specs, spec)
+	}
+	if len(manual) > 0 && pr != nil {
+		body := fmt.Sprintf("ferry: %s %s a manual sync policy, so this merge is not applied yet. Comment `/ferry sync ENV` here to sync it (an engineer approves each sync).",
+			codeList(manual), pluralVerb(len(manual)))
+		if _, err := gh.CreateComment(ctx, repo, pr.Number, body); err != nil {
+			return githubRetry(err)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	s.Logger.Info("syncs planned", "repo", p.Repo, "branch", p.Branch, "commit", short(p.After), "environments", len(specs))
+	if err := s.Queue.Enqueue(ctx, specs...); err != nil {
+		return err
+	}
+	if s.Wake != nil {
+		s.Wake()
+	}
+	return nil
+}
+
+// targets reports whether env follows branch: its targetRevision, or the
+// default branch when it names none (or HEAD).
+func targets(env environment.Environment, branch, defaultBranch string) bool {
+	rev := strings.TrimPrefix(env.TargetRevision, "refs/heads/")
+	if rev == "" || rev == "HEAD" {
+		return branch == defaultBranch
+	}
+	return rev == branch
+}
+
+func automated(env environment.Environment) bool {
+	a := env.SyncPolicy
+	return a != nil && a.Automated != nil && (a.Automated.Enabled == nil || *a.Automated.Enabled)
+}
+
+func (s *Syncer) seen(ctx context.Context, repo, env string) (bool, error) {
+	_, ok, err := s.State.Get(ctx, "inventory", repo+"/"+env)
+	return ok, err
+}
+
+// Handle syncs one environment to one commit, with the Application's retry
+// policy, waits for it to become healthy, records it, and opens a revert
+// pull request when it fails.
+func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
+	var a SyncArgs
+	if err := json.Unmarshal(j.Args, &a); err != nil {
+		return queue.Permanent(fmt.Errorf("sync job %d args: %w", j.ID, err))
+	}
+	repo, err := github.ParseRepo(a.Repo)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	// One attempt sequence per (commit, environment): a failed commit is not
+	// retried in a loop by redelivered or replayed events.
+	doneKey := a.Repo + "/" + a.Environment + "@" + a.Commit
+	if _, done, err := s.State.Get(ctx, "synced", doneKey); err != nil || done {
+		return err
+	}
+	gh, err := s.Client(a.InstallationID)
+	if err != nil {
+		return err
+	}
+	token, err := s.Token(ctx, a.InstallationID)
+	if err != nil {
+		return githubRetry(err)
+	}
+	dir, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch)
+	if err != nil {
+		return err
+	}
+	tree, err := repofs.OpenGit(ctx, dir, a.Commit)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	defer tree.Close()
+	found, err := preview.Discover(tree, a.HTMLURL)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	var env *environment.Environment
+	for i := range found.Environments {
+		if found.Environments[i].Name == a.Environment {
+			env = &found.Environments[i]
+		}
+	}
+	if env == nil {
+		return queue.Permanent(fmt.Errorf("environment %q is not defined at %s", a.Environment, short(a.Commit)))
+	}
+	rec := history.Sync{Environment: env.Name, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger, Started: time.Now()}
+	if a.PR != 0 {
+		if reviews, err := gh.LatestReviews(ctx, repo, a.PR); err == nil {
+			for _, r := range reviews {
+				if r.State == "APPROVED" {
+					rec.Approvers = append(rec.Approvers, r.User)
+				}
+			}
+		}
+	}
+	deployment, err := gh.CreateDeployment(ctx, repo, a.Commit, env.Name, "ferry sync of "+env.Name)
+	if err != nil {
+		return githubRetry(err)
+	}
+	if err := gh.SetDeploymentStatus(ctx, repo, deployment, "in_progress", "syncing"); err != nil {
+		return githubRetry(err)
+	}
+
+	outcome := s.sync(ctx, a, env, tree, &rec)
+	rec.Finished = time.Now()
+	if _, err := s.History.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
+		return err
+	}
+	if err := s.State.Put(ctx, "synced", doneKey, rec.Result); err != nil {
+		return err
+	}
+	state := "success"
+	if rec.Result != history.Succeeded {
+		state = "failure"
+	}
+	if err := gh.SetDeploymentStatus(ctx, repo, deployment, state, rec.Result+": "+firstLine(rec.Error)); err != nil {
+		return githubRetry(err)
+	}
+	s.Logger.Info("sync finished", "repo", a.Repo, "environment", env.Name, "commit", short(a.Commit), "result", rec.Result, "applied", len(rec.Applied), "pruned", len(rec.Pruned))
+
+	var revertNote string
+	if rec.Result == history.Failed || rec.Result == history.Degraded {
+		revertNote = s.openRevert(ctx, gh, repo, a, dir, token, &rec, outcome)
+	}
+	if a.PR != 0 {
+		body := syncComment(env.Name, &rec, outcome, revertNote)
+		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
+			return githubRetry(err)
+		}
+	}
+	return nil
+}
+
+// syncOutcome is what the comment and the revert pull request explain.
+type syncOutcome struct {
+	changes   *syncer.ChangeSet
+	unhealthy []syncer.ResourceHealth
+}
+
+func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environment, tree *repofs.Tree, rec *history.Sync) syncOutcome {
+	var out syncOutcome
+	fail := func(result string, err error) syncOutcome {
+		rec.Result, rec.Error = result, err.Error()
+		return out
+	}
+	res, err := render.Render(ctx, tree, *env, s.Render)
+	if err != nil {
+		return fail(history.Failed, fmt.Errorf("render: %w", err))
+	}
+	cluster, err := s.Clusters(env.Destination)
+	if err != nil {
+		return fail(history.Failed, err)
+	}
+	invKey := a.Repo + "/" + env.Name
+	var prev syncer.Inventory
+	if raw, ok, err := s.State.Get(ctx, "inventory", invKey); err != nil {
+		return fail(history.Failed, err)
+	} else if ok {
+		if err := json.Unmarshal([]byte(raw), &prev); err != nil {
+			return fail(history.Failed, fmt.Errorf("inventory of %s: %w", env.Name, err))
+		}
+	}
+	opts := syncer.OptionsFor(*env)
+	retry := retryPolicy(env)
+	var inv syncer.Inventory
+	for attempt := 0; ; attempt++ {
+		out.changes, inv, err = cluster.Sync(ctx, res.Objects, prev, opts)
+		if inv != nil {
+			prev = inv
+			if b, merr := json.Marshal(inv); merr == nil {
+				if perr := s.State.Put(ctx, "inventory", invKey, string(b)); perr != nil {
+					return fail(history.Failed, perr)
+				}
+			}
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, syncer.ErrEmptySync) || errors.Is(err, syncer.ErrPruneLimit) {
+			return fail(history.Refused, err)
+		}
+		if attempt >= retry.limit {
+			rec.Applied, rec.Pruned = changeList(out.changes)
+			return fail(history.Failed, fmt.Errorf("after %d attempts: %w", attempt+1, err))
+		}
+		wait := retry.delay(attempt)
+		s.Logger.Warn("sync failed; retrying", "environment", env.Name, "attempt", attempt+1, "wait", wait, "err", err)
+		if serr := s.Sleep(ctx, wait); serr != nil {
+			return fail(history.Failed, serr)
+		}
+	}
+	rec.Applied, rec.Pruned = changeList(out.changes)
+	var keys []manifest.Key
+	for _, o := range res.Objects {
+		keys = append(keys, o.Key)
+	}
+	timeout := s.HealthTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	report, err := cluster.WaitHealthy(ctx, keys, timeout)
+	if err != nil {
+		out.unhealthy = report.Unhealthy()
+		return fail(history.Degraded, err)
+	}
+	rec.Result = history.Succeeded
+	return out
+}
+
+func changeList(cs *syncer.ChangeSet) (applied, pruned []string) {
+	if cs == nil {
+		return nil, nil
+	}
+	for _, c := range cs.Changes {
+		switch c.Action {
+		case syncer.Pruned:
+			pruned = append(pruned, c.Key.String())
+		case syncer.Created, syncer.Configured, syncer.Unchanged, syncer.Failed:
+			applied = append(applied, string(c.Action)+" "+c.Key.String())
+		}
+	}
+	return applied, pruned
+}
+
+// backoff is an Application's retry policy: limit retries, waiting
+// duration × factor^n, capped at maxDuration.
+type backoff struct {
+	limit         int
+	base, ceiling time.Duration
+	factor        int64
+}
+
+func (b backoff) delay(attempt int) time.Duration {
+	d := b.base
+	for i := 0; i < attempt; i++ {
+		d *= time.Duration(b.factor)
+		if d >= b.ceiling {
+			return b.ceiling
+		}
+	}
+	return min(d, b.ceiling)
+}
+
+// retryPolicy reads spec.syncPolicy.retry with Argo CD's defaults
+// (5s, factor 2, 3m); no retry block means no retries.
+func retryPolicy(env *environment.Environment) backoff {
+	b := backoff{base: 5 * time.Second, factor: 2, ceiling: 3 * time.Minute}
+	p := env.SyncPolicy
+	if p == nil || p.Retry == nil {
+		return b
+	}
+	b.limit = int(p.Retry.Limit)
+	if bo := p.Retry.Backoff; bo != nil {
+		if d, err := time.ParseDuration(bo.Duration); err == nil && d > 0 {
+			b.base = d
+		}
+		if bo.Factor != nil && *bo.Factor > 0 {
+			b.factor = *bo.Factor
+		}
+		if d, err := time.ParseDuration(bo.MaxDuration); err == nil && d > 0 {
+			b.ceiling = d
+		}
+	}
+	return b
+}
+
+func revisionHistoryLimit(env *environment.Environment) int {
+	if env.RevisionHistoryLimit != nil && *env.RevisionHistoryLimit > 0 {
+		return int(*env.RevisionHistoryLimit)
+	}
+	return history.DefaultLimit
+}
+
+// openRevert opens (once per commit) a pull request that reverts the
+// failed commit on its branch, and returns a line for the sync comment.
+func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo, a SyncArgs, dir, token string, rec *history.Sync, out syncOutcome) string {
+	key := a.Repo + "@" + a.Commit
+	if url, ok, err := s.State.Get(ctx, "revert", key); err == nil && ok {
+		return "A revert pull request is already open: " + url
+	}
+	// Revert on top of the branch as it is now, which may have moved on.
+	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch); err != nil {
+		return "ferry could not open a revert pull request: " + err.Error()
+	}
+	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
+	res, err := revert.Make(ctx, dir, "refs/ferry/heads/"+a.Branch, a.Commit, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
+	if errors.Is(err, revert.ErrConflict) {
+		return fmt.Sprintf("ferry could not open a revert pull request: reverting `%s` conflicts with later changes on `%s`; revert it by hand.", short(a.Commit), a.Branch)
+	}
+	if err != nil {
+		return "ferry could not open a revert pull request: " + err.Error()
+	}
+	if err := s.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, res.Commit+":refs/heads/"+res.Branch); err != nil {
+		return "ferry could not push the revert branch: " + err.Error()
+	}
+	body := revertBody(a, rec, out)
+	number, url, err := gh.OpenPullRequest(ctx, repo, res.Branch, a.Branch, title, body)
+	if err != nil {
+		return "ferry pushed `" + res.Branch + "` but could not open its pull request: " + err.Error()
+	}
+	_ = s.State.Put(ctx, "revert", key, url)
+	s.Logger.Info("revert pull request opened", "repo", a.Repo, "commit", short(a.Commit), "pr", number)
+	return fmt.Sprintf("ferry opened #%d to revert this change: %s", number, url)
+}
+
+func revertBody(a SyncArgs, rec *history.Sync, out syncOutcome) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ferry could not roll out `%s` to **%s** (result: %s), so this pull request reverts it.\n\n", short(a.Commit), a.Environment, rec.Result)
+	if a.PR != 0 {
+		fmt.Fprintf(&b, "Original pull request: #%d\n\n", a.PR)
+	}
+	fmt.Fprintf(&b, "**Error**\n\n```\n%s\n```\n", rec.Error)
+	if len(out.unhealthy) > 0 {
+		b.WriteString("\n**Unhealthy resources**\n\n")
+		for _, u := range out.unhealthy {
+			fmt.Fprintf(&b, "- `%s`: %s %s\n", u.Key, u.Status.Code, u.Status.Message)
+		}
+	}
+	return b.String()
+}
+
+func syncComment(env string, rec *history.Sync, out syncOutcome, revertNote string) string {
+	var b strings.Builder
+	icon := map[string]string{history.Succeeded: "✅", history.Failed: "❌", history.Degraded: "❌", history.Refused: "⛔"}[rec.Result]
+	fmt.Fprintf(&b, "### ferry sync: %s `%s` %s\n\n", icon, env, rec.Result)
+	fmt.Fprintf(&b, "Revision `%s`, %s.\n\n", short(rec.Revision), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
+	if out.changes != nil {
+		b.WriteString(out.changes.Markdown())
+		b.WriteString("\n")
+	}
+	if rec.Error != "" {
+		fmt.Fprintf(&b, "\n```\n%s\n```\n", rec.Error)
+	}
+	for _, u := range out.unhealthy {
+		if u.Status.Code != health.Healthy {
+			fmt.Fprintf(&b, "- `%s`: %s %s\n", u.Key, u.Status.Code, u.Status.Message)
+		}
+	}
+	if revertNote != "" {
+		b.WriteString("\n" + revertNote + "\n")
+	}
+	return b.String()
+}
+
+func codeList(names []string) string {
+	return "`" + strings.Join(names, "`, `") + "`"
+}
+
+func pluralVerb(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
