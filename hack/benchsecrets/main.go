@@ -20,12 +20,14 @@ import (
 	"sync"
 	"time"
 
+	glregexp "github.com/zricethezav/gitleaks/v8/regexp"
+
 	"github.com/ferry-gitops/ferry/internal/secrets"
 )
 
 func main() {
 	corpus := flag.String("corpus", "testdata/secrets", "corpus to replicate")
-	gitleaks := flag.String("gitleaks", ".cache/tools/gitleaks", "gitleaks CLIs to time, comma-separated")
+	gitleaks := flag.String("gitleaks", ".cache/tools/gitleaks", "gitleaks CLIs to time, comma-separated (empty: none)")
 	sizeMB := flag.Int("size", 10, "replicated size in MB")
 	runs := flag.Int("runs", 3, "timed runs per scanner (median reported)")
 	work := flag.String("work", "", "directory for the replicated files (default: a temp dir)")
@@ -70,9 +72,12 @@ func run(ctx context.Context, corpus, gitleaks, work string, size, runs int) err
 	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
 		var found int
 		d := median(runs, func() { found = scan(scanner, files, workers) })
-		results = append(results, result{fmt.Sprintf("ferry secrets.Scanner, %d goroutine(s)", workers), d, found})
+		results = append(results, result{fmt.Sprintf("ferry secrets.Scanner (regexp: %s), %d goroutine(s)", glregexp.Version, workers), d, found})
 	}
 	for _, bin := range strings.Split(gitleaks, ",") {
+		if bin == "" {
+			continue
+		}
 		found, d, err := timeGitleaks(ctx, bin, work, runs)
 		if err != nil {
 			return err

@@ -337,6 +337,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 	var revertNote string
 	if rec.Result == history.Failed || rec.Result == history.Degraded {
 		revertNote = s.openRevert(ctx, gh, repo, a, dir, token, &rec, outcome)
+		s.Logger.Info("revert", "repo", a.Repo, "environment", env.Name, "commit", short(a.Commit), "outcome", revertNote)
 	}
 	if a.PR != 0 {
 		body := syncComment(env.Name, &rec, outcome, revertNote)
@@ -406,10 +407,8 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 		}
 	}
 	rec.Applied, rec.Pruned = changeList(out.changes)
-	var keys []manifest.Key
-	for _, o := range res.Objects {
-		keys = append(keys, o.Key)
-	}
+	// The change set's keys carry the namespaces the sync filled in.
+	keys := out.changes.Keys(syncer.Created, syncer.Configured, syncer.Unchanged)
 	timeout := s.HealthTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute

@@ -163,7 +163,7 @@ func loadRepo(tree *repofs.Tree) ([]*ast.Module, error) {
 func parse(name string, src []byte, pkg string) (*ast.Module, error) {
 	m, err := ast.ParseModuleWithOpts(name, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
-		return nil, locate(err)
+		return nil, fmt.Errorf("parse policy: %w", locate(err))
 	}
 	got := strings.TrimPrefix(m.Package.Path.String(), "data.")
 	if got != pkg && !strings.HasPrefix(got, pkg+".") {
@@ -238,6 +238,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 }
 
 func (e *Engine) evaluate(ctx context.Context, in Input) (*Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluate policies: %w", err)
+	}
 	in = in.normalized()
 	value, err := ast.InterfaceToValue(in)
 	if err != nil {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -124,8 +125,8 @@ func TestEvaluateDefaults(t *testing.T) {
 			wantSummary: []string{"@rita's approval doesn't count (read access, write needed)"},
 		},
 		{
-			name: "comments and change requests are not approvals",
-			in:   pr(prodOnly, review("bob", Commented, "write", true), review("carol", ChangesRequested, "write", true), review("dan", Dismissed, "write", true)),
+			name:       "comments and change requests are not approvals",
+			in:         pr(prodOnly, review("bob", Commented, "write", true), review("carol", ChangesRequested, "write", true), review("dan", Dismissed, "write", true)),
 			wantStatus: []EnvironmentStatus{{Environment: "production", Needed: 2, Have: []string{}, Missing: 2}},
 		},
 		{
@@ -544,5 +545,58 @@ func TestInputHelpers(t *testing.T) {
 	fs := Findings([]secrets.Finding{{RuleID: "github-pat", File: "a.sh", Line: 2, Fingerprint: "x", Source: "added-line"}})
 	if want := []SecretFinding{{Rule: "github-pat", File: "a.sh", Line: 2}}; !reflect.DeepEqual(fs, want) {
 		t.Errorf("Findings = %+v, want %+v", fs, want)
+	}
+}
+
+// TestReadmeExample compiles and runs the example in policies/README.md,
+// so the documentation stays true.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../policies/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "## Examples for `.ferry/policies`")
+	_, after, ok2 := strings.Cut(after, "```rego\n")
+	src, _, ok3 := strings.Cut(after, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no rego example in policies/README.md")
+	}
+	e := newEngine(t, map[string]string{".ferry/policies/example.rego": src})
+	in := pr([]Environment{production, {Name: "sandbox"}},
+		review("bob", ChangesRequested, "write", true), review("carol", Approved, "write", true, "sre"))
+	in.PullRequest.Draft = true
+	d, err := e.Evaluate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDeny := []string{"@bob requested changes", "draft pull requests cannot be merged"}
+	wantReq := []Requirement{{Environment: "production", Count: 3, Teams: []string{"sre"}}, {Environment: "sandbox", Count: 0}}
+	if !reflect.DeepEqual(d.Deny, wantDeny) || !reflect.DeepEqual(d.Requirements, wantReq) || d.Allowed {
+		t.Errorf("example: deny %q, requirements %+v, allowed %v; want %q, %+v, false", d.Deny, d.Requirements, d.Allowed, wantDeny, wantReq)
+	}
+}
+
+// TestConcurrentEvaluate: one Engine serves every job (run with -race).
+func TestConcurrentEvaluate(t *testing.T) {
+	e := newEngine(t, map[string]string{".ferry/policies/approvals.rego": overridePolicy})
+	in := pr([]Environment{production, staging}, review("bob", Approved, "write", true, "sre"))
+	want, err := e.Evaluate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			d, err := e.Evaluate(context.Background(), in)
+			if err == nil && !reflect.DeepEqual(d, want) {
+				err = fmt.Errorf("decision %+v, want %+v", d, want)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

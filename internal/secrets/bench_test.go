@@ -73,3 +73,27 @@ func TestConcurrentScans(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkRulesScanner is the per-repository cost of a scanner once the
+// rules are loaded; BenchmarkNewScanner includes compiling them.
+func BenchmarkRulesScanner(b *testing.B) {
+	rules, err := LoadRules()
+	if err != nil {
+		b.Fatal(err)
+	}
+	allow := Allowlist{Paths: []string{"docs/**"}, Regexes: []string{"^dummy-"}}
+	for range b.N {
+		if _, err := rules.Scanner(allow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewScanner(b *testing.B) {
+	allow := Allowlist{Paths: []string{"docs/**"}, Regexes: []string{"^dummy-"}}
+	for range b.N {
+		if _, err := NewScanner(allow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

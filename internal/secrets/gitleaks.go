@@ -23,10 +23,16 @@ const maxDecodeDepth = 5
 // reports the match, not the key; kubernetes-secret-in-git reads the YAML.
 var replacedRules = []string{"kubernetes-secret-yaml"}
 
-// newDetector loads gitleaks' embedded default config. It uses a viper
+// Rules is gitleaks' default rule set, compiled: read-only once loaded,
+// and shared by every Scanner made from it.
+type Rules struct {
+	cfg config.Config
+}
+
+// LoadRules compiles gitleaks' embedded default config. It uses a viper
 // instance of its own: gitleaks' NewDetectorDefaultConfig goes through the
 // process-wide viper, which is neither safe to share nor ours to change.
-func newDetector(allowRegexes []string) (*detect.Detector, error) {
+func LoadRules() (*Rules, error) {
 	v := viper.New()
 	v.SetConfigType("toml")
 	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
@@ -44,10 +50,22 @@ func newDetector(allowRegexes []string) (*detect.Detector, error) {
 		delete(cfg.Rules, id)
 		cfg.OrderedRules = slices.DeleteFunc(cfg.OrderedRules, func(r string) bool { return r == id })
 	}
+	return &Rules{cfg: cfg}, nil
+}
+
+// detector makes a gitleaks detector of the rules plus a global allowlist
+// of secret regexes. The rules themselves are shared, never written.
+func (r *Rules) detector(allowRegexes []string) (*detect.Detector, error) {
+	cfg := r.cfg
+	cfg.Allowlists = slices.Clone(r.cfg.Allowlists)
 	if len(allowRegexes) > 0 {
 		a := &config.Allowlist{Description: "ferry secrets.allow.regexes"}
-		for _, r := range allowRegexes {
-			a.Regexes = append(a.Regexes, glregexp.MustCompile(r)) // compiled once already by the caller
+		for _, re := range allowRegexes {
+			c, err := compileGitleaksRegexp(re)
+			if err != nil {
+				return nil, fmt.Errorf("secrets allowlist regex %q: %w", re, err)
+			}
+			a.Regexes = append(a.Regexes, c)
 		}
 		if err := a.Validate(); err != nil {
 			return nil, fmt.Errorf("secrets allowlist: %w", err)
@@ -60,6 +78,17 @@ func newDetector(allowRegexes []string) (*detect.Detector, error) {
 	// field, so the value does not outlive gitleaks' own loop.
 	d.Redact = 100
 	return d, nil
+}
+
+// compileGitleaksRegexp compiles with the regexp package gitleaks is built
+// with (Go's, or RE2 under -tags gore2regex), which only offers MustCompile.
+func compileGitleaksRegexp(re string) (c *glregexp.Regexp, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return glregexp.MustCompile(re), nil
 }
 
 // fragment is a run of consecutive lines; startLine is the first one's number.

@@ -95,6 +95,12 @@ func TestScanChange(t *testing.T) {
 			want:  []place{{RuleKubernetesSecret, 6, 3}},
 		},
 		{
+			name:  "a document that does not parse costs only itself",
+			file:  "templates/all.yaml",
+			added: allAdded([]byte("kind: ConfigMap\ndata: {{ .Values.x | toYaml }}\n  oops: [\n---\n" + secretDoc)),
+			want:  []place{{RuleKubernetesSecret, 10, 3}},
+		},
+		{
 			name:  "a Secret in a file that is not YAML is left to gitleaks",
 			file:  "k8s/secret.txt",
 			added: allAdded([]byte(secretDoc)),
@@ -400,5 +406,33 @@ func TestPlaceholders(t *testing.T) {
 		if isPlaceholder(v) {
 			t.Errorf("isPlaceholder(%q) = true", v)
 		}
+	}
+}
+
+// TestRulesShared: scanners made from one Rules keep their allowlists to
+// themselves, also when used at the same time (run with -race).
+func TestRulesShared(t *testing.T) {
+	rules, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, err := rules.Scanner(Allowlist{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenient, err := rules.Scanner(Allowlist{Regexes: []string{"^ghp_FerryFake"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := lines(1, "T="+fakeGitHubPAT)
+	done := make(chan []Finding, 2)
+	go func() { done <- strict.ScanAdded("a.sh", added) }()
+	go func() { done <- lenient.ScanAdded("a.sh", added) }()
+	got := len(<-done) + len(<-done)
+	if got != 1 {
+		t.Errorf("%d findings from the two scanners, want 1 (the strict one's)", got)
+	}
+	if n := len(strict.ScanAdded("a.sh", added)); n != 1 {
+		t.Errorf("strict scanner: %d findings after the lenient one was made, want 1", n)
 	}
 }

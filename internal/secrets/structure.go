@@ -3,8 +3,6 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
-	"io"
 	"path"
 	"regexp"
 	"strings"
@@ -49,25 +47,25 @@ var valuesFileRE = regexp.MustCompile(`(?i)(^|/)[^/]*values[^/]*\.ya?ml$`)
 func isValuesFile(name string) bool { return valuesFileRE.MatchString(name) }
 
 // analyze parses data as a YAML stream when yaml is set and applies the
-// structural rules. A document that does not parse (a Helm template, a
-// partial file) ends the pass; gitleaks' text rules still cover it.
-func analyze(file string, data []byte, yaml, values bool) *structure {
+// structural rules. Each document is parsed on its own, so one that does
+// not parse (a Helm template, a partial file) costs only itself; gitleaks'
+// text rules still cover it.
+func analyze(data []byte, yaml, values bool) *structure {
 	st := &structure{ciphertext: map[int]bool{}, benign: map[int]bool{}}
 	if !yaml {
 		return st
 	}
 	st.lines = bytes.Split(data, []byte("\n"))
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
-	for {
+	for _, d := range splitDocuments(st.lines) {
 		var doc yamlv3.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) || err != nil {
-			break
+		if err := yamlv3.Unmarshal(d.text, &doc); err != nil {
+			continue
 		}
 		if len(doc.Content) == 0 || doc.Content[0].Kind != yamlv3.MappingNode {
 			continue
 		}
 		root := doc.Content[0]
+		shiftLines(root, d.offset, 0)
 		st.sops(root)
 		st.object(root, 0)
 		if values {
@@ -75,6 +73,43 @@ func analyze(file string, data []byte, yaml, values bool) *structure {
 		}
 	}
 	return st
+}
+
+// document is one document of a YAML stream; offset is the number of
+// lines before it.
+type document struct {
+	text   []byte
+	offset int
+}
+
+// splitDocuments cuts a stream at its "---" lines.
+func splitDocuments(lines [][]byte) []document {
+	var out []document
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			out = append(out, document{text: bytes.Join(lines[start:end], []byte("\n")), offset: start})
+		}
+	}
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r') {
+			flush(i)
+			start = i + 1
+		}
+	}
+	flush(len(lines))
+	return out
+}
+
+// shiftLines moves a document's line numbers to where it is in the file.
+func shiftLines(n *yamlv3.Node, offset, depth int) {
+	if depth > maxStructureDepth || offset == 0 {
+		return
+	}
+	n.Line += offset
+	for _, c := range n.Content {
+		shiftLines(c, offset, depth+1)
+	}
 }
 
 // get returns the value of key in a mapping node.

@@ -40,20 +40,31 @@ type harness struct {
 	dir  string
 	logs *syncBuffer
 	stop func()
+	// configure adjusts the server's configuration before it starts.
+	configure func(*Config)
 }
 
 func newHarness(t testing.TB) *harness {
+	t.Helper()
+	return newHarnessWith(t, testrepo.Build(t), nil)
+}
+
+// newHarnessWith serves the repository at src and lets the test adjust the
+// server's configuration.
+func newHarnessWith(t testing.TB, src string, configure func(*Config)) *harness {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	h := &harness{t: t, key: pemKey, dir: t.TempDir(), logs: &syncBuffer{}}
-	h.gh = githubtest.New(t, githubtest.WithAppKey(testAppID, &key.PublicKey))
+	h := &harness{t: t, key: pemKey, dir: t.TempDir(), logs: &syncBuffer{}, configure: configure}
+	// Branches ferry pushes (revert branches) resolve in the git server.
+	resolve := githubtest.WithRefResolver(func(_, repo, branch string) (string, error) { return h.git.RevParse(repo, branch) })
+	h.gh = githubtest.New(t, githubtest.WithAppKey(testAppID, &key.PublicKey), resolve)
 	h.git = gittest.NewServer(t)
 	h.git.SetTokenCheck(h.gh.IsInstallationToken)
-	clone := h.git.CreateRepo(t, repoName, testrepo.Build(t))
+	clone := h.git.CreateRepo(t, repoName, src)
 	h.repo = h.gh.AddRepo(githubtest.Repo{Owner: owner, Name: repoName, CloneURL: clone})
 	h.start()
 	return h
@@ -63,10 +74,14 @@ func (h *harness) start() {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := New(ctx, Config{
+	cfg := Config{
 		GitHubAPIURL: h.gh.URL(), AppID: testAppID, PrivateKey: h.key,
 		WebhookSecret: []byte(testSecret), DataDir: h.dir, Workers: 2,
-	}, log)
+	}
+	if h.configure != nil {
+		h.configure(&cfg)
+	}
+	srv, err := New(ctx, cfg, log)
 	if err != nil {
 		h.t.Fatal(err)
 	}

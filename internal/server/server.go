@@ -17,12 +17,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
 	"github.com/ferry-gitops/ferry/internal/job"
+	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/store"
+	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/webhook"
 )
 
@@ -39,6 +42,16 @@ type Config struct {
 	HTTPTransport http.RoundTripper
 	// Setup, when set, serves GET /setup (the App manifest flow).
 	Setup *Setup
+	// Kubeconfig and ClusterContexts say where destinations are (see
+	// kube.Clusters); ferry's own cluster needs neither.
+	Kubeconfig      string
+	ClusterContexts map[string]string
+	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
+	HealthTimeout time.Duration
+	// ClusterFor overrides destination resolution (tests).
+	ClusterFor func(environment.Destination) (job.Cluster, error)
+	// Sleep overrides the wait between sync retries (tests use a fake clock).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Validate reports the first missing or bad setting in one clear line.
@@ -102,6 +115,40 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		workers = 4
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
+	clusterFor := cfg.ClusterFor
+	if clusterFor == nil {
+		kopts := kube.DefaultClustersOptions()
+		kopts.Kubeconfig, kopts.Contexts = cfg.Kubeconfig, cfg.ClusterContexts
+		clusters, err := kube.NewClusters(kopts)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		clusterFor = func(dest environment.Destination) (job.Cluster, error) {
+			c, err := clusters.Cluster(dest)
+			if err != nil {
+				return nil, err
+			}
+			return syncer.New(c, log), nil
+		}
+	}
+	sleep := cfg.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	syncs := &job.Syncer{
+		Client:        func(id int64) (job.SyncGitHub, error) { return app.Client(id) },
+		Token:         app.Token,
+		Mirrors:       mirrors,
+		State:         db,
+		Queue:         db,
+		Clusters:      clusterFor,
+		History:       db,
+		Render:        render.Options{Limits: render.DefaultLimits()},
+		HealthTimeout: cfg.HealthTimeout,
+		Sleep:         sleep,
+		Logger:        log,
+	}
 	refresher := &job.Refresher{
 		Client: func(id int64) (job.OpenPullRequests, error) { return app.Client(id) },
 		Queue:  db,
@@ -112,11 +159,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Handler: job.Router{
 			job.KindPreview: previewer,
 			job.KindRefresh: refresher,
+			job.KindPush:    syncs.Planner(),
+			job.KindSync:    syncs,
 		},
 		Workers: workers,
 		Logger:  log,
 	}
 	refresher.Wake = s.pool.Wake
+	syncs.Wake = s.pool.Wake
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
 	s.echo = newEcho(s, hook, cfg.Setup)
 	return s, nil
@@ -223,5 +273,16 @@ func (s *Server) pruneLoop(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -127,13 +127,28 @@ func reviewJobs(ev *gh.PullRequestReviewEvent) ([]queue.Spec, error) {
 	return []queue.Spec{spec}, nil
 }
 
-// pushJobs re-judges the open pull requests into a branch whose policies
-// or .ferry.yaml changed: they are judged by the base branch's rules.
+// pushJobs plans the syncs a push calls for, and re-judges the open pull
+// requests into a branch whose policies or .ferry.yaml changed: they are
+// judged by the base branch's rules.
 func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	branch, ok := strings.CutPrefix(ev.GetRef(), "refs/heads/")
 	if !ok || ev.GetDeleted() {
 		return nil, nil
 	}
+	plan, err := job.PushSpec(job.Push{
+		InstallationID: ev.GetInstallation().GetID(),
+		Repo:           ev.GetRepo().GetFullName(),
+		CloneURL:       ev.GetRepo().GetCloneURL(),
+		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		Branch:         branch,
+		DefaultBranch:  ev.GetRepo().GetDefaultBranch(),
+		Before:         ev.GetBefore(),
+		After:          ev.GetAfter(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	specs := []queue.Spec{plan}
 	touched := false
 	for _, c := range ev.Commits {
 		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
@@ -145,7 +160,7 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 		}
 	}
 	if !touched {
-		return nil, nil
+		return specs, nil
 	}
 	spec, err := job.RefreshSpec(job.Refresh{
 		InstallationID: ev.GetInstallation().GetID(),
@@ -157,5 +172,5 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []queue.Spec{spec}, nil
+	return append(specs, spec), nil
 }

@@ -1,0 +1,263 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/ferry-gitops/ferry/internal/clustertest"
+	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/githubtest"
+	"github.com/ferry-gitops/ferry/internal/job"
+	"github.com/ferry-gitops/ferry/internal/kube"
+	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
+)
+
+var deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
+// syncHarness is the e2e harness plus a real API server, with the seed's
+// payment-service Application (the Helm chart with inline values) alone in
+// a repository, so environments do not share objects.
+type syncHarness struct {
+	*harness
+	cluster *rest.Config
+	dyn     dynamic.Interface
+	head    string
+	sleeps  *[]time.Duration
+	// mode is how the stand-in controller finishes rollouts: healthy or degraded.
+	mode atomic.Value
+}
+
+func newSyncHarness(t *testing.T, rollout string) *syncHarness {
+	cfg := clustertest.Start(t)
+	src := t.TempDir()
+	copyTree(t, testrepo.BaseDir(t), src, []string{"apps/payment-service.yaml", "charts/payment-service"})
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-qm", "payment-service"}} {
+		if out, err := exec.Command("git", append([]string{"-C", src, "-c", "user.name=t", "-c", "user.email=t@ferry.invalid"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	var sleeps []time.Duration
+	h := newHarnessWith(t, src, func(c *Config) {
+		c.HealthTimeout = 20 * time.Second
+		c.ClusterFor = func(environment.Destination) (job.Cluster, error) {
+			kc, err := kube.NewCluster(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return syncer.New(kc, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+		}
+		// A fake clock: record the backoff, don't wait it out.
+		c.Sleep = func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
+	})
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &syncHarness{harness: h, cluster: cfg, dyn: dyn, sleeps: &sleeps}
+	sh.mode.Store(rollout)
+	sh.head, _ = h.git.RevParse(repoName, "main")
+	// Nothing runs pods here: a stand-in controller moves rollouts along.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go sh.rollouts(ctx)
+	// ferry looks up the pull request each pushed commit came from.
+	h.gh.Handle("repos/list-pull-requests-associated-with-commit", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[]")
+	})
+	return sh
+}
+
+func copyTree(t *testing.T, from, to string, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		if out, err := exec.Command("bash", "-c", fmt.Sprintf("cd %q && cp -r --parents %q %q", from, p, to)).CombinedOutput(); err != nil {
+			t.Fatalf("copy %s: %v: %s", p, err, out)
+		}
+	}
+}
+
+// rollouts marks every Deployment's rollout finished ("healthy") or past
+// its progress deadline ("degraded"), as the deployment controller would.
+func (h *syncHarness) rollouts(ctx context.Context) {
+	for ctx.Err() == nil {
+		mode := h.mode.Load().(string)
+		list, err := h.dyn.Resource(deployments).Namespace("").List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for _, d := range list.Items {
+				h.setStatus(ctx, &d, mode)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (h *syncHarness) setStatus(ctx context.Context, d *unstructured.Unstructured, mode string) {
+	replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	observed, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
+	if observed == d.GetGeneration() {
+		return
+	}
+	status := map[string]any{"observedGeneration": d.GetGeneration(), "replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+		"conditions": []any{map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}}}
+	if mode == "degraded" {
+		status = map[string]any{"observedGeneration": d.GetGeneration(), "replicas": replicas, "updatedReplicas": int64(0), "availableReplicas": int64(0),
+			"conditions": []any{map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet has timed out progressing."}}}
+	}
+	d.Object["status"] = status
+	_, _ = h.dyn.Resource(deployments).Namespace(d.GetNamespace()).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+}
+
+func (h *syncHarness) push(before, after, delivery string) {
+	h.t.Helper()
+	body := githubtest.PushPayload(h.t, h.repo, githubtest.Push{Ref: "refs/heads/main", Before: before, After: after,
+		Commits: []githubtest.PushCommit{{ID: after, Modified: []string{"apps/payment-service.yaml"}}}})
+	if resp := githubtest.Deliver(h.t, h.url+"/webhook", testSecret, "push", body, delivery); resp.StatusCode != http.StatusAccepted {
+		h.t.Fatalf("push delivery: status %d", resp.StatusCode)
+	}
+}
+
+func (h *syncHarness) deployment(ns, name string) *unstructured.Unstructured {
+	d, err := h.dyn.Resource(deployments).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	return d
+}
+
+func (h *syncHarness) deploymentStates(env string) []string {
+	var out []string
+	for _, d := range h.gh.Deployments(owner, repoName) {
+		if d.Environment != env {
+			continue
+		}
+		for _, s := range d.Statuses {
+			out = append(out, s.State)
+		}
+	}
+	return out
+}
+
+func TestSyncOnMerge(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	first := h.head
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool {
+		states := h.deploymentStates("payment-service")
+		if last(states) == "failure" {
+			t.Fatalf("the first sync failed: %+v", h.gh.Deployments(owner, repoName))
+		}
+		return len(states) >= 2 && last(states) == "success"
+	})
+	d := h.deployment("production", "payment-service")
+	if d == nil {
+		t.Fatalf("no Deployment production/payment-service after the first sync")
+	}
+	if r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); r != 3 {
+		t.Errorf("replicas %d, want 3", r)
+	}
+	if id := d.GetAnnotations()["ferry.dev/tracking-id"]; id != "payment-service:apps/Deployment:production/payment-service" {
+		t.Errorf("tracking id %q", id)
+	}
+
+	// The next merge: replicas 3 → 5 and a new image tag.
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	app = strings.Replace(strings.Replace(app, "replicas: 3", "replicas: 5", 1), "tag: v2.4.1", "tag: v2.5.0", 1)
+	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": app}, "scale to 5, v2.5.0")
+	h.push(first, second, "push-2")
+	h.waitFor("the second sync", func() bool {
+		d := h.deployment("production", "payment-service")
+		r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+		return r == 5 && strings.Count(strings.Join(h.deploymentStates("payment-service"), ","), "success") == 2
+	})
+	d = h.deployment("production", "payment-service")
+	b, _ := json.Marshal(d.Object["spec"])
+	if !strings.Contains(string(b), "v2.5.0") {
+		t.Errorf("image tag not updated: %s", b)
+	}
+	// History holds both syncs, newest first.
+	h.stop()
+	h.stop = nil
+	out, err := exec.Command(buildFerry(t), "history", "--app", "payment-service", "--data-dir", h.dir, "--format", "json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ferry history: %v: %s", err, out)
+	}
+	var syncs []struct{ Revision, Result, Trigger string }
+	if err := json.Unmarshal(out, &syncs); err != nil {
+		t.Fatalf("history json: %v: %s", err, out)
+	}
+	if len(syncs) != 2 || syncs[0].Revision != second || syncs[1].Revision != first || syncs[0].Result != "succeeded" || syncs[1].Trigger != "first-sight" {
+		t.Errorf("history = %+v", syncs)
+	}
+}
+
+func TestDegradedRolloutOpensRevertPR(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	first := h.head
+	h.push(strings.Repeat("0", 40), first, "push-healthy")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+
+	// The next merge's rollout never finishes: ProgressDeadlineExceeded.
+	h.mode.Store("degraded")
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": strings.Replace(app, "tag: v2.4.1", "tag: v9.9.9-broken", 1)}, "broken image")
+	h.push(first, second, "push-degraded")
+	h.waitFor("the revert pull request", func() bool { return len(h.gh.PullRequests(owner, repoName)) > 0 })
+	prs := h.gh.PullRequests(owner, repoName)
+	if len(prs) != 1 || prs[0].HeadRef != "ferry/revert-"+second[:12] || prs[0].BaseRef != "main" {
+		t.Fatalf("pull requests %+v, want one from ferry/revert-%s into main", prs, second[:12])
+	}
+	if !strings.Contains(prs[0].Body, "exceeded its progress deadline") || !strings.Contains(prs[0].Body, "apps/Deployment/production/payment-service") {
+		t.Errorf("revert PR body does not explain the failure:\n%s", prs[0].Body)
+	}
+	sha, err := h.git.RevParse(repoName, "ferry/revert-"+second[:12])
+	if err != nil {
+		t.Fatalf("revert branch not pushed: %v", err)
+	}
+	if parent, _ := h.git.RevParse(repoName, sha+"^"); parent != second {
+		t.Errorf("revert commit's parent %s, want %s", parent, second)
+	}
+	if got := readFileAt(t, h.git.RepoPath(repoName), sha, "apps/payment-service.yaml"); got != app {
+		t.Errorf("the revert branch does not hold the previous Application")
+	}
+	if states := h.deploymentStates("payment-service"); last(states) != "failure" {
+		t.Errorf("deployment statuses %v, want ending in failure", states)
+	}
+	// The same push delivered again does not open a second revert.
+	h.push(first, second, "push-degraded-again")
+	time.Sleep(500 * time.Millisecond)
+	if n := len(h.gh.PullRequests(owner, repoName)); n != 1 {
+		t.Errorf("%d pull requests after a redelivered push, want 1", n)
+	}
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+func readFileAt(t *testing.T, gitDir, rev, name string) string {
+	out, err := exec.Command("git", "-C", gitDir, "show", rev+":"+name).Output()
+	if err != nil {
+		t.Fatalf("git show %s:%s: %v", rev, name, err)
+	}
+	return string(out)
+}
