@@ -261,3 +261,41 @@ func readFileAt(t *testing.T, gitDir, rev, name string) string {
 	}
 	return string(out)
 }
+
+// TestRejectedManifestRetriesThenReverts: a merge the API server refuses
+// is retried with the Application's backoff (5s ×2, capped at 3m; a fake
+// clock records the waits), then fails and opens a revert pull request.
+func TestRejectedManifestRetriesThenReverts(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	first := h.head
+	h.push(strings.Repeat("0", 40), first, "push-ok")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	bad := strings.Replace(app, "replicas: 3", "replicas: -1", 1)
+	if bad == app {
+		t.Fatal("the Application has no replicas: 3 to break")
+	}
+	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": bad}, "negative replicas")
+	h.push(first, second, "push-rejected")
+	h.waitFor("the revert pull request", func() bool { return len(h.gh.PullRequests(owner, repoName)) > 0 })
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second}
+	if got := *h.sleeps; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("retry waits %v, want %v (limit 5, 5s ×2, max 3m)", got, want)
+	}
+	pr := h.gh.PullRequests(owner, repoName)[0]
+	if pr.HeadRef != "ferry/revert-"+second[:12] || !strings.Contains(pr.Body, "after 6 attempts") {
+		t.Errorf("revert PR %s:\n%s", pr.HeadRef, pr.Body)
+	}
+	sha, err := h.git.RevParse(repoName, pr.HeadRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFileAt(t, h.git.RepoPath(repoName), sha, "apps/payment-service.yaml"); got != app {
+		t.Errorf("the pushed revert branch does not restore the Application")
+	}
+	// The cluster still runs the last good revision.
+	if r, _, _ := unstructured.NestedInt64(h.deployment("production", "payment-service").Object, "spec", "replicas"); r != 3 {
+		t.Errorf("replicas %d after a refused sync, want 3", r)
+	}
+}
