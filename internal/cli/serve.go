@@ -18,16 +18,19 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		listen, apiURL, keyFile, secret, secretFile, dataDir, logFormat string
 		appID                                                           int64
 		workers                                                         int
+		kubeconfig                                                      string
+		clusters                                                        map[string]string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret)}
+			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
+				Kubeconfig: kubeconfig, ClusterContexts: clusters}
 			if secretFile != "" {
 				b, err := os.ReadFile(secretFile)
 				if err != nil {
@@ -85,6 +88,8 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.StringVar(&dataDir, "data-dir", "./.ferry-data", "the embedded database and git mirrors (FERRY_DATA_DIR)")
 	f.IntVar(&workers, "workers", 4, "concurrent jobs (FERRY_WORKERS)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig whose contexts are the destination clusters (FERRY_KUBECONFIG)")
+	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	return cmd
 }
 

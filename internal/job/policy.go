@@ -30,7 +30,7 @@ type verdict struct {
 // request itself changes.
 func (p *Previewer) evaluate(ctx context.Context, gh GitHub, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
 	v := &verdict{}
-	scanner, err := secrets.NewScanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger))
+	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger))
 	if err != nil {
 		v.decision = policy.FailClosed(fmt.Errorf(".ferry.yaml secrets: %w", err))
 		return v, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/secrets"
 )
 
 // Check and comment identities. The check names are stable: branch
@@ -59,7 +60,9 @@ type Previewer struct {
 	Mirrors Mirrors
 	State   State
 	Render  render.Options
-	Logger  *slog.Logger
+	// SecretRules are gitleaks' rules, compiled once at start-up.
+	SecretRules *secrets.Rules
+	Logger      *slog.Logger
 }
 
 // Handle previews one pull request at one head commit and judges it: the

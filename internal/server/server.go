@@ -24,6 +24,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/webhook"
@@ -101,9 +102,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	rules, err := secrets.LoadRules()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("secret scanning rules: %w", err)
+	}
 	previewer := &job.Previewer{
-		Client: func(id int64) (job.GitHub, error) { return app.Client(id) },
-		Token:  app.Token,
+		SecretRules: rules,
+		Client:      func(id int64) (job.GitHub, error) { return app.Client(id) },
+		Token:       app.Token,
 		// Mirrors and state are shared by every job.
 		Mirrors: mirrors,
 		State:   db,
