@@ -3,14 +3,14 @@
 # plus ferry's structural rules) next to the gitleaks CLI at the version in
 # go.mod, on testdata/secrets replicated to about 10 MB (BENCH_SIZE_MB).
 #
-# The CLI is built from the Go module proxy into .cache/tools. A plain
+# The CLI is built from the Go module proxy into ~/.cache/ferry/tools. A plain
 # `go install` uses Go's regexp package, as a plain `go build` of ferry
 # does; gitleaks' release binaries are built with -tags gore2regex (RE2
 # compiled to WebAssembly), so that variant of both is timed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)
-tools=$PWD/.cache/tools
+tools=${FERRY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry/tools}
 ldflags="-X=github.com/zricethezav/gitleaks/v8/version.Version=$version"
 if ! "$tools/gitleaks" version 2>/dev/null | grep -qx "$version"; then
   GOBIN=$tools go install -ldflags "$ldflags" "github.com/zricethezav/gitleaks/v8@$version"

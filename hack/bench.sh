@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 mkdir -p .cache/bench
 go test -run '^$' -bench . -benchmem -count 1 ./internal/... | tee .cache/bench/go.txt
 go run ./hack/benchcompare -ferry bin/ferry -tools "$FERRY_TOOLS_DIR" -runs 5 | tee .cache/bench/compare.md
+bash hack/bench-secrets.sh | tee .cache/bench/secrets.md
