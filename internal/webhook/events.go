@@ -58,14 +58,18 @@ func pullRequestJobs(ev *gh.PullRequestEvent) ([]queue.Spec, error) {
 	default:
 		return nil, nil
 	}
-	pr := ev.GetPullRequest()
+	return previewOf(ev.GetInstallation(), ev.GetRepo(), ev.GetPullRequest(), ev.GetPullRequest().GetHead().GetSHA())
+}
+
+// previewOf is the preview job of a pull request at head.
+func previewOf(inst *gh.Installation, repo *gh.Repository, pr *gh.PullRequest, head string) ([]queue.Spec, error) {
 	spec, err := job.PreviewSpec(job.PullRequest{
-		InstallationID: ev.GetInstallation().GetID(),
-		Repo:           ev.GetRepo().GetFullName(),
-		CloneURL:       ev.GetRepo().GetCloneURL(),
-		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		InstallationID: inst.GetID(),
+		Repo:           repo.GetFullName(),
+		CloneURL:       repo.GetCloneURL(),
+		HTMLURL:        repo.GetHTMLURL(),
 		Number:         pr.GetNumber(),
-		HeadSHA:        pr.GetHead().GetSHA(),
+		HeadSHA:        head,
 		BaseRef:        pr.GetBase().GetRef(),
 		Author:         pr.GetUser().GetLogin(),
 	})
@@ -83,19 +87,11 @@ func checkRunJobs(ev *gh.CheckRunEvent) ([]queue.Spec, error) {
 	run := ev.GetCheckRun()
 	var specs []queue.Spec
 	for _, pr := range run.PullRequests {
-		spec, err := job.PreviewSpec(job.PullRequest{
-			InstallationID: ev.GetInstallation().GetID(),
-			Repo:           ev.GetRepo().GetFullName(),
-			CloneURL:       ev.GetRepo().GetCloneURL(),
-			HTMLURL:        ev.GetRepo().GetHTMLURL(),
-			Number:         pr.GetNumber(),
-			HeadSHA:        run.GetHeadSHA(),
-			BaseRef:        pr.GetBase().GetRef(),
-		})
+		spec, err := previewOf(ev.GetInstallation(), ev.GetRepo(), pr, run.GetHeadSHA())
 		if err != nil {
 			return nil, err
 		}
-		specs = append(specs, spec)
+		specs = append(specs, spec...)
 	}
 	return specs, nil
 }
@@ -111,20 +107,7 @@ func reviewJobs(ev *gh.PullRequestReviewEvent) ([]queue.Spec, error) {
 	if pr.GetState() != "open" {
 		return nil, nil
 	}
-	spec, err := job.PreviewSpec(job.PullRequest{
-		InstallationID: ev.GetInstallation().GetID(),
-		Repo:           ev.GetRepo().GetFullName(),
-		CloneURL:       ev.GetRepo().GetCloneURL(),
-		HTMLURL:        ev.GetRepo().GetHTMLURL(),
-		Number:         pr.GetNumber(),
-		HeadSHA:        pr.GetHead().GetSHA(),
-		BaseRef:        pr.GetBase().GetRef(),
-		Author:         pr.GetUser().GetLogin(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []queue.Spec{spec}, nil
+	return previewOf(ev.GetInstallation(), ev.GetRepo(), pr, pr.GetHead().GetSHA())
 }
 
 // pushJobs plans the syncs a push calls for, and re-judges the open pull
