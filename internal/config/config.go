@@ -40,6 +40,8 @@ type Config struct {
 	// Policy and Secrets tune the merge policy and the secret scanner; see policy.go.
 	Policy  PolicyConfig  `json:"policy"`
 	Secrets SecretsConfig `json:"secrets"`
+	// Sync tunes syncs on merge; see sync.go.
+	Sync SyncConfig `json:"sync"`
 }
 
 // EnvironmentConfig declares one environment that no Argo CD Application
@@ -170,6 +172,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.Policy.validate(); err != nil {
+		return err
+	}
+	if err := c.Sync.validate(); err != nil {
 		return err
 	}
 	return c.Secrets.validate()

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -343,6 +344,40 @@ func TestDiffIgnores(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("ignores(annotation=%v, %q) = %v, want %v", tt.annotation, tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestSyncSection(t *testing.T) {
+	tests := []struct {
+		yaml    string
+		frac    float64
+		timeout time.Duration
+		wantErr string
+	}{
+		{yaml: "", frac: 0.5, timeout: 5 * time.Minute},
+		{yaml: "sync:\n  maxPrunePercent: 20\n  healthTimeout: 90s\n", frac: 0.2, timeout: 90 * time.Second},
+		{yaml: "sync:\n  maxPrunePercent: 0\n", frac: 0, timeout: 5 * time.Minute},
+		{yaml: "sync:\n  maxPrunePercent: 120\n", wantErr: "maxPrunePercent"},
+		{yaml: "sync:\n  healthTimeout: soon\n", wantErr: "healthTimeout"},
+		{yaml: "sync:\n  maxPrune: 20\n", wantErr: "unknown field"},
+	}
+	for _, tt := range tests {
+		c, err := Parse([]byte(tt.yaml))
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: err %v, want %q", tt.yaml, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.yaml, err)
+		}
+		if got := c.Sync.MaxPruneFraction(0.5); got != tt.frac {
+			t.Errorf("%q: fraction %v, want %v", tt.yaml, got, tt.frac)
+		}
+		if got := c.Sync.Timeout(5 * time.Minute); got != tt.timeout {
+			t.Errorf("%q: timeout %v, want %v", tt.yaml, got, tt.timeout)
 		}
 	}
 }

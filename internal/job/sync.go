@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/config"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/health"
@@ -377,7 +378,13 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 			return fail(history.Failed, fmt.Errorf("inventory of %s: %w", env.Name, err))
 		}
 	}
+	// The target branch's .ferry.yaml: only merged changes reach it.
+	cfg, err := config.Load(tree)
+	if err != nil {
+		return fail(history.Failed, err)
+	}
 	opts := syncer.OptionsFor(*env)
+	opts.MaxPruneFraction = cfg.Sync.MaxPruneFraction(opts.MaxPruneFraction)
 	retry := retryPolicy(env)
 	var inv syncer.Inventory
 	for attempt := 0; ; attempt++ {
@@ -409,7 +416,7 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 	rec.Applied, rec.Pruned = changeList(out.changes)
 	// The change set's keys carry the namespaces the sync filled in.
 	keys := out.changes.Keys(syncer.Created, syncer.Configured, syncer.Unchanged)
-	timeout := s.HealthTimeout
+	timeout := cfg.Sync.Timeout(s.HealthTimeout)
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}

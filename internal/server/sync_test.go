@@ -299,3 +299,70 @@ func TestRejectedManifestRetriesThenReverts(t *testing.T) {
 		t.Errorf("replicas %d after a refused sync, want 3", r)
 	}
 }
+
+// TestPruneAndItsGuards: a merge that would delete most of the app is
+// refused by the max-prune guard; a resource removed from Git is pruned (the
+// seed's Application has automated.prune); a merge that empties the app is
+// refused by allowEmpty: false. Refusals change nothing and revert nothing.
+func TestPruneAndItsGuards(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	ctx := context.Background()
+	services := schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	serviceExists := func() bool {
+		_, err := h.dyn.Resource(services).Namespace("production").Get(ctx, "payment-service", metav1.GetOptions{})
+		return err == nil
+	}
+	repoPath := h.git.RepoPath(repoName)
+	deployment := readFileAt(t, repoPath, "main", "charts/payment-service/templates/deployment.yaml")
+	first := h.head
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+	if !serviceExists() {
+		t.Fatal("the Service was not created")
+	}
+	lastStatus := func() string {
+		deps := h.gh.Deployments(owner, repoName)
+		st := deps[len(deps)-1].Statuses
+		return st[len(st)-1].Description
+	}
+	syncs := func() int { return len(h.gh.Deployments(owner, repoName)) }
+
+	// 2 of 3 objects gone: over the 50 % guard.
+	second := h.git.Commit(t, repoName, "main", map[string]string{
+		"charts/payment-service/templates/service.yaml":    "",
+		"charts/payment-service/templates/deployment.yaml": "",
+	}, "drop the Service and the Deployment")
+	h.push(first, second, "push-2")
+	h.waitFor("the refused sync", func() bool { return syncs() == 2 && last(h.deploymentStates("payment-service")) == "failure" })
+	if d := lastStatus(); !strings.Contains(d, "refused") || !strings.Contains(d, "prune") {
+		t.Errorf("status %q, want the prune guard's refusal", d)
+	}
+	if !serviceExists() {
+		t.Error("the prune guard did not keep the Service")
+	}
+
+	// Only the Service gone: pruned.
+	third := h.git.Commit(t, repoName, "main", map[string]string{"charts/payment-service/templates/deployment.yaml": deployment}, "keep the Deployment")
+	h.push(second, third, "push-3")
+	h.waitFor("the Service to be pruned", func() bool { return syncs() == 3 && last(h.deploymentStates("payment-service")) == "success" })
+	if serviceExists() {
+		t.Error("the Service removed from Git was not pruned")
+	}
+
+	// Nothing left: allowEmpty: false refuses.
+	fourth := h.git.Commit(t, repoName, "main", map[string]string{
+		"charts/payment-service/templates/deployment.yaml": "",
+		"charts/payment-service/templates/configmap.yaml":  "",
+	}, "drop everything")
+	h.push(third, fourth, "push-4")
+	h.waitFor("the empty sync to be refused", func() bool { return syncs() == 4 && last(h.deploymentStates("payment-service")) == "failure" })
+	if d := lastStatus(); !strings.Contains(d, "refused") || !strings.Contains(d, "allowEmpty") {
+		t.Errorf("status %q, want the allowEmpty refusal", d)
+	}
+	if h.deployment("production", "payment-service") == nil {
+		t.Error("allowEmpty: false did not keep the Deployment")
+	}
+	if n := len(h.gh.PullRequests(owner, repoName)); n != 0 {
+		t.Errorf("refused syncs opened %d revert pull requests; a refusal changes nothing and needs none", n)
+	}
+}
