@@ -91,3 +91,11 @@ func (c *Client) findComment(ctx context.Context, repo Repo, number int, marker 
 		opts.Page = resp.NextPage
 	}
 }
+
+// React adds a reaction (eyes, rocket, confused, ...) to an issue comment.
+func (c *Client) React(ctx context.Context, repo Repo, commentID int64, content string) error {
+	if _, _, err := c.REST.Reactions.CreateIssueCommentReaction(ctx, repo.Owner, repo.Name, commentID, content); err != nil {
+		return fmt.Errorf("react %s to comment %d: %w", content, commentID, err)
+	}
+	return nil
+}

@@ -23,6 +23,8 @@ type PullRequest struct {
 	Title    string
 	HTMLURL  string
 	MergedBy string
+	// MergeCommit is the commit the merge made on the base branch.
+	MergeCommit string
 }
 
 // GetPullRequest reads a pull request. A 404 right after a webhook usually
@@ -36,6 +38,7 @@ func (c *Client) GetPullRequest(ctx context.Context, repo Repo, number int) (*Pu
 		Number: pr.GetNumber(), State: pr.GetState(), Draft: pr.GetDraft(), Merged: pr.GetMerged(),
 		Author: pr.GetUser().GetLogin(), HeadSHA: pr.GetHead().GetSHA(), BaseRef: pr.GetBase().GetRef(),
 		Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(), MergedBy: pr.GetMergedBy().GetLogin(),
+		MergeCommit: pr.GetMergeCommitSHA(),
 	}
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())

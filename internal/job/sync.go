@@ -274,6 +274,34 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
+	// A locked environment holds its syncs, in order, until it is unlocked.
+	envKey := a.Repo + "/" + a.Environment
+	if lock, err := lockOf(ctx, s.State, envKey); err != nil {
+		return err
+	} else if lock != nil {
+		held, err := heldSyncs(ctx, s.State, envKey)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(append(held, a))
+		if err != nil {
+			return err
+		}
+		if err := s.State.Put(ctx, "held", envKey, string(b)); err != nil {
+			return err
+		}
+		if a.PR != 0 {
+			msg := fmt.Sprintf("ferry: `%s` is locked by @%s", a.Environment, lock.By)
+			if lock.Reason != "" {
+				msg += " (" + lock.Reason + ")"
+			}
+			msg += fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on `/ferry unlock %s`.", len(held)+1, a.Environment)
+			if _, err := gh.CreateComment(ctx, repo, a.PR, msg); err != nil {
+				return githubRetry(err)
+			}
+		}
+		return nil
+	}
 	token, err := s.Token(ctx, a.InstallationID)
 	if err != nil {
 		return githubRetry(err)

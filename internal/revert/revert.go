@@ -101,3 +101,21 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// Restore makes a commit on top of tip whose tree is exactly rev's: the
+// rollback of everything since rev, as one reviewable change.
+func Restore(ctx context.Context, gitDir, tip, rev string, author Author, message string) (string, error) {
+	env := []string{
+		"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
+		"GIT_COMMITTER_NAME=" + author.Name, "GIT_COMMITTER_EMAIL=" + author.Email,
+	}
+	tipCommit, err := git(ctx, gitDir, nil, "rev-parse", "--verify", tip+"^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("restore %s: %w", short(rev), err)
+	}
+	out, err := git(ctx, gitDir, env, "commit-tree", rev+"^{tree}", "-p", strings.TrimSpace(tipCommit), "-m", message)
+	if err != nil {
+		return "", fmt.Errorf("restore %s: %w", short(rev), err)
+	}
+	return strings.TrimSpace(out), nil
+}

@@ -100,3 +100,18 @@ func TestMakeConflict(t *testing.T) {
 		t.Errorf("worktree left behind after a conflict:\n%s", wts)
 	}
 }
+
+func TestRestore(t *testing.T) {
+	bare, merge, _ := repo(t)
+	base := run(t, bare, "rev-parse", merge+"^1")
+	commit, err := Restore(context.Background(), bare, "main", base, Author{"ferry", "ferry@ferry.invalid"}, "Roll back to base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := run(t, bare, "rev-parse", commit+"^{tree}"), run(t, bare, "rev-parse", base+"^{tree}"); got != want {
+		t.Errorf("restored tree %s, want %s", got, want)
+	}
+	if parent := run(t, bare, "rev-parse", commit+"^"); parent != run(t, bare, "rev-parse", "main") {
+		t.Errorf("restore is not on top of main")
+	}
+}

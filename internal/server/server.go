@@ -156,6 +156,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Sleep:         sleep,
 		Logger:        log,
 	}
+	commander := &job.Commander{
+		Client:  func(id int64) (job.CommandGitHub, error) { return app.Client(id) },
+		Token:   app.Token,
+		Mirrors: mirrors,
+		State:   db,
+		Queue:   db,
+		History: db,
+		Logger:  log,
+	}
 	refresher := &job.Refresher{
 		Client: func(id int64) (job.OpenPullRequests, error) { return app.Client(id) },
 		Queue:  db,
@@ -168,12 +177,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			job.KindRefresh: refresher,
 			job.KindPush:    syncs.Planner(),
 			job.KindSync:    syncs,
+			job.KindCommand: commander,
+			job.KindRelease: queue.HandlerFunc(commander.Release),
 		},
 		Workers: workers,
 		Logger:  log,
 	}
 	refresher.Wake = s.pool.Wake
 	syncs.Wake = s.pool.Wake
+	commander.Wake = s.pool.Wake
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
 	s.echo = newEcho(s, hook, cfg.Setup)
 	return s, nil

@@ -6,6 +6,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/ferry-gitops/ferry/internal/chatops"
 	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/queue"
 )
@@ -43,6 +44,8 @@ func translate(event string, payload []byte) (translation, error) {
 		t.jobs, err = reviewJobs(ev)
 	case *gh.PushEvent:
 		t.jobs, err = pushJobs(ev)
+	case *gh.IssueCommentEvent:
+		t.jobs, err = commentJobs(ev)
 	}
 	return t, err
 }
@@ -156,4 +159,36 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 		return nil, err
 	}
 	return append(specs, spec), nil
+}
+
+// commentJobs takes the /ferry commands of a new comment on a pull request.
+// Edited comments and comments by bots (ferry's own replies included) are
+// not commands.
+func commentJobs(ev *gh.IssueCommentEvent) ([]queue.Spec, error) {
+	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() {
+		return nil, nil
+	}
+	user := ev.GetComment().GetUser()
+	if user.GetType() == "Bot" || strings.HasSuffix(user.GetLogin(), "[bot]") {
+		return nil, nil
+	}
+	cmds, errs := chatops.Parse(ev.GetComment().GetBody())
+	if len(cmds) == 0 && len(errs) == 0 {
+		return nil, nil
+	}
+	spec, err := job.CommandSpec(job.CommentCommands{
+		InstallationID: ev.GetInstallation().GetID(),
+		Repo:           ev.GetRepo().GetFullName(),
+		CloneURL:       ev.GetRepo().GetCloneURL(),
+		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		Number:         ev.GetIssue().GetNumber(),
+		CommentID:      ev.GetComment().GetID(),
+		Author:         user.GetLogin(),
+		Commands:       cmds,
+		Errors:         errs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Spec{spec}, nil
 }
