@@ -80,3 +80,20 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// CreateIssue opens an issue and returns its number.
+func (c *Client) CreateIssue(ctx context.Context, repo Repo, title, body string) (int, error) {
+	is, _, err := c.REST.Issues.Create(ctx, repo.Owner, repo.Name, &gh.IssueRequest{Title: gh.String(title), Body: gh.String(body)})
+	if err != nil {
+		return 0, fmt.Errorf("create issue in %s: %w", repo, err)
+	}
+	return is.GetNumber(), nil
+}
+
+// EditIssue replaces an issue's body and sets its state (open or closed).
+func (c *Client) EditIssue(ctx context.Context, repo Repo, number int, body, state string) error {
+	if _, _, err := c.REST.Issues.Edit(ctx, repo.Owner, repo.Name, number, &gh.IssueRequest{Body: gh.String(body), State: gh.String(state)}); err != nil {
+		return fmt.Errorf("edit issue %s#%d: %w", repo, number, err)
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/health"
 	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
@@ -114,9 +115,11 @@ type Syncer struct {
 	State    State
 	Queue    Enqueuer
 	Wake     func()
-	Clusters func(dest environment.Destination) (Cluster, error)
-	History  History
-	Render   render.Options
+	Clusters func(dest environment.Destination) (*kube.Cluster, error)
+	// Drift, when set, watches what each successful sync applied.
+	Drift   *Drift
+	History History
+	Render  render.Options
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// Sleep waits between retries; tests pass a fake clock.
@@ -266,9 +269,12 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 	}
 	// One attempt sequence per (commit, environment): a failed commit is not
 	// retried in a loop by redelivered or replayed events.
+	// Self-heal re-applies a commit already synced, so it is exempt.
 	doneKey := a.Repo + "/" + a.Environment + "@" + a.Commit
-	if _, done, err := s.State.Get(ctx, "synced", doneKey); err != nil || done {
-		return err
+	if a.Trigger != "self-heal" {
+		if _, done, err := s.State.Get(ctx, "synced", doneKey); err != nil || done {
+			return err
+		}
 	}
 	gh, err := s.Client(a.InstallationID)
 	if err != nil {
@@ -351,8 +357,10 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 	if _, err := s.History.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
 		return err
 	}
-	if err := s.State.Put(ctx, "synced", doneKey, rec.Result); err != nil {
-		return err
+	if a.Trigger != "self-heal" {
+		if err := s.State.Put(ctx, "synced", doneKey, rec.Result); err != nil {
+			return err
+		}
 	}
 	state := "success"
 	if rec.Result != history.Succeeded {
@@ -393,10 +401,11 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 	if err != nil {
 		return fail(history.Failed, fmt.Errorf("render: %w", err))
 	}
-	cluster, err := s.Clusters(env.Destination)
+	kc, err := s.Clusters(env.Destination)
 	if err != nil {
 		return fail(history.Failed, err)
 	}
+	var cluster Cluster = syncer.New(kc, s.Logger)
 	invKey := a.Repo + "/" + env.Name
 	var prev syncer.Inventory
 	if raw, ok, err := s.State.Get(ctx, "inventory", invKey); err != nil {
@@ -454,7 +463,17 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 		return fail(history.Degraded, err)
 	}
 	rec.Result = history.Succeeded
+	if s.Drift != nil {
+		s.Drift.Synced(kc, a, selfHeal(env), res.Objects, out.changes)
+		if err := s.Drift.Resolved(ctx, a); err != nil {
+			s.Logger.Warn("drift issue not closed", "environment", env.Name, "err", err)
+		}
+	}
 	return out
+}
+
+func selfHeal(env *environment.Environment) bool {
+	return automated(*env) && env.SyncPolicy.Automated.SelfHeal
 }
 
 func changeList(cs *syncer.ChangeSet) (applied, pruned []string) {

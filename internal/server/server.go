@@ -26,7 +26,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/store"
-	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/webhook"
 )
 
@@ -50,7 +49,7 @@ type Config struct {
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// ClusterFor overrides destination resolution (tests).
-	ClusterFor func(environment.Destination) (job.Cluster, error)
+	ClusterFor func(environment.Destination) (*kube.Cluster, error)
 	// Sleep overrides the wait between sync retries (tests use a fake clock).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -79,6 +78,7 @@ type Server struct {
 	echo   *echo.Echo
 	ready  bool
 	readyM sync.Mutex
+	drift  *job.Drift
 }
 
 // New opens the store and builds the server; Run starts it.
@@ -131,19 +131,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			db.Close()
 			return nil, err
 		}
-		clusterFor = func(dest environment.Destination) (job.Cluster, error) {
-			c, err := clusters.Cluster(dest)
-			if err != nil {
-				return nil, err
-			}
-			return syncer.New(c, log), nil
-		}
+		clusterFor = clusters.Cluster
 	}
 	sleep := cfg.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}
+	drifts := job.NewDrift()
+	drifts.Client = func(id int64) (job.DriftGitHub, error) { return app.Client(id) }
+	drifts.State, drifts.Queue, drifts.Audit, drifts.Logger = db, db, db, log
+	s.drift = drifts
 	syncs := &job.Syncer{
+		Drift:         drifts,
 		Client:        func(id int64) (job.SyncGitHub, error) { return app.Client(id) },
 		Token:         app.Token,
 		Mirrors:       mirrors,
@@ -185,6 +184,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	refresher.Wake = s.pool.Wake
 	syncs.Wake = s.pool.Wake
+	drifts.Wake = s.pool.Wake
 	commander.Wake = s.pool.Wake
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
 	s.echo = newEcho(s, hook, cfg.Setup)
@@ -231,6 +231,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	poolDone := make(chan error, 1)
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
 	go s.pruneLoop(poolCtx)
+	go s.drift.Run(poolCtx)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	s.readyM.Lock()

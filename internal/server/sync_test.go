@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -22,9 +20,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/clustertest"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/githubtest"
-	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/kube"
-	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
@@ -55,13 +51,11 @@ func newSyncHarness(t *testing.T, rollout string) *syncHarness {
 	var sleeps []time.Duration
 	h := newHarnessWith(t, src, func(c *Config) {
 		c.HealthTimeout = 20 * time.Second
-		c.ClusterFor = func(environment.Destination) (job.Cluster, error) {
-			kc, err := kube.NewCluster(cfg)
-			if err != nil {
-				return nil, err
-			}
-			return syncer.New(kc, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+		kc, err := kube.NewCluster(cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
+		c.ClusterFor = func(environment.Destination) (*kube.Cluster, error) { return kc, nil }
 		// A fake clock: record the backoff, don't wait it out.
 		c.Sleep = func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
 	})

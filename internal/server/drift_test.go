@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/store"
+)
+
+// scaleAs changes the Deployment's replicas the way `kubectl scale` does
+// with server-side apply: another field manager takes the field over.
+func (h *syncHarness) scaleAs(manager string, replicas int64) {
+	h.t.Helper()
+	patch := []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"payment-service","namespace":"production"},"spec":{"replicas":` + strconv.FormatInt(replicas, 10) + `}}`)
+	force := true
+	if _, err := h.dyn.Resource(deployments).Namespace("production").Patch(context.Background(), "payment-service", types.ApplyPatchType, patch,
+		metav1.PatchOptions{FieldManager: manager, Force: &force}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *syncHarness) replicas() int64 {
+	d := h.deployment("production", "payment-service")
+	if d == nil {
+		return -1
+	}
+	r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	return r
+}
+
+// audit stops the server and reads the audit log of payment-service.
+func (h *syncHarness) audit() []history.Event {
+	h.t.Helper()
+	if h.stop != nil {
+		h.stop()
+		h.stop = nil
+	}
+	db, err := store.Open(context.Background(), filepath.Join(h.dir, "ferry.db"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer db.Close()
+	events, err := db.Audit(context.Background(), "payment-service")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return events
+}
+
+// TestSelfHeal: with selfHeal (the seed's Application) an out-of-band scale
+// is recorded with its field manager and put back; a deleted object is
+// recreated; status updates (the stand-in controller's) are not drift.
+func TestSelfHeal(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	h.push(strings.Repeat("0", 40), h.head, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+
+	h.scaleAs("kubectl-scale", 7)
+	h.waitFor("drift to be healed", func() bool { return h.replicas() == 3 })
+
+	configmaps := deployments
+	configmaps.Group, configmaps.Resource = "", "configmaps"
+	cms, err := h.dyn.Resource(configmaps).Namespace("production").List(context.Background(), metav1.ListOptions{LabelSelector: "ferry.dev/app"})
+	if err != nil || len(cms.Items) == 0 {
+		t.Fatalf("no tracked ConfigMap to delete: %v", err)
+	}
+	name := cms.Items[0].GetName()
+	if err := h.dyn.Resource(configmaps).Namespace("production").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the deleted ConfigMap to be recreated", func() bool {
+		_, err := h.dyn.Resource(configmaps).Namespace("production").Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil
+	})
+
+	var drifts, heals []history.Event
+	for _, e := range h.audit() {
+		switch e.Kind {
+		case "drift":
+			drifts = append(drifts, e)
+		case "heal":
+			heals = append(heals, e)
+		}
+	}
+	if len(drifts) != 2 || len(heals) != 2 {
+		t.Fatalf("audit has %d drift and %d heal events, want 2 and 2 (status updates are not drift): %+v", len(drifts), len(heals), drifts)
+	}
+	if drifts[0].Actor != "kubectl-scale" || !strings.Contains(drifts[0].Detail, "spec.replicas") {
+		t.Errorf("first drift %+v, want spec.replicas by kubectl-scale", drifts[0])
+	}
+	if !strings.Contains(drifts[1].Detail, "deleted") {
+		t.Errorf("second drift %+v, want the deletion", drifts[1])
+	}
+}
+
+// TestDriftIssueWithoutSelfHeal: with selfHeal off ferry reports the drift
+// in one issue, and closes it after the next successful sync.
+func TestDriftIssueWithoutSelfHeal(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	noHeal := strings.Replace(app, "selfHeal: true", "selfHeal: false", 1)
+	if noHeal == app {
+		t.Fatal("the Application has no selfHeal: true to turn off")
+	}
+	first := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": noHeal}, "no self-heal")
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+
+	h.scaleAs("kubectl-scale", 6)
+	h.waitFor("the drift issue", func() bool { return len(h.gh.Issues(owner, repoName)) == 1 })
+	issue := h.gh.Issues(owner, repoName)[0]
+	for _, want := range []string{"payment-service", "spec.replicas", "kubectl-scale", "/ferry sync payment-service"} {
+		if !strings.Contains(issue.Body, want) {
+			t.Errorf("drift issue lacks %q:\n%s", want, issue.Body)
+		}
+	}
+	if h.replicas() != 6 {
+		t.Errorf("selfHeal is off but replicas changed back to %d", h.replicas())
+	}
+
+	// The next merge syncs (putting replicas back) and closes the issue.
+	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": strings.Replace(noHeal, "tag: v2.4.1", "tag: v2.4.2", 1)}, "new tag")
+	h.push(first, second, "push-2")
+	h.waitFor("the drift issue to close", func() bool {
+		is := h.gh.Issues(owner, repoName)
+		return len(is) == 1 && is[0].State == "closed"
+	})
+	if h.replicas() != 3 {
+		t.Errorf("replicas %d after the sync, want Git's 3", h.replicas())
+	}
+}
