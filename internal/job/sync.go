@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
@@ -30,6 +31,9 @@ const (
 	KindPush = "push.plan"
 	// KindSync syncs one environment to one commit.
 	KindSync = "environment.sync"
+	// KindRevert opens the revert pull request of a commit whose rollout
+	// degraded after its sync had succeeded.
+	KindRevert = "environment.revert"
 )
 
 // Push is a push to a branch, as the planner needs it.
@@ -105,6 +109,7 @@ type SyncMirrors interface {
 // History records syncs and audit events.
 type History interface {
 	RecordSync(ctx context.Context, s history.Sync, limit int) (int64, error)
+	AppendAudit(ctx context.Context, e history.Event) error
 }
 
 // Syncer handles KindPush and KindSync jobs.
@@ -122,6 +127,15 @@ type Syncer struct {
 	Render  render.Options
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
+	// DegradationWindow is how long after a successful sync a rollout
+	// turning Degraded still reverts the commit (default 10 min).
+	DegradationWindow time.Duration
+	// Lifetime bounds the background watches of synced rollouts (the
+	// server's lifetime); nil means they run to the end of their window.
+	Lifetime context.Context
+
+	watchMu sync.Mutex
+	watches map[string]context.CancelFunc // per environment: a newer sync ends the older watch
 	// Sleep waits between retries; tests pass a fake clock.
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Logger *slog.Logger
@@ -463,6 +477,13 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 		return fail(history.Degraded, err)
 	}
 	rec.Result = history.Succeeded
+	window := cfg.Sync.Window(s.DegradationWindow)
+	if window == 0 && cfg.Sync.DegradationWindow == "" {
+		window = 10 * time.Minute
+	}
+	if window > 0 && a.Trigger != "self-heal" {
+		s.startWatch(a, cluster, keys, window)
+	}
 	if s.Drift != nil {
 		s.Drift.Synced(kc, a, selfHeal(env), res.Objects, out.changes)
 		if err := s.Drift.Resolved(ctx, a); err != nil {
@@ -625,4 +646,105 @@ func pluralVerb(n int) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// startWatch watches a synced rollout, ending the watch of the
+// environment's previous sync: only the newest commit is to blame.
+func (s *Syncer) startWatch(a SyncArgs, cluster Cluster, keys []manifest.Key, window time.Duration) {
+	base := s.Lifetime
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(base, window)
+	s.watchMu.Lock()
+	if s.watches == nil {
+		s.watches = map[string]context.CancelFunc{}
+	}
+	key := a.Repo + "/" + a.Environment
+	if prev := s.watches[key]; prev != nil {
+		prev()
+	}
+	s.watches[key] = cancel
+	s.watchMu.Unlock()
+	go s.watchDegradation(ctx, cluster, a, keys, window)
+}
+
+// watchDegradation keeps checking a synced rollout for the degradation
+// window: one that turns Degraded (a crash loop after the first pods came up,
+// say) is this commit's fault, so its revert pull request is queued.
+func (s *Syncer) watchDegradation(ctx context.Context, cluster Cluster, a SyncArgs, keys []manifest.Key, window time.Duration) {
+	poll := min(2*time.Second, window)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(poll):
+		}
+		report, err := cluster.WaitHealthy(ctx, keys, poll)
+		if !errors.Is(err, syncer.ErrDegraded) {
+			continue
+		}
+		var msgs []string
+		for _, u := range report.Unhealthy() {
+			msgs = append(msgs, fmt.Sprintf("%s: %s %s", u.Key, u.Status.Code, u.Status.Message))
+		}
+		raw, merr := json.Marshal(revertArgs{SyncArgs: a, Reason: "degraded after a successful sync: " + strings.Join(msgs, "; ")})
+		if merr != nil {
+			return
+		}
+		spec := queue.Spec{Kind: KindRevert, Key: a.Repo + "/env/" + a.Environment, Args: raw}
+		if err := s.Queue.Enqueue(ctx, spec); err != nil {
+			s.Logger.Warn("revert after degradation not queued", "environment", a.Environment, "err", err)
+			return
+		}
+		if s.Wake != nil {
+			s.Wake()
+		}
+		s.Logger.Warn("rollout degraded after its sync", "environment", a.Environment, "commit", short(a.Commit), "detail", strings.Join(msgs, "; "))
+		return
+	}
+}
+
+type revertArgs struct {
+	SyncArgs
+	Reason string `json:"reason"`
+}
+
+// Reverter returns the handler of KindRevert jobs.
+func (s *Syncer) Reverter() Handler { return queue.HandlerFunc(s.revertDegraded) }
+
+func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
+	var a revertArgs
+	if err := json.Unmarshal(j.Args, &a); err != nil {
+		return queue.Permanent(err)
+	}
+	repo, err := github.ParseRepo(a.Repo)
+	if err != nil {
+		return queue.Permanent(err)
+	}
+	gh, err := s.Client(a.InstallationID)
+	if err != nil {
+		return err
+	}
+	token, err := s.Token(ctx, a.InstallationID)
+	if err != nil {
+		return githubRetry(err)
+	}
+	dir, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch)
+	if err != nil {
+		return err
+	}
+	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, Result: history.Degraded, Error: a.Reason}
+	if err := s.History.AppendAudit(ctx, history.Event{Environment: a.Environment, Kind: "degraded", Revision: a.Commit, Detail: a.Reason}); err != nil {
+		return err
+	}
+	note := s.openRevert(ctx, gh, repo, a.SyncArgs, dir, token, &rec, syncOutcome{})
+	s.Logger.Info("revert", "repo", a.Repo, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
+	if a.PR != 0 {
+		body := fmt.Sprintf("### ferry: ❌ `%s` degraded after its sync\n\n```\n%s\n```\n\n%s\n", a.Environment, a.Reason, note)
+		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
+			return githubRetry(err)
+		}
+	}
+	return nil
 }

@@ -79,6 +79,7 @@ type Server struct {
 	ready  bool
 	readyM sync.Mutex
 	drift  *job.Drift
+	syncs  *job.Syncer
 }
 
 // New opens the store and builds the server; Run starts it.
@@ -176,6 +177,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			job.KindRefresh: refresher,
 			job.KindPush:    syncs.Planner(),
 			job.KindSync:    syncs,
+			job.KindRevert:  syncs.Reverter(),
 			job.KindCommand: commander,
 			job.KindRelease: queue.HandlerFunc(commander.Release),
 		},
@@ -184,6 +186,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	refresher.Wake = s.pool.Wake
 	syncs.Wake = s.pool.Wake
+	s.syncs = syncs
 	drifts.Wake = s.pool.Wake
 	commander.Wake = s.pool.Wake
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
@@ -228,6 +231,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	s.syncs.Lifetime = poolCtx
 	poolDone := make(chan error, 1)
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
 	go s.pruneLoop(poolCtx)

@@ -360,3 +360,37 @@ func TestPruneAndItsGuards(t *testing.T) {
 		t.Errorf("refused syncs opened %d revert pull requests; a refusal changes nothing and needs none", n)
 	}
 }
+
+// TestDegradationAfterSyncReverts: a rollout that turns Degraded after its
+// sync had succeeded (within the degradation window) reverts that commit.
+func TestDegradationAfterSyncReverts(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	first := h.head
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": strings.Replace(app, "tag: v2.4.1", "tag: v2.6.0", 1)}, "v2.6.0")
+	h.push(first, second, "push-2")
+	h.waitFor("the second sync", func() bool {
+		return strings.Count(strings.Join(h.deploymentStates("payment-service"), ","), "success") == 2
+	})
+	if n := len(h.gh.PullRequests(owner, repoName)); n != 0 {
+		t.Fatalf("%d pull requests before any degradation", n)
+	}
+	// Later, the new pods start crashing: the rollout is past its deadline.
+	h.mode.Store("degraded")
+	d := h.deployment("production", "payment-service")
+	d.Object["status"] = map[string]any{"observedGeneration": d.GetGeneration(), "replicas": int64(3), "updatedReplicas": int64(3), "availableReplicas": int64(0),
+		"conditions": []any{map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "crash looping"}}}
+	if _, err := h.dyn.Resource(deployments).Namespace("production").UpdateStatus(context.Background(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the revert pull request", func() bool { return len(h.gh.PullRequests(owner, repoName)) == 1 })
+	pr := h.gh.PullRequests(owner, repoName)[0]
+	if pr.HeadRef != "ferry/revert-"+second[:12] {
+		t.Errorf("revert PR from %s, want ferry/revert-%s (the commit that degraded)", pr.HeadRef, second[:12])
+	}
+	if !strings.Contains(pr.Body, "degraded after a successful sync") {
+		t.Errorf("revert PR body does not say why:\n%s", pr.Body)
+	}
+}
