@@ -25,8 +25,9 @@ const (
 	healBase   = 2 * time.Second
 	healFactor = 3
 	healMax    = 5 * time.Minute
-	// healQuiet is how long an object must stay put before its backoff resets.
-	healQuiet = 10 * time.Minute
+	// DefaultHealQuiet is how long an object must stay put before its
+	// backoff resets.
+	DefaultHealQuiet = 10 * time.Minute
 )
 
 // DriftGitHub is what drift reporting does on GitHub.
@@ -51,6 +52,8 @@ type Drift struct {
 	Audit  Auditor
 	Logger *slog.Logger
 	Now    func() time.Time
+	// HealQuiet overrides DefaultHealQuiet.
+	HealQuiet time.Duration
 
 	mu       sync.Mutex
 	desired  map[string]map[manifest.Key]manifest.Object
@@ -188,7 +191,11 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a SyncArgs) error {
 	now := d.now()
 	d.mu.Lock()
 	st := d.heals[key]
-	if now.Sub(st.last) > healQuiet {
+	quiet := d.HealQuiet
+	if quiet <= 0 {
+		quiet = DefaultHealQuiet
+	}
+	if now.Sub(st.last) > quiet {
 		st.count = 0
 	}
 	var delay time.Duration

@@ -50,6 +50,9 @@ type Config struct {
 	HealthTimeout time.Duration
 	// ClusterFor overrides destination resolution (tests).
 	ClusterFor func(environment.Destination) (*kube.Cluster, error)
+	// HealQuiet is how long a drifted object must stay put before its
+	// self-heal backoff starts again from 2 s (default 10 min).
+	HealQuiet time.Duration
 	// Sleep overrides the wait between sync retries (tests use a fake clock).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -141,6 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	drifts := job.NewDrift()
 	drifts.Client = func(id int64) (job.DriftGitHub, error) { return app.Client(id) }
 	drifts.State, drifts.Queue, drifts.Audit, drifts.Logger = db, db, db, log
+	drifts.HealQuiet = cfg.HealQuiet
 	s.drift = drifts
 	syncs := &job.Syncer{
 		Drift:         drifts,

@@ -39,7 +39,7 @@ type syncHarness struct {
 	mode atomic.Value
 }
 
-func newSyncHarness(t *testing.T, rollout string) *syncHarness {
+func newSyncHarness(t testing.TB, rollout string, configure ...func(*Config)) *syncHarness {
 	cfg := clustertest.Start(t)
 	src := t.TempDir()
 	copyTree(t, testrepo.BaseDir(t), src, []string{"apps/payment-service.yaml", "charts/payment-service"})
@@ -58,6 +58,9 @@ func newSyncHarness(t *testing.T, rollout string) *syncHarness {
 		c.ClusterFor = func(environment.Destination) (*kube.Cluster, error) { return kc, nil }
 		// A fake clock: record the backoff, don't wait it out.
 		c.Sleep = func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
+		for _, f := range configure {
+			f(c)
+		}
 	})
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -78,7 +81,7 @@ func newSyncHarness(t *testing.T, rollout string) *syncHarness {
 	return sh
 }
 
-func copyTree(t *testing.T, from, to string, paths []string) {
+func copyTree(t testing.TB, from, to string, paths []string) {
 	t.Helper()
 	for _, p := range paths {
 		if out, err := exec.Command("bash", "-c", fmt.Sprintf("cd %q && cp -r --parents %q %q", from, p, to)).CombinedOutput(); err != nil {
@@ -248,7 +251,7 @@ func last(s []string) string {
 	return s[len(s)-1]
 }
 
-func readFileAt(t *testing.T, gitDir, rev, name string) string {
+func readFileAt(t testing.TB, gitDir, rev, name string) string {
 	out, err := exec.Command("git", "-C", gitDir, "show", rev+":"+name).Output()
 	if err != nil {
 		t.Fatalf("git show %s:%s: %v", rev, name, err)

@@ -67,7 +67,7 @@ func DefaultOptions() Options {
 		AllowEmpty:       true,
 		MaxPruneFraction: 0.5,
 		HealthTimeout:    5 * time.Minute,
-		PollInterval:     2 * time.Second,
+		PollInterval:     500 * time.Millisecond,
 		Concurrency:      8,
 		WaitForWaves:     true,
 	}
