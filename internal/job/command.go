@@ -159,7 +159,7 @@ func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo,
 	case chatops.HelpCmd:
 		return chatops.Help(), nil
 	case chatops.DiffCmd:
-		return "", c.diff(ctx, gh, repo, a)
+		return "", c.diff(ctx, gh, repo, a, cmd.Live)
 	case chatops.HistoryCmd:
 		syncs, err := c.History.Syncs(ctx, cmd.Env)
 		if err != nil {
@@ -198,7 +198,7 @@ func (c *Commander) enqueue(ctx context.Context, specs ...queue.Spec) error {
 }
 
 // diff re-renders the pull request and refreshes its comment and checks.
-func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands) error {
+func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, live bool) error {
 	pr, err := gh.GetPullRequest(ctx, repo, a.Number)
 	if err != nil {
 		return githubRetry(err)
@@ -207,7 +207,7 @@ func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return refuse("#%d is closed: there is nothing to preview.", a.Number)
 	}
 	spec, err := PreviewSpec(PullRequest{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
-		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author})
+		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live})
 	if err != nil {
 		return err
 	}

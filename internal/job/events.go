@@ -31,6 +31,8 @@ type PullRequest struct {
 	HeadSHA        string `json:"head_sha"`
 	BaseRef        string `json:"base_ref"`
 	Author         string `json:"author"`
+	// Live also diffs the head against the live cluster (/ferry diff --live).
+	Live bool `json:"live,omitempty"`
 }
 
 // Key serializes and coalesces work per pull request.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/ferry-gitops/ferry/internal/githubtest"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/store"
 )
@@ -135,5 +136,44 @@ func TestDriftIssueWithoutSelfHeal(t *testing.T) {
 	})
 	if h.replicas() != 3 {
 		t.Errorf("replicas %d after the sync, want Git's 3", h.replicas())
+	}
+}
+
+// TestDiffLive: `/ferry diff --live` shows, next to the Git diff, what a
+// sync of the head would change in the cluster now — drift included.
+func TestDiffLive(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	repoPath := h.git.RepoPath(repoName)
+	app := readFileAt(t, repoPath, "main", "apps/payment-service.yaml")
+	noHeal := strings.Replace(app, "selfHeal: true", "selfHeal: false", 1)
+	first := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": noHeal}, "no self-heal")
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+	h.scaleAs("kubectl-scale", 7) // drift the PR does not know about
+
+	head := h.git.Commit(t, repoName, "bump", map[string]string{"apps/payment-service.yaml": strings.Replace(noHeal, "tag: v2.4.1", "tag: v2.7.0", 1)}, "v2.7.0")
+	h.setPullRef(9, head)
+	h.gh.SetPermission(owner, repoName, "reader", "read")
+	pr := h.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 9, HeadSHA: head, HeadRef: "bump", BaseRef: "main", User: "alice"})
+	c := h.command(pr.Number, "reader", "/ferry diff --live", "live")
+	h.reactions(c)
+	var body string
+	h.waitFor("the live diff in the sticky comment", func() bool {
+		for _, cm := range h.gh.Comments(owner, repoName, pr.Number) {
+			if strings.Contains(cm.Body, "ferry diff --live (head against the cluster)") {
+				body = cm.Body
+				return true
+			}
+		}
+		return false
+	})
+	live := body[strings.Index(body, "ferry diff --live (head against the cluster)"):]
+	for _, want := range []string{"-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0"} {
+		if !strings.Contains(live, want) {
+			t.Errorf("live section lacks %q", want)
+		}
+	}
+	if h.replicas() != 7 {
+		t.Errorf("a live diff changed the cluster: replicas %d", h.replicas())
 	}
 }

@@ -137,6 +137,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		clusterFor = clusters.Cluster
 	}
+	previewer.Clusters = clusterFor
 	sleep := cfg.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
