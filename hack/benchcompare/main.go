@@ -32,14 +32,15 @@ func main() {
 	tools := flag.String("tools", ".cache/tools", "directory with kustomize and helm")
 	runs := flag.Int("runs", 5, "timed runs per command (median reported)")
 	work := flag.String("work", "", "scratch directory (default: a temp dir)")
+	only := flag.String("only", "", "run only the scenario with this name")
 	flag.Parse()
-	if err := run(*ferry, *tools, *runs, *work); err != nil {
+	if err := run(*ferry, *tools, *runs, *work, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "benchcompare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ferry, tools string, runs int, work string) error {
+func run(ferry, tools string, runs int, work, only string) error {
 	ctx := context.Background()
 	var err error
 	if ferry, err = filepath.Abs(ferry); err != nil {
@@ -63,6 +64,9 @@ func run(ferry, tools string, runs int, work string) error {
 	fmt.Println("| scenario | ferry diff (median) | shell pipeline (median) | ratio ferry/pipeline |")
 	fmt.Println("|---|---|---|---|")
 	for _, sc := range scenarios {
+		if only != "" && sc.name != only {
+			continue
+		}
 		ferryCmd := []string{ferry, "diff", "--repo", sc.repo, "--base", sc.base, "--head", sc.head, "--format", "markdown"}
 		fd, err := median(runs, func() error { return runCmd(ctx, "", ferryCmd...) })
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -77,6 +78,14 @@ func newRoot(s Streams) *cobra.Command {
 		Version:       Version,
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log what ferry skips and why")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		// One-shot commands render, print and exit: most of what the
+		// collector would do is wasted on a heap that is about to go away
+		// (a fifth of `ferry diff`'s time). The server keeps Go's default.
+		if cmd.Name() != "serve" && os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
+	}
 	logger := func() *slog.Logger {
 		level := slog.LevelWarn
 		if verbose {
