@@ -253,7 +253,7 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 		return "", githubRetry(err)
 	}
 	branch := pr.BaseRef
-	dir, err := c.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+branch+":refs/ferry/heads/"+branch)
+	dir, err := c.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(branch))
 	if err != nil {
 		return "", err
 	}

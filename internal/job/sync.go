@@ -159,12 +159,7 @@ func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.Token(ctx, p.InstallationID)
-	if err != nil {
-		return githubRetry(err)
-	}
-	ref := "refs/ferry/heads/" + p.Branch
-	dir, err := s.Mirrors.Fetch(ctx, p.Repo, p.CloneURL, token, "+refs/heads/"+p.Branch+":"+ref)
+	dir, _, err := s.fetchBranch(ctx, p.InstallationID, p.Repo, p.CloneURL, p.Branch)
 	if err != nil {
 		return err
 	}
@@ -249,6 +244,21 @@ func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
 	return nil
 }
 
+// fetchBranch brings a branch into the repository's mirror (as
+// refs/ferry/heads/<branch>) and returns the mirror and the token used.
+func (s *Syncer) fetchBranch(ctx context.Context, installation int64, repo, cloneURL, branch string) (dir, token string, err error) {
+	token, err = s.Token(ctx, installation)
+	if err != nil {
+		return "", "", githubRetry(err)
+	}
+	dir, err = s.Mirrors.Fetch(ctx, repo, cloneURL, token, branchRefspec(branch))
+	return dir, token, err
+}
+
+func branchRefspec(branch string) string {
+	return "+refs/heads/" + branch + ":refs/ferry/heads/" + branch
+}
+
 // targets reports whether env follows branch: its targetRevision, or the
 // default branch when it names none (or HEAD).
 func targets(env environment.Environment, branch, defaultBranch string) bool {
@@ -322,11 +332,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 		}
 		return nil
 	}
-	token, err := s.Token(ctx, a.InstallationID)
-	if err != nil {
-		return githubRetry(err)
-	}
-	dir, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch)
+	dir, token, err := s.fetchBranch(ctx, a.InstallationID, a.Repo, a.CloneURL, a.Branch)
 	if err != nil {
 		return err
 	}
@@ -569,7 +575,7 @@ func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo
 		return "A revert pull request is already open: " + url
 	}
 	// Revert on top of the branch as it is now, which may have moved on.
-	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch); err != nil {
+	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(a.Branch)); err != nil {
 		return "ferry could not open a revert pull request: " + err.Error()
 	}
 	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
@@ -726,11 +732,7 @@ func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	token, err := s.Token(ctx, a.InstallationID)
-	if err != nil {
-		return githubRetry(err)
-	}
-	dir, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, "+refs/heads/"+a.Branch+":refs/ferry/heads/"+a.Branch)
+	dir, token, err := s.fetchBranch(ctx, a.InstallationID, a.Repo, a.CloneURL, a.Branch)
 	if err != nil {
 		return err
 	}
