@@ -28,6 +28,9 @@ type Options struct {
 	// before comparing: Helm stamps these on every release, and a preview
 	// full of them hides the change that matters.
 	IgnoreLabels, IgnoreAnnotations []string
+	// From and To name the two sides in diff headers ("base" and "head"
+	// when empty); a live diff compares "live" with "head".
+	From, To string
 }
 
 // Validate reports a malformed glob, which Compare would otherwise only
@@ -144,7 +147,14 @@ func compareOne(k manifest.Key, b, h *manifest.Object, opts Options, ctx int) Ch
 		c.SecretKeys = nil
 		return c
 	}
-	c.Diff = Unified("base/"+k.String(), "head/"+k.String(), bText, hText, ctx)
+	from, to := opts.From, opts.To
+	if from == "" {
+		from = "base"
+	}
+	if to == "" {
+		to = "head"
+	}
+	c.Diff = Unified(from+"/"+k.String(), to+"/"+k.String(), bText, hText, ctx)
 	return c
 }
 

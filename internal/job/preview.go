@@ -331,7 +331,7 @@ const liveBudget = 16000
 // from the API server (a read and a server-side dry-run apply).
 func (p *Previewer) liveSection(ctx context.Context, snap *snapshot) string {
 	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
-	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations}
+	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
 	for _, e := range snap.res.Environments {
 		if e.Head == nil || e.Env.External {
 			continue

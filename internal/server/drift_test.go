@@ -168,7 +168,7 @@ func TestDiffLive(t *testing.T) {
 		return false
 	})
 	live := body[strings.Index(body, "ferry diff --live (head against the cluster)"):]
-	for _, want := range []string{"-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0"} {
+	for _, want := range []string{"--- live/apps/Deployment/production/payment-service", "-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0"} {
 		if !strings.Contains(live, want) {
 			t.Errorf("live section lacks %q", want)
 		}
