@@ -106,41 +106,58 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	rules, err := secrets.LoadRules()
+	s := &Server{cfg: cfg, log: log, db: db}
+	router, wakers, err := s.handlers(app, mirrors)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("secret scanning rules: %w", err)
-	}
-	previewer := &job.Previewer{
-		SecretRules: rules,
-		Client:      func(id int64) (job.GitHub, error) { return app.Client(id) },
-		Token:       app.Token,
-		// Mirrors and state are shared by every job.
-		Mirrors: mirrors,
-		State:   db,
-		Render:  render.Options{Limits: render.DefaultLimits()},
-		Logger:  log,
+		return nil, err
 	}
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = 4
 	}
-	s := &Server{cfg: cfg, log: log, db: db}
+	s.pool = &queue.Pool{Store: db, Handler: router, Workers: workers, Logger: log}
+	for _, w := range wakers {
+		*w = s.pool.Wake
+	}
+	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
+	s.echo = newEcho(s, hook, cfg.Setup)
+	return s, nil
+}
+
+// handlers builds the job handlers, one per kind of work, and returns the
+// Wake hooks to point at the pool once it exists (handlers that queue
+// follow-up work wake idle workers).
+func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Router, []*func(), error) {
+	cfg, db, log := s.cfg, s.db, s.log
+	rules, err := secrets.LoadRules()
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret scanning rules: %w", err)
+	}
 	clusterFor := cfg.ClusterFor
 	if clusterFor == nil {
 		kopts := kube.DefaultClustersOptions()
 		kopts.Kubeconfig, kopts.Contexts = cfg.Kubeconfig, cfg.ClusterContexts
 		clusters, err := kube.NewClusters(kopts)
 		if err != nil {
-			db.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		clusterFor = clusters.Cluster
 	}
-	previewer.Clusters = clusterFor
 	sleep := cfg.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
+	}
+	renderOpts := render.Options{Limits: render.DefaultLimits()}
+	previewer := &job.Previewer{
+		Client:      func(id int64) (job.GitHub, error) { return app.Client(id) },
+		Token:       app.Token,
+		Mirrors:     mirrors,
+		State:       db,
+		Render:      renderOpts,
+		SecretRules: rules,
+		Clusters:    clusterFor,
+		Logger:      log,
 	}
 	drifts := job.NewDrift()
 	drifts.Client = func(id int64) (job.DriftGitHub, error) { return app.Client(id) }
@@ -148,7 +165,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	drifts.HealQuiet = cfg.HealQuiet
 	s.drift = drifts
 	syncs := &job.Syncer{
-		Drift:         drifts,
 		Client:        func(id int64) (job.SyncGitHub, error) { return app.Client(id) },
 		Token:         app.Token,
 		Mirrors:       mirrors,
@@ -156,11 +172,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Queue:         db,
 		Clusters:      clusterFor,
 		History:       db,
-		Render:        render.Options{Limits: render.DefaultLimits()},
+		Drift:         drifts,
+		Render:        renderOpts,
 		HealthTimeout: cfg.HealthTimeout,
 		Sleep:         sleep,
 		Logger:        log,
 	}
+	s.syncs = syncs
 	commander := &job.Commander{
 		Client:  func(id int64) (job.CommandGitHub, error) { return app.Client(id) },
 		Token:   app.Token,
@@ -175,28 +193,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Queue:  db,
 		Logger: log,
 	}
-	s.pool = &queue.Pool{
-		Store: db,
-		Handler: job.Router{
-			job.KindPreview: previewer,
-			job.KindRefresh: refresher,
-			job.KindPush:    syncs.Planner(),
-			job.KindSync:    syncs,
-			job.KindRevert:  syncs.Reverter(),
-			job.KindCommand: commander,
-			job.KindRelease: queue.HandlerFunc(commander.Release),
-		},
-		Workers: workers,
-		Logger:  log,
+	router := job.Router{
+		job.KindPreview: previewer,
+		job.KindRefresh: refresher,
+		job.KindPush:    syncs.Planner(),
+		job.KindSync:    syncs,
+		job.KindRevert:  syncs.Reverter(),
+		job.KindCommand: commander,
+		job.KindRelease: queue.HandlerFunc(commander.Release),
 	}
-	refresher.Wake = s.pool.Wake
-	syncs.Wake = s.pool.Wake
-	s.syncs = syncs
-	drifts.Wake = s.pool.Wake
-	commander.Wake = s.pool.Wake
-	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
-	s.echo = newEcho(s, hook, cfg.Setup)
-	return s, nil
+	return router, []*func(){&refresher.Wake, &syncs.Wake, &drifts.Wake, &commander.Wake}, nil
 }
 
 func newEcho(s *Server, hook *webhook.Handler, setup *Setup) *echo.Echo {
