@@ -159,7 +159,14 @@ func TestLockHistoryRollback(t *testing.T) {
 	})
 	c = h.command(merged.Number, "writer", "/ferry history payment-service", "history")
 	h.reactions(c)
-	table := h.reply(merged.Number, c)
+	// Sync results are posted on the same PR as they finish: find the reply
+	// by what it answers, not by its position.
+	var table string
+	for _, cm := range h.gh.Comments(owner, repoName, merged.Number) {
+		if strings.Contains(cm.Body, "Sync history of `payment-service`") {
+			table = cm.Body
+		}
+	}
 	if !strings.Contains(table, first[:12]) || !strings.Contains(table, second[:12]) {
 		t.Errorf("history reply lacks a revision:\n%s", table)
 	}
