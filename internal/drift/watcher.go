@@ -25,8 +25,6 @@ package drift
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,7 +37,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -428,19 +425,8 @@ func wantObject(app string, key manifest.Key, obj manifest.Object) map[string]an
 	if labels == nil {
 		labels = map[string]any{}
 	}
-	labels[syncer.AppLabel] = appLabelValue(app)
+	labels[syncer.AppLabel] = syncer.AppLabelValue(app)
 	md["labels"] = labels
 	out["metadata"] = md
 	return out
-}
-
-// appLabelValue is the syncer's value of syncer.AppLabel for app (which
-// the syncer does not export): app when it is a valid label value, else a
-// hash of it.
-func appLabelValue(app string) string {
-	if len(validation.IsValidLabelValue(app)) == 0 {
-		return app
-	}
-	sum := sha256.Sum256([]byte(app))
-	return "sha256-" + hex.EncodeToString(sum[:])[:48]
 }

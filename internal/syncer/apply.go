@@ -271,7 +271,7 @@ func desired(obj manifest.Object, k manifest.Key, app string) *unstructured.Unst
 	if labels == nil {
 		labels = map[string]any{}
 	}
-	labels[AppLabel] = appLabelValue(app)
+	labels[AppLabel] = AppLabelValue(app)
 	md["labels"] = labels
 	out["metadata"] = md
 	return &unstructured.Unstructured{Object: out}

@@ -54,12 +54,12 @@ func TestTracking(t *testing.T) {
 		{strings.Repeat("a", 64), ""},
 	}
 	for _, tt := range tests {
-		got := appLabelValue(tt.app)
+		got := AppLabelValue(tt.app)
 		if tt.wantLabel != "" && got != tt.wantLabel {
-			t.Errorf("appLabelValue(%q) = %q, want %q", tt.app, got, tt.wantLabel)
+			t.Errorf("AppLabelValue(%q) = %q, want %q", tt.app, got, tt.wantLabel)
 		}
-		if tt.wantLabel == "" && (!strings.HasPrefix(got, "sha256-") || len(got) > 63 || got == appLabelValue(tt.app+"x")) {
-			t.Errorf("appLabelValue(%q) = %q, want a distinct hash label", tt.app, got)
+		if tt.wantLabel == "" && (!strings.HasPrefix(got, "sha256-") || len(got) > 63 || got == AppLabelValue(tt.app+"x")) {
+			t.Errorf("AppLabelValue(%q) = %q, want a distinct hash label", tt.app, got)
 		}
 	}
 	if id := TrackingID("payment-service", cmKey("production", "settings")); id != "payment-service:/ConfigMap:production/settings" {

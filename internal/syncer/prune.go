@@ -216,7 +216,7 @@ func (s *Syncer) listTracked(ctx context.Context, gk schema.GroupKind, app strin
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", gk, err)
 	}
-	selector := labels.SelectorFromSet(labels.Set{AppLabel: appLabelValue(app)}).String()
+	selector := labels.SelectorFromSet(labels.Set{AppLabel: AppLabelValue(app)}).String()
 	list, err := s.cluster.Metadata.Resource(mapping.Resource).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", mapping.Resource, err)

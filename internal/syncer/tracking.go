@@ -38,10 +38,10 @@ func TrackingID(app string, k manifest.Key) string {
 	return fmt.Sprintf("%s:%s/%s:%s/%s", app, k.Group, k.Kind, k.Namespace, k.Name)
 }
 
-// appLabelValue is app when it is a valid label value (Argo CD app names
+// AppLabelValue is the value of AppLabel for app: app when it is a valid label value (Argo CD app names
 // usually are), else a hash of it: app names may be 253 characters long,
 // label values only 63.
-func appLabelValue(app string) string {
+func AppLabelValue(app string) string {
 	if len(validation.IsValidLabelValue(app)) == 0 {
 		return app
 	}
