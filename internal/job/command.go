@@ -77,13 +77,9 @@ type Commander struct {
 // Handle runs each command of a comment: 👀 when taken, then 🚀 when all
 // went well or 😕, and a reply for whatever needs words.
 func (c *Commander) Handle(ctx context.Context, j queue.Job) error {
-	var a CommentCommands
-	if err := json.Unmarshal(j.Args, &a); err != nil {
-		return queue.Permanent(fmt.Errorf("command job %d args: %w", j.ID, err))
-	}
-	repo, err := github.ParseRepo(a.Repo)
+	a, repo, err := decode[CommentCommands](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	// The same comment runs once, whatever GitHub redelivers.
 	doneKey := fmt.Sprintf("%s/%d", a.Repo, a.CommentID)

@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,13 +73,9 @@ type Previewer struct {
 // Handle previews one pull request at one head commit and judges it: the
 // diff comment, the ferry/diff check and the ferry/policy check.
 func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
-	var pr PullRequest
-	if err := json.Unmarshal(j.Args, &pr); err != nil {
-		return queue.Permanent(fmt.Errorf("preview job %d args: %w", j.ID, err))
-	}
-	repo, err := github.ParseRepo(pr.Repo)
+	pr, repo, err := decode[PullRequest](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	gh, err := p.Client(pr.InstallationID)
 	if err != nil {

@@ -2,8 +2,6 @@ package job
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 
 	"github.com/ferry-gitops/ferry/internal/github"
@@ -33,13 +31,9 @@ type Refresher struct {
 
 // Handle queues the previews.
 func (r *Refresher) Handle(ctx context.Context, j queue.Job) error {
-	var args Refresh
-	if err := json.Unmarshal(j.Args, &args); err != nil {
-		return queue.Permanent(fmt.Errorf("refresh job %d args: %w", j.ID, err))
-	}
-	repo, err := github.ParseRepo(args.Repo)
+	args, repo, err := decode[Refresh](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	gh, err := r.Client(args.InstallationID)
 	if err != nil {

@@ -147,13 +147,9 @@ func (s *Syncer) Planner() Handler { return queue.HandlerFunc(s.plan) }
 // plan decides which environments a push syncs: those whose target branch
 // it is and whose files it touches, and those ferry has never synced.
 func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
-	var p Push
-	if err := json.Unmarshal(j.Args, &p); err != nil {
-		return queue.Permanent(fmt.Errorf("push job %d args: %w", j.ID, err))
-	}
-	repo, err := github.ParseRepo(p.Repo)
+	p, repo, err := decode[Push](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	gh, err := s.Client(p.InstallationID)
 	if err != nil {
@@ -283,13 +279,9 @@ func (s *Syncer) seen(ctx context.Context, repo, env string) (bool, error) {
 // policy, waits for it to become healthy, records it, and opens a revert
 // pull request when it fails.
 func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
-	var a SyncArgs
-	if err := json.Unmarshal(j.Args, &a); err != nil {
-		return queue.Permanent(fmt.Errorf("sync job %d args: %w", j.ID, err))
-	}
-	repo, err := github.ParseRepo(a.Repo)
+	a, repo, err := decode[SyncArgs](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	// One attempt sequence per (commit, environment): a failed commit is not
 	// retried in a loop by redelivered or replayed events.
@@ -720,13 +712,9 @@ type revertArgs struct {
 func (s *Syncer) Reverter() Handler { return queue.HandlerFunc(s.revertDegraded) }
 
 func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
-	var a revertArgs
-	if err := json.Unmarshal(j.Args, &a); err != nil {
-		return queue.Permanent(err)
-	}
-	repo, err := github.ParseRepo(a.Repo)
+	a, repo, err := decode[revertArgs](j)
 	if err != nil {
-		return queue.Permanent(err)
+		return err
 	}
 	gh, err := s.Client(a.InstallationID)
 	if err != nil {
