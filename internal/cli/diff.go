@@ -12,7 +12,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/config"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/report"
 )
 
@@ -25,6 +24,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		apps                              []string
 		maxChars                          int
 		color                             string
+		limits                            renderLimits
 	)
 	cmd := &cobra.Command{
 		Use:   "diff",
@@ -32,6 +32,14 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			renders, err := limits.pool(2)
+			if err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			defer renders.Close()
 			baseTree, err := openTree(ctx, repo, base)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -49,10 +57,10 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				return &codedError{code: exitFailure, err: fmt.Errorf("base %s: %w", base, err)}
 			}
 			res, err := preview.Run(ctx, baseTree, headTree, preview.Options{
-				RepoURL: repoURL,
-				Apps:    apps,
-				Render:  render.Options{Limits: render.DefaultLimits()},
-				Diff:    diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
+				RepoURL:  repoURL,
+				Apps:     apps,
+				Renderer: renders,
+				Diff:     diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
 			})
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -92,6 +100,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
 	cmd.Flags().IntVar(&maxChars, "max-chars", githubCommentLimit, "markdown size budget (GitHub's comment limit by default; 0 = none)")
 	cmd.Flags().StringVar(&color, "color", "auto", "colour text output: auto, always or never")
+	limits.addFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("base")
 	return cmd
 }

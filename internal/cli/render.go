@@ -9,16 +9,24 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/render"
 )
 
 func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	var repo, rev, app, repoURL string
+	var limits renderLimits
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Render one environment's manifests as a YAML stream",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			renders, err := limits.pool(1)
+			if err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			defer renders.Close()
 			tree, err := openTree(cmd.Context(), repo, rev)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -42,7 +50,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			if env.External {
 				return &codedError{code: exitFailure, err: fmt.Errorf("environment %q is sourced from another repository (%s)", app, env.RepoURL)}
 			}
-			res, err := render.Render(cmd.Context(), tree, *env, render.Options{Limits: render.DefaultLimits()})
+			res, err := renders.Render(cmd.Context(), tree, *env)
 			if err != nil {
 				return &codedError{code: exitFailure, err: fmt.Errorf("render %s: %w", app, err)}
 			}
@@ -59,6 +67,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&rev, "rev", "", "git revision to read (default: the files on disk)")
 	cmd.Flags().StringVar(&app, "app", "", "environment name (see `ferry apps`)")
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
+	limits.addFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("app")
 	return cmd
 }

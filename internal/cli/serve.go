@@ -20,17 +20,22 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		workers                                                         int
 		kubeconfig                                                      string
 		clusters                                                        map[string]string
+		limits                                                          renderLimits
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
 				Kubeconfig: kubeconfig, ClusterContexts: clusters}
+			var err error
+			if cfg.Render, err = limits.options(); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
 			if secretFile != "" {
 				b, err := os.ReadFile(secretFile)
 				if err != nil {
@@ -89,6 +94,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.IntVar(&workers, "workers", 4, "concurrent jobs (FERRY_WORKERS)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig whose contexts are the destination clusters (FERRY_KUBECONFIG)")
+	limits.addFlags(f)
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	return cmd
 }

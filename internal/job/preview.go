@@ -17,7 +17,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/secrets"
@@ -62,7 +61,8 @@ type Previewer struct {
 	Token   func(ctx context.Context, installationID int64) (string, error)
 	Mirrors Mirrors
 	State   State
-	Render  render.Options
+	// Renderer renders untrusted trees (a sandbox.Pool in the server).
+	Renderer preview.Renderer
 	// SecretRules are gitleaks' rules, compiled once at start-up.
 	SecretRules *secrets.Rules
 	// Clusters resolves destinations, for /ferry diff --live.
@@ -257,9 +257,9 @@ func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, er
 		return nil, queue.Permanent(fmt.Errorf("base branch %s: %w", pr.BaseRef, err))
 	}
 	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
-		RepoURL: pr.HTMLURL,
-		Render:  p.Render,
-		Diff:    diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations},
+		RepoURL:  pr.HTMLURL,
+		Renderer: p.Renderer,
+		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations},
 	})
 	if err != nil {
 		s.Close()

@@ -19,7 +19,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/revert"
 	"github.com/ferry-gitops/ferry/internal/syncer"
@@ -124,7 +123,8 @@ type Syncer struct {
 	// Drift, when set, watches what each successful sync applied.
 	Drift   *Drift
 	History History
-	Render  render.Options
+	// Renderer renders the commit being synced (a sandbox.Pool in the server).
+	Renderer preview.Renderer
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// DegradationWindow is how long after a successful sync a rollout
@@ -409,7 +409,7 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 		rec.Result, rec.Error = result, err.Error()
 		return out
 	}
-	res, err := render.Render(ctx, tree, *env, s.Render)
+	res, err := s.Renderer.Render(ctx, tree, *env)
 	if err != nil {
 		return fail(history.Failed, fmt.Errorf("render: %w", err))
 	}

@@ -28,11 +28,28 @@ type Options struct {
 	RepoURL string
 	// Apps restricts the preview to these environment names (all when empty).
 	Apps []string
+	// Renderer renders each environment; nil renders in this process with
+	// Render's options. The server and the CLI pass a sandbox.Pool.
+	Renderer Renderer
 	// Render and Diff are passed through to the render and diff engines.
 	Render render.Options
 	Diff   diff.Options
 	// Parallelism bounds concurrent renders; 0 means GOMAXPROCS.
 	Parallelism int
+}
+
+// Renderer renders one environment of a tree.
+type Renderer interface {
+	Render(ctx context.Context, tree *repofs.Tree, env environment.Environment) (*render.Result, error)
+}
+
+// InProcess renders in the calling process: for tests and for trees ferry
+// trusts. Untrusted pull requests go through a sandbox.Pool.
+type InProcess render.Options
+
+// Render renders env with the options InProcess holds.
+func (o InProcess) Render(ctx context.Context, tree *repofs.Tree, env environment.Environment) (*render.Result, error) {
+	return render.Render(ctx, tree, env, render.Options(o))
 }
 
 // Run previews the change from base to head.
@@ -208,7 +225,11 @@ func (p *planner) renderSide(ctx context.Context, tree *repofs.Tree, env *enviro
 	}
 	defer func() { <-sem }()
 	start := time.Now()
-	res, err := render.Render(ctx, tree, *env, p.opts.Render)
+	renderer := p.opts.Renderer
+	if renderer == nil {
+		renderer = InProcess(p.opts.Render)
+	}
+	res, err := renderer.Render(ctx, tree, *env)
 	return side{res: res, err: err, dur: time.Since(start)}
 }
 

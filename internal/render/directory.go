@@ -41,7 +41,7 @@ func (j *job) directory() ([]manifest.Object, error) {
 		}
 		data, err := j.r.read(file)
 		if err != nil {
-			return nil, &Error{File: file, Err: err}
+			return nil, located(file, 0, err)
 		}
 		if err := j.output.add(len(data)); err != nil {
 			return nil, &Error{File: file, Err: err}

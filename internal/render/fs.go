@@ -23,17 +23,23 @@ import (
 // size limit, serves in-memory overrides of single files, refuses to read
 // once the render is abandoned, and records every file it hands out.
 type reader struct {
-	ctx     context.Context
-	tree    *repofs.Tree
-	maxSize int64
+	ctx    context.Context
+	tree   *repofs.Tree
+	limits Limits
 
 	mu        sync.Mutex
 	overrides map[string][]byte
 	files     map[string]struct{}
+	// bytes and reads count every read, repeats included: one 8 MiB file
+	// named a hundred times by a generator is 800 MiB of work.
+	bytes int64
+	reads int
+	// yamlOK remembers the files whose aliases were measured.
+	yamlOK map[string]bool
 }
 
-func newReader(ctx context.Context, tree *repofs.Tree, maxSize int64) *reader {
-	return &reader{ctx: ctx, tree: tree, maxSize: maxSize, overrides: map[string][]byte{}, files: map[string]struct{}{}}
+func newReader(ctx context.Context, tree *repofs.Tree, limits Limits) *reader {
+	return &reader{ctx: ctx, tree: tree, limits: limits, overrides: map[string][]byte{}, files: map[string]struct{}{}, yamlOK: map[string]bool{}}
 }
 
 // override serves data instead of the tree's content for one file, so the
@@ -58,7 +64,7 @@ func (r *reader) read(name string) ([]byte, error) {
 	r.mu.Unlock()
 	if ok {
 		r.record(clean)
-		return data, nil
+		return data, r.charge(clean, int64(len(data)))
 	}
 	real, err := r.tree.Resolve(clean)
 	if err != nil {
@@ -68,17 +74,55 @@ func (r *reader) read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.maxSize > 0 && size > r.maxSize {
-		return nil, &fs.PathError{Op: "read", Path: clean, Err: fmt.Errorf("%w (%d bytes, limit %d)", repofs.ErrTooLarge, size, r.maxSize)}
+	if max := r.limits.MaxFileSize; max > 0 && size > max {
+		return nil, &fs.PathError{Op: "read", Path: clean, Err: fmt.Errorf("%w (%d bytes, limit %d)", repofs.ErrTooLarge, size, max)}
+	}
+	// Both names matter to callers: a change to the link or to its target
+	// changes what this render sees.
+	r.record(clean, real)
+	if err := r.charge(clean, size); err != nil {
+		return nil, err
 	}
 	data, err = r.tree.ReadFile(real)
 	if err != nil {
 		return nil, err
 	}
-	// Both names matter to callers: a change to the link or to its target
-	// changes what this render sees.
-	r.record(clean, real)
+	if err := r.checkYAML(real, data); err != nil {
+		return nil, err
+	}
 	return data, nil
+}
+
+// charge counts a read against the render's budgets of bytes and reads.
+func (r *reader) charge(name string, size int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bytes += size
+	r.reads++
+	switch {
+	case r.limits.MaxReadBytes > 0 && r.bytes > r.limits.MaxReadBytes:
+		return &Error{File: name, Err: fmt.Errorf("the render read more than %s of files (a limit of ferry's)", FormatSize(r.limits.MaxReadBytes))}
+	case r.limits.MaxFiles > 0 && r.reads > r.limits.MaxFiles:
+		return &Error{File: name, Err: fmt.Errorf("the render read files more than %d times (a limit of ferry's)", r.limits.MaxFiles)}
+	}
+	return nil
+}
+
+// checkYAML measures a file's alias expansion once per render.
+func (r *reader) checkYAML(real string, data []byte) error {
+	r.mu.Lock()
+	ok := r.yamlOK[real]
+	r.mu.Unlock()
+	if ok || r.limits.MaxYAMLNodes <= 0 {
+		return nil
+	}
+	if err := checkAliases(real, data, r.limits.MaxYAMLNodes); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.yamlOK[real] = true
+	r.mu.Unlock()
+	return nil
 }
 
 func (r *reader) record(names ...string) {

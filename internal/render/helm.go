@@ -215,7 +215,7 @@ func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 	if p := joinDir(dir, ignore.HelmIgnore); j.r.isFile(p) {
 		data, err := j.r.read(p)
 		if err != nil {
-			return nil, &Error{File: p, Err: err}
+			return nil, located(p, 0, err)
 		}
 		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
 			return nil, &Error{File: p, Err: err}
@@ -268,7 +268,7 @@ func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 			}
 			data, err := j.r.read(child)
 			if err != nil {
-				return &Error{File: child, Err: err}
+				return located(child, 0, err)
 			}
 			files = append(files, &loader.BufferedFile{Name: childRel, Data: bytes.TrimPrefix(data, utf8BOM)})
 		}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -153,6 +154,10 @@ var kustPathRE = regexp.MustCompile(regexp.QuoteMeta(kustRoot) + `(/[^\s'"\x60:,
 // directories and files it was working on, outermost first; the innermost one
 // that exists in the tree is the best location.
 func (j *job) kustomizeError(err error, root *kustFile) error {
+	var own *Error
+	if errors.As(err, &own) {
+		return own // one of ferry's limits, raised by a read: it knows where
+	}
 	raw := err.Error()
 	file := root.path
 	for _, m := range kustPathRE.FindAllString(raw, -1) {

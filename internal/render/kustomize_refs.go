@@ -97,7 +97,7 @@ func (c *kustRefs) load(dir string) (*kustFile, error) {
 	kf := &kustFile{path: found[0], dir: dir}
 	data, err := c.j.r.read(kf.path)
 	if err != nil {
-		return nil, &Error{File: kf.path, Err: err}
+		return nil, located(kf.path, 0, err)
 	}
 	kf.data = data
 	var node yaml.Node
@@ -211,7 +211,7 @@ func (c *kustRefs) resource(kf *kustFile, ref string, plugin bool, depth int) er
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return &Error{File: kf.path, Line: line, Err: err}
+		return located(kf.path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
@@ -251,7 +251,7 @@ func (c *kustRefs) file(dir, errFile string, line int, ref string, parseYAML, pl
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return &Error{File: errFile, Line: line, Err: err}
+		return located(errFile, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
@@ -346,7 +346,7 @@ func (c *kustRefs) pluginEntry(kf *kustFile, entry string, depth int) error {
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return &Error{File: kf.path, Line: line, Err: err}
+		return located(kf.path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err

@@ -15,16 +15,25 @@ import (
 // Limits bounds what one environment's render may consume.
 type Limits struct {
 	MaxFileSize    int64         // per file read (default 8 MiB)
+	MaxReadBytes   int64         // all reads of one render together, repeats included (default 64 MiB)
+	MaxFiles       int           // file reads of one render, repeats included (default 20,000)
 	MaxOutputBytes int64         // rendered YAML per environment (default 64 MiB)
 	Timeout        time.Duration // per environment render (default 60s)
+	// MaxYAMLNodes bounds the nodes a YAML file may expand to through its
+	// anchors and aliases (default 1,000,000), checked before any decoder
+	// that expands aliases sees the file.
+	MaxYAMLNodes int
 }
 
 // DefaultLimits returns the limits used for any field left zero.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFileSize:    repofs.DefaultMaxFileSize,
+		MaxReadBytes:   64 << 20,
+		MaxFiles:       20000,
 		MaxOutputBytes: 64 << 20,
 		Timeout:        60 * time.Second,
+		MaxYAMLNodes:   1_000_000,
 	}
 }
 
@@ -32,6 +41,15 @@ func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxFileSize <= 0 {
 		l.MaxFileSize = d.MaxFileSize
+	}
+	if l.MaxReadBytes <= 0 {
+		l.MaxReadBytes = d.MaxReadBytes
+	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = d.MaxFiles
+	}
+	if l.MaxYAMLNodes <= 0 {
+		l.MaxYAMLNodes = d.MaxYAMLNodes
 	}
 	if l.MaxOutputBytes <= 0 {
 		l.MaxOutputBytes = d.MaxOutputBytes
@@ -95,4 +113,17 @@ func bounded(ctx context.Context, timeout time.Duration, env string, fn func(con
 		return nil, &Error{Err: fmt.Errorf("render timed out after %s: %w", timeout, err)}
 	}
 	return nil, &Error{Err: fmt.Errorf("render cancelled: %w", err)}
+}
+
+// FormatSize prints a byte count the way limits are usually set: 64 MiB, 1 GiB.
+func FormatSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

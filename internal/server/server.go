@@ -23,7 +23,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/render"
+	"github.com/ferry-gitops/ferry/internal/sandbox"
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/webhook"
@@ -55,6 +55,9 @@ type Config struct {
 	HealQuiet time.Duration
 	// Sleep overrides the wait between sync retries (tests use a fake clock).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Render bounds each environment's render, which runs in a worker
+	// process (see sandbox.Options; zero fields take the defaults).
+	Render sandbox.Options
 }
 
 // Validate reports the first missing or bad setting in one clear line.
@@ -74,15 +77,16 @@ func (c Config) Validate() error {
 
 // Server is a running ferry.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *store.DB
-	pool   *queue.Pool
-	echo   *echo.Echo
-	ready  bool
-	readyM sync.Mutex
-	drift  *job.Drift
-	syncs  *job.Syncer
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	pool    *queue.Pool
+	echo    *echo.Echo
+	ready   bool
+	readyM  sync.Mutex
+	drift   *job.Drift
+	syncs   *job.Syncer
+	renders *sandbox.Pool
 }
 
 // New opens the store and builds the server; Run starts it.
@@ -148,13 +152,17 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	renderOpts := render.Options{Limits: render.DefaultLimits()}
+	renders, err := sandbox.New(cfg.Render)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.renders = renders
 	previewer := &job.Previewer{
 		Client:      func(id int64) (job.GitHub, error) { return app.Client(id) },
 		Token:       app.Token,
 		Mirrors:     mirrors,
 		State:       db,
-		Render:      renderOpts,
+		Renderer:    renders,
 		SecretRules: rules,
 		Clusters:    clusterFor,
 		Logger:      log,
@@ -173,7 +181,7 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 		Clusters:      clusterFor,
 		History:       db,
 		Drift:         drifts,
-		Render:        renderOpts,
+		Renderer:      renders,
 		HealthTimeout: cfg.HealthTimeout,
 		Sleep:         sleep,
 		Logger:        log,
@@ -247,6 +255,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
 	go s.pruneLoop(poolCtx)
 	go s.drift.Run(poolCtx)
+	s.renders.Warm(2)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	s.readyM.Lock()
@@ -264,6 +273,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	_ = srv.Shutdown(shutdownCtx)
 	stopPool()
 	<-poolDone
+	_ = s.renders.Close()
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}
