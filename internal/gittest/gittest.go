@@ -138,10 +138,15 @@ func (s *Server) RevParse(name, rev string) (string, error) {
 	return out, nil
 }
 
+// Symlink is the content Commit stores as a symbolic link to target.
+func Symlink(target string) string { return symlinkPrefix + target }
+
+const symlinkPrefix = "\x00gittest-symlink:"
+
 // Commit commits files onto branch of repository name directly in the bare
 // repository, as if someone pushed, and returns the new commit. The branch
 // is created from the default branch's head if missing. A file whose
-// content is "" is deleted.
+// content is "" is deleted; one made by Symlink is a symbolic link.
 func (s *Server) Commit(t testing.TB, name, branch string, files map[string]string, message string) string {
 	t.Helper()
 	bare := s.RepoPath(name)
@@ -166,8 +171,12 @@ func (s *Server) Commit(t testing.TB, name, branch string, files map[string]stri
 			fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), p)
 			continue
 		}
-		blob := s.runEnv(t, bare, env, strings.NewReader(files[p]), "hash-object", "-w", "--stdin")
-		fmt.Fprintf(&info, "100644 %s\t%s\n", blob, p)
+		mode, content := "100644", files[p]
+		if target, ok := strings.CutPrefix(content, symlinkPrefix); ok {
+			mode, content = "120000", target
+		}
+		blob := s.runEnv(t, bare, env, strings.NewReader(content), "hash-object", "-w", "--stdin")
+		fmt.Fprintf(&info, "%s %s\t%s\n", mode, blob, p)
 	}
 	s.runEnv(t, bare, env, strings.NewReader(info.String()), "update-index", "--index-info")
 	tree := s.runEnv(t, bare, env, nil, "write-tree")

@@ -121,7 +121,7 @@ func (p *process) close() {
 
 // died says why a worker that stopped answering is gone, in words for the
 // pull request: which limit it ran into, or how it ended.
-func (p *process) died(memory int64) error {
+func (p *process) died(memory int64, cpu time.Duration) error {
 	<-p.exited
 	state := p.cmd.ProcessState
 	out := p.stderr.String()
@@ -129,7 +129,7 @@ func (p *process) died(memory int64) error {
 	case state.ExitCode() == exitMemory || strings.Contains(out, "out of memory"):
 		return &stopped{reason: "it used more than " + formatSize(memory) + " of memory"}
 	case state.ExitCode() == exitCPU:
-		return &stopped{reason: "it used its CPU time"}
+		return &stopped{reason: "it used more than " + cpu.String() + " of CPU time"}
 	case strings.Contains(out, "stack overflow") || strings.Contains(out, "goroutine stack exceeds"):
 		return &stopped{reason: "its templates recursed too deeply (stack overflow)"}
 	}

@@ -140,7 +140,13 @@ func (p *Pool) Render(ctx context.Context, tree *repofs.Tree, env environment.En
 }
 
 func (p *Pool) request(tree *repofs.Tree, env environment.Environment) request {
-	return request{Tree: tree.Location(), Env: env, Options: p.opts.Render, CPUSeconds: int64(p.opts.Timeout/time.Second) + 1}
+	return request{Tree: tree.Location(), Env: env, Options: p.opts.Render, CPUSeconds: int64(p.cpuTime() / time.Second)}
+}
+
+// cpuTime is the CPU time a render may use: its wall-clock time, rounded up
+// to a second, plus one (the garbage collector works alongside).
+func (p *Pool) cpuTime() time.Duration {
+	return (p.opts.Timeout + 2*time.Second - 1).Truncate(time.Second)
 }
 
 // run sends req to an idle worker (or a new one) and keeps the worker for
@@ -173,7 +179,7 @@ func (p *Pool) failure(proc *process, env environment.Environment, err error) er
 	case errors.Is(err, errFrameTooLarge):
 		s = &stopped{reason: "its output was larger than ferry accepts"}
 	default:
-		err = proc.died(p.opts.Memory)
+		err = proc.died(p.opts.Memory, p.cpuTime())
 		errors.As(err, &s)
 	}
 	return &render.Error{Env: env.Name, File: env.File, Err: &StoppedError{Env: env.Name, Reason: s.reason}}

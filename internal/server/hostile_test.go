@@ -1,0 +1,210 @@
+package server
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/ferry-gitops/ferry/internal/githubtest"
+	"github.com/ferry-gitops/ferry/internal/gittest"
+	"github.com/ferry-gitops/ferry/internal/sandbox"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
+)
+
+// hostileCase is one directory of testdata/hostile (see its README).
+type hostileCase struct {
+	Name        string
+	Attack      string `json:"attack"`
+	Environment string `json:"environment"`
+	Generate    []struct {
+		Path  string `json:"path"`
+		Bytes int    `json:"bytes"`
+	} `json:"generate"`
+	Expect struct {
+		Diff       string `json:"diff"`
+		Message    string `json:"message"`
+		Annotation string `json:"annotation"`
+		Status     string `json:"status"`
+	} `json:"expect"`
+	// Planted are values that must appear in nothing ferry writes.
+	Planted []string `json:"planted"`
+	base, head map[string]string
+}
+
+func loadHostileCases(t *testing.T) []hostileCase {
+	t.Helper()
+	root, err := testrepo.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := filepath.Glob(filepath.Join(root, "testdata", "hostile", "*", "case.yaml"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no hostile cases found: %v", err)
+	}
+	var cases []hostileCase
+	for _, f := range dirs {
+		dir := filepath.Dir(f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := hostileCase{Name: filepath.Base(dir)}
+		if err := yaml.UnmarshalStrict(data, &c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		c.base, c.head = readCaseFiles(t, filepath.Join(dir, "base")), readCaseFiles(t, filepath.Join(dir, "head"))
+		for _, g := range c.Generate {
+			c.head[g.Path] = strings.Repeat("\x00", g.Bytes)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// readCaseFiles reads a case's files for gittest.Commit, symlinks as links.
+func readCaseFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if os.IsNotExist(err) && p == dir {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			files[filepath.ToSlash(rel)] = gittest.Symlink(target)
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestHostilePullRequests sends every attack in testdata/hostile to one
+// running server: each must end as its environment's failure (or, for the
+// symlink case, as a shown change), and the same server must then comment
+// an ordinary pull request.
+func TestHostilePullRequests(t *testing.T) {
+	h := newHarnessWith(t, testrepo.Build(t), func(c *Config) {
+		c.Render = sandbox.Options{Timeout: 5 * time.Second}
+	})
+	rssBefore := peakRSS(t)
+	for i, c := range loadHostileCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			number := 100 + i
+			if len(c.base) > 0 {
+				h.git.Commit(t, repoName, "main", c.base, "base of "+c.Name)
+			}
+			branch := "hostile/" + c.Name
+			h.git.Commit(t, repoName, branch, c.head, c.Attack)
+			pr := h.openPR(number, branch)
+			h.deliver("pull_request", "opened", pr, "hostile-"+c.Name)
+			h.waitFor("the diff check of "+c.Name, func() bool { return h.completedCheck(pr.HeadSHA) != nil })
+			checkHostileOutcome(t, h, c, number, h.completedCheck(pr.HeadSHA))
+		})
+	}
+	t.Run("ordinary pull request afterwards", func(t *testing.T) {
+		pr := h.openPR(99, testrepo.Branch("image-bump-production"))
+		h.deliver("pull_request", "opened", pr, "ordinary-after-hostile")
+		h.waitFor("the ordinary check", func() bool { return h.completedCheck(pr.HeadSHA) != nil })
+		comments := h.gh.Comments(owner, repoName, 99)
+		if len(comments) != 1 || !strings.Contains(comments[0].Body, "image: payment-service:v2.5.0") {
+			t.Fatalf("ordinary PR after the hostile ones: %d comments, want the diff", len(comments))
+		}
+	})
+	t.Logf("peak RSS of the test process (server, fake GitHub, git server): %d MiB before the hostile suite, %d MiB after", rssBefore>>20, peakRSS(t)>>20)
+}
+
+func checkHostileOutcome(t *testing.T, h *harness, c hostileCase, number int, check *githubtest.CheckRun) {
+	t.Helper()
+	if check.Conclusion != c.Expect.Diff {
+		t.Errorf("ferry/diff %s, want %s; summary:\n%s", check.Conclusion, c.Expect.Diff, check.Summary)
+	}
+	comments := h.gh.Comments(owner, repoName, number)
+	if len(comments) != 1 {
+		t.Fatalf("%d comments, want the sticky diff comment", len(comments))
+	}
+	for where, text := range map[string]string{"check summary": check.Summary, "comment": comments[0].Body} {
+		if !strings.Contains(text, c.Expect.Message) {
+			t.Errorf("%s lacks %q:\n%s", where, c.Expect.Message, text)
+		}
+		if !strings.Contains(text, c.Environment) {
+			t.Errorf("%s does not name %s", where, c.Environment)
+		}
+	}
+	if c.Expect.Status == "changed" && !strings.Contains(comments[0].Body, "changed") {
+		t.Errorf("comment does not show %s as changed:\n%s", c.Environment, comments[0].Body)
+	}
+	if c.Expect.Annotation != "" && !annotatedAt(check, c.Expect.Annotation) {
+		t.Errorf("no failure annotation at %s: %+v", c.Expect.Annotation, check.Annotations)
+	}
+	h.assertNotLeaked(t, c.Planted)
+}
+
+func annotatedAt(check *githubtest.CheckRun, path string) bool {
+	for _, a := range check.Annotations {
+		if a.Path == path && a.AnnotationLevel == "failure" {
+			return true
+		}
+	}
+	return false
+}
+
+// assertNotLeaked checks that no value appears in a body sent to GitHub, the
+// server log or a file of the store.
+func (h *harness) assertNotLeaked(t *testing.T, values []string) {
+	t.Helper()
+	if len(values) == 0 {
+		return
+	}
+	var places []string
+	for i, body := range h.gh.AllBodies() {
+		places = append(places, fmt.Sprintf("GitHub request %d", i), string(body))
+	}
+	places = append(places, "server log", h.logs.String())
+	files, _ := filepath.Glob(filepath.Join(h.dir, "ferry.db*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		places = append(places, filepath.Base(f), string(b))
+	}
+	for i := 0; i < len(places); i += 2 {
+		for _, v := range values {
+			if strings.Contains(places[i+1], v) {
+				t.Errorf("%s holds a planted secret (%.6s…)", places[i], v)
+			}
+		}
+	}
+}
+
+// peakRSS is this process's high-water resident set (VmHWM).
+func peakRSS(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
