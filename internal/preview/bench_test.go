@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/sandbox"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
@@ -46,8 +47,27 @@ func gen500(b *testing.B) string {
 	return dir
 }
 
+// benchmarkPreview runs the preview with renders in this process and in a
+// warm sandbox pool (as the server does), side by side.
 func benchmarkPreview(b *testing.B, head string, wantChanged int) {
 	repo := gen500(b)
+	pool, err := sandbox.New(sandbox.Options{Render: render.Options{Limits: render.DefaultLimits()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	for _, r := range []struct {
+		name     string
+		renderer Renderer
+	}{
+		{"in-process", InProcess(render.Options{Limits: render.DefaultLimits()})},
+		{"workers", pool},
+	} {
+		b.Run(r.name, func(b *testing.B) { runPreviews(b, repo, head, r.renderer, wantChanged) })
+	}
+}
+
+func runPreviews(b *testing.B, repo, head string, renderer Renderer, wantChanged int) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -60,7 +80,7 @@ func benchmarkPreview(b *testing.B, head string, wantChanged int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := Run(ctx, base, headTree, Options{Render: render.Options{Limits: render.DefaultLimits()}})
+		res, err := Run(ctx, base, headTree, Options{Renderer: renderer})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,20 +12,23 @@ type batchLoader interface {
 }
 
 // Prefetch loads, in one batch, every file for which want returns true and
-// that is not cached yet. Discovery reads hundreds of small manifests; one
+// that is not cached yet, as far as the cache has room (the rest is read
+// when asked for). Discovery reads hundreds of small manifests; one
 // pipelined read instead of a round trip per file is what keeps a
 // 500-environment repository fast on a busy machine.
 func (t *Tree) Prefetch(want func(name string, size int64) bool) error {
 	var names []string
 	var entries []entry
 	t.mu.Lock()
+	room := t.MaxCacheBytes - t.cached
 	for name, e := range t.entries {
 		if e.kind != kindFile || (t.MaxFileSize > 0 && e.size > t.MaxFileSize) {
 			continue
 		}
-		if _, ok := t.cache[name]; ok || !want(name, e.size) {
+		if _, ok := t.cache[name]; ok || e.size > room || !want(name, e.size) {
 			continue
 		}
+		room -= e.size
 		names = append(names, name)
 		entries = append(entries, e)
 	}
@@ -43,7 +46,7 @@ func (t *Tree) Prefetch(want func(name string, size int64) bool) error {
 	}
 	t.mu.Lock()
 	for i, name := range names {
-		t.cache[name] = data[i]
+		t.keep(name, data[i])
 	}
 	t.mu.Unlock()
 	return nil

@@ -22,6 +22,11 @@ import (
 // chart files are small; anything this large is an accident or an attack.
 const DefaultMaxFileSize = 8 << 20
 
+// DefaultMaxCacheBytes bounds the file contents a tree keeps in memory. A
+// pull request can hold gigabytes of files; past this, reads go to git
+// every time instead of growing the process.
+const DefaultMaxCacheBytes = 32 << 20
+
 // maxSymlinkHops bounds symlink chains so a loop fails instead of spinning.
 const maxSymlinkHops = 16
 
@@ -59,24 +64,28 @@ type Tree struct {
 	// Revision is the commit the tree was read from, or "" for a working directory.
 	Revision    string
 	MaxFileSize int64
+	// MaxCacheBytes bounds the contents kept in memory (DefaultMaxCacheBytes).
+	MaxCacheBytes int64
 
 	entries  map[string]entry // every file, dir and symlink, keyed by clean path; the root is "."
 	children map[string][]string
 	src      contentSource
 
-	mu    sync.Mutex
-	cache map[string][]byte
-	memo  map[string]*memoEntry
+	mu     sync.Mutex
+	cache  map[string][]byte
+	cached int64 // bytes in cache
+	memo   map[string]*memoEntry
 }
 
 func newTree(rev string, entries map[string]entry, src contentSource) *Tree {
 	t := &Tree{
-		Revision:    rev,
-		MaxFileSize: DefaultMaxFileSize,
-		entries:     entries,
-		children:    map[string][]string{},
-		src:         src,
-		cache:       map[string][]byte{},
+		Revision:      rev,
+		MaxFileSize:   DefaultMaxFileSize,
+		MaxCacheBytes: DefaultMaxCacheBytes,
+		entries:       entries,
+		children:      map[string][]string{},
+		src:           src,
+		cache:         map[string][]byte{},
 	}
 	t.entries["."] = entry{kind: kindDir}
 	// Git trees list files only; make sure every ancestor exists as a dir.
@@ -211,9 +220,18 @@ func (t *Tree) ReadFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	t.mu.Lock()
-	t.cache[real] = data
+	t.keep(real, data)
 	t.mu.Unlock()
 	return data, nil
+}
+
+// keep caches data while the cache has room; t.mu must be held.
+func (t *Tree) keep(name string, data []byte) {
+	if _, ok := t.cache[name]; ok || t.cached+int64(len(data)) > t.MaxCacheBytes {
+		return
+	}
+	t.cache[name] = data
+	t.cached += int64(len(data))
 }
 
 // Resolve returns the real path of name after following symlinks.

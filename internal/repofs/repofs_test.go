@@ -3,6 +3,7 @@ package repofs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -219,6 +220,29 @@ func TestMaxFileSize(t *testing.T) {
 			}
 			if data, err := tree.ReadFile("small.txt"); err != nil || string(data) != "x" {
 				t.Errorf("small file: %q, %v", data, err)
+			}
+		})
+	}
+}
+
+func TestCacheStaysWithinItsBudget(t *testing.T) {
+	files := map[string]string{}
+	for i := 0; i < 20; i++ {
+		files[fmt.Sprintf("f%02d.yaml", i)] = strings.Repeat("x", 1000)
+	}
+	for name, tree := range bothTrees(t, files) {
+		t.Run(name, func(t *testing.T) {
+			tree.MaxCacheBytes = 5500
+			if err := tree.Prefetch(func(string, int64) bool { return true }); err != nil {
+				t.Fatal(err)
+			}
+			for f, want := range files {
+				if data, err := tree.ReadFile(f); err != nil || string(data) != want {
+					t.Fatalf("%s: %d bytes, %v", f, len(data), err)
+				}
+			}
+			if tree.cached > tree.MaxCacheBytes || len(tree.cache) != 5 {
+				t.Errorf("cache holds %d files, %d bytes; want 5 files within %d bytes", len(tree.cache), tree.cached, tree.MaxCacheBytes)
 			}
 		})
 	}
