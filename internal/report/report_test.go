@@ -342,9 +342,9 @@ func TestMarkdown(t *testing.T) {
 			name: "names cannot inject markup",
 			r:    &preview.Result{Environments: []preview.EnvironmentResult{hostile}},
 			want: []string{
-				"<summary><b>evil&lt;/summary&gt;&lt;/details&gt;|`x` # hi</b>",
+				"<summary><b>evil&lt;/summary&gt;&lt;/details&gt;|`x` #\u200b hi</b>",
 				"| ``evil</summary></details>\\|`x` # hi`` |",
-				`**+ ConfigMap ns/\*\*bold\*\* \@octocat \<img src=x\>**`,
+				"**+ ConfigMap ns/\\*\\*bold\\*\\* @\u200boctocat \\<img src=x\\>**",
 			},
 		},
 		{
