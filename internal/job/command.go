@@ -32,6 +32,7 @@ type CommentCommands struct {
 	Repo           string                `json:"repo"`
 	CloneURL       string                `json:"clone_url"`
 	HTMLURL        string                `json:"html_url"`
+	DefaultBranch  string                `json:"default_branch,omitempty"`
 	Number         int                   `json:"number"`
 	CommentID      int64                 `json:"comment_id"`
 	Author         string                `json:"author"`
@@ -203,7 +204,7 @@ func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return refuse("#%d is closed: there is nothing to preview.", a.Number)
 	}
 	spec, err := PreviewSpec(PullRequest{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
-		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live})
+		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live, DefaultBranch: a.DefaultBranch})
 	if err != nil {
 		return err
 	}
