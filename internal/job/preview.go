@@ -115,7 +115,7 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
 			// Nothing will retry this: say why on both checks instead of
 			// leaving them in progress forever (and the PR unmergeable).
-			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: "```\n" + err.Error() + "\n```"}
+			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: report.Fenced("", err.Error())}
 			for _, c := range []struct {
 				id   int64
 				name string
