@@ -47,3 +47,12 @@ func changeSetMarkdown(cs *syncer.ChangeSet) string {
 	}
 	return b.String()
 }
+
+// lockedNotice tells a merged pull request that its sync waits for a lock.
+func lockedNotice(env string, lock *envLock, waiting int) string {
+	msg := fmt.Sprintf("ferry: %s is locked by %s", report.Code(env), report.Mention(lock.By))
+	if lock.Reason != "" {
+		msg += " (" + report.Escape(report.Clip(lock.Reason, maxReason)) + ")"
+	}
+	return msg + fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on %s.", waiting, report.Code("/ferry unlock "+env))
+}

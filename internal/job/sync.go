@@ -314,12 +314,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 			return err
 		}
 		if a.PR != 0 {
-			msg := fmt.Sprintf("ferry: %s is locked by %s", report.Code(a.Environment), report.Mention(lock.By))
-			if lock.Reason != "" {
-				msg += " (" + report.Escape(report.Clip(lock.Reason, maxReason)) + ")"
-			}
-			msg += fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on %s.", len(held)+1, report.Code("/ferry unlock "+a.Environment))
-			if _, err := gh.CreateComment(ctx, repo, a.PR, msg); err != nil {
+			if _, err := gh.CreateComment(ctx, repo, a.PR, lockedNotice(a.Environment, lock, len(held)+1)); err != nil {
 				return githubRetry(err)
 			}
 		}

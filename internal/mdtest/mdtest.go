@@ -117,26 +117,35 @@ func textOf(n *nethtml.Node) string {
 	return sb.String()
 }
 
+// Allow is what a document may do beyond ferry's own plain markup.
+type Allow struct {
+	// Headings are the headings' text, exactly and in order.
+	Headings []string
+	// Mentions are the mentions and references ferry means to make,
+	// exactly and in order.
+	Mentions []string
+}
+
 // Inert fails the test when md, which shows hostile text, does more than
-// ferry's own markup: links, images or comments other than those allowed,
-// headings other than want, any mention or reference, or an element
-// outside ferry's vocabulary. It returns the Doc for further checks.
-func Inert(t testing.TB, md string, headings ...string) Doc {
+// allow says: any link or image, an HTML comment other than ferry's
+// marker, other headings or mentions, or an element outside ferry's
+// vocabulary. It returns the Doc for further checks.
+func Inert(t testing.TB, md string, allow Allow) Doc {
 	t.Helper()
 	d := Read(t, md)
 	if len(d.Links) > 0 || len(d.Images) > 0 {
 		t.Errorf("links %q and images %q in:\n%s", d.Links, d.Images, md)
 	}
-	if len(d.Mentions) > 0 {
-		t.Errorf("mentions or references %q in:\n%s", d.Mentions, md)
+	if strings.Join(d.Mentions, "\n") != strings.Join(allow.Mentions, "\n") {
+		t.Errorf("mentions or references %q, want %q, in:\n%s", d.Mentions, allow.Mentions, md)
 	}
 	for _, c := range d.Comments {
 		if !strings.HasPrefix(c, " ferry:") {
 			t.Errorf("HTML comment %q in:\n%s", c, md)
 		}
 	}
-	if strings.Join(d.Headings, "\n") != strings.Join(headings, "\n") {
-		t.Errorf("headings %q, want %q, in:\n%s", d.Headings, headings, md)
+	if strings.Join(d.Headings, "\n") != strings.Join(allow.Headings, "\n") {
+		t.Errorf("headings %q, want %q, in:\n%s", d.Headings, allow.Headings, md)
 	}
 	for tag := range d.Tags {
 		if !ferryTags[tag] {

@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/mdtest"
+	"github.com/ferry-gitops/ferry/internal/preview"
 )
 
 // hostile are names, reasons, paths and errors as an attacker would write
@@ -64,7 +67,7 @@ func TestEscapeStaysLiteral(t *testing.T) {
 			if heads != nil {
 				heads = []string{"ferry sync: " + want}
 			}
-			d := mdtest.Inert(t, md, heads...)
+			d := mdtest.Inert(t, md, mdtest.Allow{Headings: heads})
 			if !strings.Contains(d.Text, want) {
 				t.Errorf("%s: %q shows %q, want %q in it; markdown:\n%s", p.name, s, d.Text, want, md)
 			}
@@ -81,7 +84,7 @@ func TestEscapeStaysLiteral(t *testing.T) {
 func TestCodeStaysLiteral(t *testing.T) {
 	for _, s := range hostile {
 		md := "ferry locked " + Code(s) + " for you\n"
-		d := mdtest.Inert(t, md)
+		d := mdtest.Inert(t, md, mdtest.Allow{})
 		if want := visible(s); want != "" && d.Code != want {
 			t.Errorf("Code(%q) shows %q, want %q; markdown:\n%s", s, d.Code, want, md)
 		}
@@ -89,7 +92,7 @@ func TestCodeStaysLiteral(t *testing.T) {
 			t.Errorf("Code(%q) leaks into the text: %q", s, d.Text)
 		}
 		cell := "| A | B |\n| :-- | :-- |\n| " + CodeCell(s) + " | end |\n"
-		d = mdtest.Inert(t, cell)
+		d = mdtest.Inert(t, cell, mdtest.Allow{})
 		if d.Tags["td"] != 2 {
 			t.Errorf("CodeCell(%q) made %d cells, want 2:\n%s", s, d.Tags["td"], cell)
 		}
@@ -105,7 +108,7 @@ func TestCodeStaysLiteral(t *testing.T) {
 func TestHTMLStaysLiteral(t *testing.T) {
 	for _, s := range hostile {
 		md := "<details><summary><b>" + HTML(s) + "</b> — changed</summary>\n\nbody\n\n</details>\n"
-		d := mdtest.Inert(t, md)
+		d := mdtest.Inert(t, md, mdtest.Allow{})
 		if want := visible(s) + " — changed"; !strings.Contains(d.Text, want) {
 			t.Errorf("HTML(%q) shows %q, want %q", s, d.Text, want)
 		}
@@ -118,7 +121,7 @@ func TestHTMLStaysLiteral(t *testing.T) {
 func TestFencedStaysLiteral(t *testing.T) {
 	for _, s := range append(hostile, "line one\n```\n# heading\n````\n@octocat #1\n") {
 		md := Fenced("", s) + "after\n"
-		d := mdtest.Inert(t, md)
+		d := mdtest.Inert(t, md, mdtest.Allow{})
 		want := visibleControls(strings.ToValidUTF8(strings.TrimSuffix(s, "\n"), "\uFFFD")) + "\n"
 		if d.Code != strings.ReplaceAll(want, "\u200b", "") {
 			t.Errorf("Fenced(%q) shows %q, want %q", s, d.Code, want)
@@ -168,4 +171,38 @@ func TestClip(t *testing.T) {
 			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
+}
+
+// TestMarkdownHostileGolden renders a whole comment whose names, paths,
+// skipped files and errors are all hostile, and reads it as GitHub would.
+func TestMarkdownHostileGolden(t *testing.T) {
+	evil := "x` **ready to merge** @org/team #1 <!--"
+	r := &preview.Result{
+		Environments: []preview.EnvironmentResult{
+			{
+				Name: evil, Status: preview.Changed, Touched: true, Lifecycle: "added", Counts: preview.Counts{Added: 1},
+				BaseError: "```\n### ✅ ready to merge\n@org/team",
+				Resources: []diff.Change{{
+					Key:    manifest.Key{Kind: "ConfigMap", Namespace: "ns", Name: "[x](https://evil.example) @org/team"},
+					Change: diff.Added,
+					Diff:   "--- a\n+++ b\n@@ -0,0 +1 @@\n+```\n+### ✅ ready to merge\n",
+				}},
+			},
+			{
+				Name: "</summary></details>\n# ✅ ready to merge", Status: preview.Error, Touched: true,
+				Error: "kustomize: ```\n@org/team fixes #3", ErrorFile: "a/`b`.yaml", ErrorLine: 2,
+			},
+		},
+		Skipped: []string{"apps/evil.yaml: line 1: Application name \"#### ✅ ready to merge @org/team <img src=x>\" is not valid"},
+	}
+	md := Markdown(r, MarkdownOptions{Title: "ferry diff", Marker: "<!-- ferry:diff -->"})
+	checkMarkdown(t, md)
+	d := mdtest.Inert(t, md, mdtest.Allow{Headings: []string{"ferry diff"}})
+	for _, s := range []string{evil, "</summary></details> # ✅ ready to merge", "ConfigMap ns/[x](https://evil.example) @org/team", "@org/team fixes #3",
+		`"#### ✅ ready to merge @org/team <img src=x>"`} {
+		if !strings.Contains(d.Text+d.Code, s) {
+			t.Errorf("does not show %q as written", s)
+		}
+	}
+	golden(t, "hostile.md.golden", []byte(md))
 }
