@@ -325,31 +325,10 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 	if err := root.Decode(&app); err != nil {
 		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), yamlError(file, err))
 	}
-	name := app.Metadata.Name
-	if name == "" {
-		return Environment{}, "Application without metadata.name"
+	if reason := unusable(&app); reason != "" {
+		return Environment{}, reason
 	}
-	src := app.Spec.Source
-	switch {
-	case len(app.Spec.Sources) > 0:
-		return Environment{}, fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
-	case src == nil:
-		return Environment{}, fmt.Sprintf("Application %q has no spec.source", name)
-	case src.Plugin != nil:
-		return Environment{}, fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
-	case src.Helm != nil && src.Kustomize != nil:
-		return Environment{}, fmt.Sprintf("Application %q sets both helm and kustomize", name)
-	}
-	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
-		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
-		if strings.Contains(v, "{{") {
-			return Environment{}, fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
-		}
-	}
-	if reason := invalidName(name); reason != "" {
-		return Environment{}, "Application " + reason
-	}
-
+	name, src := app.Metadata.Name, app.Spec.Source
 	env := Environment{
 		Name:           name,
 		Origin:         FromApplication,
@@ -404,6 +383,33 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 		env.Type = detectType(tree, clean)
 	}
 	return env, ""
+}
+
+// unusable says why ferry cannot take an Application, or "" when it can.
+func unusable(app *applicationDoc) string {
+	name, src := app.Metadata.Name, app.Spec.Source
+	switch {
+	case name == "":
+		return "Application without metadata.name"
+	case len(app.Spec.Sources) > 0:
+		return fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
+	case src == nil:
+		return fmt.Sprintf("Application %q has no spec.source", name)
+	case src.Plugin != nil:
+		return fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
+	case src.Helm != nil && src.Kustomize != nil:
+		return fmt.Sprintf("Application %q sets both helm and kustomize", name)
+	}
+	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
+		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
+		if strings.Contains(v, "{{") {
+			return fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
+		}
+	}
+	if reason := invalidName(name); reason != "" {
+		return "Application " + reason
+	}
+	return ""
 }
 
 func helmSource(h *helmDoc) (*HelmSource, error) {
