@@ -1,10 +1,7 @@
 package job
 
 import (
-	"bytes"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +117,7 @@ func TestMarkdownNeutralisesHostileText(t *testing.T) {
 					t.Errorf("does not show %q as written; shows:\n%s", s, all)
 				}
 			}
-			golden(t, tt.name+".md", []byte(tt.md))
+			mdtest.Golden(t, tt.name+".md.golden", []byte(tt.md), *update)
 		})
 	}
 }
@@ -132,24 +129,3 @@ func refusalText(_ history.Sync, err error) string {
 	return err.Error()
 }
 
-// golden compares got with testdata/name.golden, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
-	}
-}

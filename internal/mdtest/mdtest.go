@@ -1,12 +1,14 @@
 // Package mdtest reads markdown the way GitHub shows it, for tests that
 // check that untrusted text in ferry's comments, check runs and issues
-// stays inert. The markdown is rendered as GitHub Flavored Markdown
+// stays inert, and keeps their golden files. The markdown is rendered as GitHub Flavored Markdown
 // (goldmark, raw HTML kept, as GitHub keeps it before sanitizing), and the
 // HTML is read back: what it links, embeds, heads and mentions.
 package mdtest
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,4 +163,27 @@ var ferryTags = map[string]bool{
 	"h3": true, "h4": true, "strong": true, "em": true, "b": true, "code": true, "pre": true,
 	"ul": true, "ol": true, "li": true, "details": true, "summary": true,
 	"table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
+}
+
+// Golden compares got with testdata/name, or writes it there when update
+// is set (a package's -update flag).
+func Golden(t testing.TB, name string, got []byte, update bool) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+	}
 }
