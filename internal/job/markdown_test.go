@@ -128,4 +128,3 @@ func refusalText(_ history.Sync, err error) string {
 	}
 	return err.Error()
 }
-
