@@ -132,6 +132,15 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 	if err != nil {
 		return fail(err.Error())
 	}
+	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
+	untracked := liveDiff(&r, los, p.MaskLive, opts)
+	return r, untracked
+}
+
+// liveDiff fills r with the diff of what a sync would change, each side
+// masked first, and returns how many objects were not tracked (and so not
+// read).
+func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, mask LiveMasker, opts diff.Options) int {
 	var have, want []manifest.Object
 	var failed []string
 	untracked := 0
@@ -148,8 +157,7 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 		}
 		want = append(want, keyed(lo.WouldBe, lo.Key))
 	}
-	have, want = p.MaskLive.mask(have), p.MaskLive.mask(want)
-	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
+	have, want = mask.mask(have), mask.mask(want)
 	for _, c := range diff.Compare(have, want, opts) {
 		switch c.Change {
 		case diff.Added:
@@ -166,7 +174,7 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 	if len(failed) > 0 {
 		r.Status, r.Error = preview.Error, "the API server refuses: "+strings.Join(failed, "; ")
 	}
-	return r, untracked
+	return untracked
 }
 
 func keyed(obj map[string]any, k manifest.Key) manifest.Object {
