@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/ferry-gitops/ferry/internal/report"
 )
 
 // Name is a command's name, always lower case.
@@ -105,7 +107,7 @@ type spec struct {
 
 var specs = [...]spec{
 	{HelpCmd, "", Read, "List these commands."},
-	{DiffCmd, " [ENV...] [--live]", Read, "Re-render the pull request and refresh ferry's comment; with `--live`, also diff against the live cluster."},
+	{DiffCmd, " [ENV...] [--live]", Read, "Re-render the pull request and refresh ferry's comment; with `--live` (write access), also diff what ferry tracks in each environment against the live cluster."},
 	{SyncCmd, " ENV", Write, "Sync an environment whose sync policy is manual (merged pull requests only)."},
 	{RollbackCmd, " ENV [REVISION]", Write, "Revert the pull request back to a revision from the environment's history; by default the one before the current."},
 	{LockCmd, " ENV [REASON...]", Write, "Freeze syncs to an environment."},
@@ -122,13 +124,21 @@ func lookup(n Name) (spec, bool) {
 	return spec{}, false
 }
 
+// liveNeeds is what `/ferry diff --live` needs: it reads the cluster, which
+// readers of the repository may not see.
+const liveNeeds = Write
+
 // Needs is the permission a commenter must have to run c. A name outside
 // the table needs Admin, so a forged Command fails closed.
 func (c Command) Needs() Permission {
-	if s, ok := lookup(c.Name); ok {
-		return s.need
+	s, ok := lookup(c.Name)
+	if !ok {
+		return Admin
 	}
-	return Admin
+	if c.Name == DiffCmd && c.Live {
+		return max(s.need, liveNeeds)
+	}
+	return s.need
 }
 
 // Allowed reports whether a commenter with permission have may run c.
@@ -178,23 +188,20 @@ func Refusal(c Command, have Permission, user string) string {
 	if have <= None {
 		has = "no access"
 	}
-	return fmt.Sprintf("%s needs %s access to run `%s %s`; they have %s", mention(user), need, prefix, c.Name, has)
+	what := prefix + " " + string(c.Name)
+	if c.Name == DiffCmd && c.Live {
+		what += " --live"
+	}
+	return fmt.Sprintf("%s needs %s access to run `%s`; they have %s", mention(user), need, what, has)
 }
-
-// loginRE is a GitHub login, or an app's bot account.
-var loginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$`)
 
 // mention pings the commenter, who asked for the reply; anything that is
 // not a login is echoed instead so it cannot ping someone else.
 func mention(user string) string {
-	switch {
-	case user == "":
+	if user == "" {
 		return "The commenter"
-	case loginRE.MatchString(user):
-		return "@" + user
-	default:
-		return Echo(user)
 	}
+	return report.Mention(report.Clip(user, maxEcho))
 }
 
 // Parse returns the commands in a comment body, and a UsageError for each

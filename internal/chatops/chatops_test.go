@@ -434,6 +434,14 @@ func TestPermissions(t *testing.T) {
 			}
 		}
 	}
+	// A live diff reads the cluster: write, as for sync.
+	live := Command{Name: DiffCmd, Live: true}
+	for _, p := range []string{"none", "read", "triage", "write", "maintain", "admin"} {
+		want := p == "write" || p == "maintain" || p == "admin"
+		if got := live.Allowed(ParsePermission(p)); got != want {
+			t.Errorf("diff --live allowed for %s = %v, want %v", p, got, want)
+		}
+	}
 	if got := (Command{Name: "deploy"}).Needs(); got != Admin {
 		t.Errorf("unknown command needs %v, want admin", got)
 	}
@@ -505,6 +513,7 @@ func TestRefusal(t *testing.T) {
 		{"bot account", sync, Read, "renovate[bot]", "@renovate[bot] needs write access to run `/ferry sync`; they have read"},
 		{"a login that is not one is echoed", sync, Read, "@org/team", "`@\u200borg/team` needs write access to run `/ferry sync`; they have read"},
 		{"no user", sync, Read, "", "The commenter needs write access to run `/ferry sync`; they have read"},
+		{"read user diffing live", Command{Name: DiffCmd, Live: true}, Read, "bob", "@bob needs write access to run `/ferry diff --live`; they have read"},
 		{"enough access", sync, Write, "bob", ""},
 		{"more than enough", sync, Admin, "bob", ""},
 	}

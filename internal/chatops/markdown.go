@@ -2,82 +2,20 @@ package chatops
 
 import (
 	"strings"
-	"unicode"
+
+	"github.com/ferry-gitops/ferry/internal/report"
 )
 
 // maxEcho caps the characters of commenter text echoed into a reply.
 const maxEcho = 200
 
 // Echo renders commenter text as an inline markdown code span that is safe
-// to put in a reply: GitHub does not turn mentions or issue references in
-// code spans into pings or links, and the span cannot be broken out of.
-// On top of that, for readers that copy the text elsewhere:
-//   - every "@" is followed by a zero-width space, so it is never a mention;
-//   - control and format characters (including bidi overrides) are
-//     dropped, and all whitespace, line breaks included, becomes a space;
-//   - the text is capped at maxEcho characters, ending in "…" when cut;
-//   - the span's backtick fence is longer than any backtick run inside it,
-//     and it is a single line, so "```" in the text can neither close the
-//     span nor open a code block.
+// to put in a reply: report.Code of the text capped at maxEcho characters
+// (report.Clip). GitHub does not turn mentions or issue references in code
+// spans into pings or links, the span cannot be broken out of, and it is a
+// single line without control or format characters.
 func Echo(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	n, cut := 0, false
-	for _, r := range strings.TrimSpace(s) {
-		switch {
-		case unicode.IsSpace(r):
-			r = ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			continue
-		}
-		if n == maxEcho {
-			cut = true
-			break
-		}
-		n++
-		b.WriteRune(r)
-		if r == '@' {
-			b.WriteRune('\u200b')
-		}
-	}
-	text := strings.TrimSpace(b.String())
-	if cut {
-		text = truncate(text)
-	}
-	if text == "" {
-		return "` `"
-	}
-	fence := strings.Repeat("`", longestRun(text, '`')+1)
-	// CommonMark strips one space from each end when both are present, so
-	// padding keeps a leading or trailing backtick from joining the fence.
-	if strings.HasPrefix(text, "`") || strings.HasSuffix(text, "`") {
-		text = " " + text + " "
-	}
-	return fence + text + fence
-}
-
-// truncate replaces the last visible character with "…" so the text stays
-// within maxEcho characters.
-func truncate(text string) string {
-	r := []rune(text)
-	end := len(r) - 1
-	if end > 0 && r[end] == '\u200b' {
-		end-- // drop the "@" with its zero-width space
-	}
-	return strings.TrimSpace(string(r[:end])) + "…"
-}
-
-func longestRun(s string, c rune) int {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r != c {
-			run = 0
-			continue
-		}
-		run++
-		longest = max(longest, run)
-	}
-	return longest
+	return report.Code(report.Clip(s, maxEcho))
 }
 
 // blocks follows the markdown block structure of a comment line by line,

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
@@ -141,9 +140,6 @@ func Parse(data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
-// nameRE allows Argo CD application names and discovered path names.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
-
 func (c *Config) validate() error {
 	for i := range c.Environments {
 		e := &c.Environments[i]
@@ -153,8 +149,6 @@ func (c *Config) validate() error {
 		switch {
 		case e.Name == "":
 			return fail("name is required")
-		case !nameRE.MatchString(e.Name):
-			return fail("name %q: use letters, digits, '.', '_', '-' and '/'", e.Name)
 		case e.Path == "":
 			return fail("path is required (use \".\" for the repository root)")
 		case e.Helm != nil && e.Kustomize != nil:
@@ -193,6 +187,7 @@ func (c *Config) DeclaredEnvironments() []environment.Environment {
 			Name:        e.Name,
 			Origin:      environment.FromFerryConfig,
 			File:        FileName,
+			Line:        e.Line,
 			Path:        e.Path,
 			Destination: environment.Destination{Namespace: e.Namespace},
 			Helm:        e.Helm,

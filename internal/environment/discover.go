@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferry-gitops/ferry/internal/repofs"
 	yamlv3 "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
 // maxScanSize bounds the files searched for Applications: Applications are
@@ -121,6 +123,9 @@ func Discover(tree *repofs.Tree, opts DiscoverOptions) (*Discovery, error) {
 			switch {
 			case env.Name == "":
 				d.Skipped = append(d.Skipped, Skipped{File: env.File, Reason: "environment without a name"})
+				continue
+			case invalidName(env.Name) != "":
+				d.Skipped = append(d.Skipped, Skipped{File: env.File, Reason: fmt.Sprintf("line %d: environment %s", env.Line, invalidName(env.Name))})
 				continue
 			case err != nil:
 				d.Skipped = append(d.Skipped, Skipped{File: env.File, Reason: fmt.Sprintf("environment %q: path: %v", env.Name, err)})
@@ -320,32 +325,15 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 	if err := root.Decode(&app); err != nil {
 		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), yamlError(file, err))
 	}
-	name := app.Metadata.Name
-	if name == "" {
-		return Environment{}, "Application without metadata.name"
+	if reason := unusable(&app); reason != "" {
+		return Environment{}, reason
 	}
-	src := app.Spec.Source
-	switch {
-	case len(app.Spec.Sources) > 0:
-		return Environment{}, fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
-	case src == nil:
-		return Environment{}, fmt.Sprintf("Application %q has no spec.source", name)
-	case src.Plugin != nil:
-		return Environment{}, fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
-	case src.Helm != nil && src.Kustomize != nil:
-		return Environment{}, fmt.Sprintf("Application %q sets both helm and kustomize", name)
-	}
-	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
-		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
-		if strings.Contains(v, "{{") {
-			return Environment{}, fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
-		}
-	}
-
+	name, src := app.Metadata.Name, app.Spec.Source
 	env := Environment{
 		Name:           name,
 		Origin:         FromApplication,
 		File:           file,
+		Line:           root.Line,
 		RepoURL:        src.RepoURL,
 		TargetRevision: src.TargetRevision,
 		Destination: Destination{
@@ -395,6 +383,33 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 		env.Type = detectType(tree, clean)
 	}
 	return env, ""
+}
+
+// unusable says why ferry cannot take an Application, or "" when it can.
+func unusable(app *applicationDoc) string {
+	name, src := app.Metadata.Name, app.Spec.Source
+	switch {
+	case name == "":
+		return "Application without metadata.name"
+	case len(app.Spec.Sources) > 0:
+		return fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
+	case src == nil:
+		return fmt.Sprintf("Application %q has no spec.source", name)
+	case src.Plugin != nil:
+		return fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
+	case src.Helm != nil && src.Kustomize != nil:
+		return fmt.Sprintf("Application %q sets both helm and kustomize", name)
+	}
+	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
+		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
+		if strings.Contains(v, "{{") {
+			return fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
+		}
+	}
+	if reason := invalidName(name); reason != "" {
+		return "Application " + reason
+	}
+	return ""
 }
 
 func helmSource(h *helmDoc) (*HelmSource, error) {
@@ -455,4 +470,25 @@ func syncPolicy(s *syncPolicyDoc) *SyncPolicy {
 		}
 	}
 	return out
+}
+
+// maxNameQuote caps how much of an invalid name a reason quotes.
+const maxNameQuote = 80
+
+// invalidName says why name cannot be an Application's, as Argo CD and
+// Kubernetes require (a DNS-1123 subdomain: lower-case letters, digits, "-"
+// and ".", at most 253 characters), or "" when it can. Environment names go
+// into tracking ids, labels, store keys, branch names and every comment,
+// so a name that is not one is never discovered.
+func invalidName(name string) string {
+	if len(validation.IsDNS1123Subdomain(name)) == 0 {
+		return ""
+	}
+	quoted := name
+	if r := []rune(name); len(r) > maxNameQuote {
+		quoted = string(r[:maxNameQuote]) + "…"
+	}
+	return fmt.Sprintf("name %q is not a valid Application name, so it is not discovered: "+
+		"use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most %d characters (a DNS-1123 subdomain, as Argo CD requires)",
+		quoted, validation.DNS1123SubdomainMaxLength)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,7 +70,7 @@ spec:
 
 func appEnv(name, file, path string, typ environment.SourceType) environment.Environment {
 	return environment.Environment{
-		Name: name, Origin: environment.FromApplication, File: file, Path: path, Type: typ,
+		Name: name, Origin: environment.FromApplication, File: file, Line: 1, Path: path, Type: typ,
 		RepoURL:     "https://github.com/skillzmist/infrastructure",
 		Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: name},
 	}
@@ -77,7 +78,7 @@ func appEnv(name, file, path string, typ environment.SourceType) environment.Env
 
 func TestDiscoverApplications(t *testing.T) {
 	seedEnv := environment.Environment{
-		Name: "payment-service", Origin: environment.FromApplication, File: "apps/payment-service.yaml",
+		Name: "payment-service", Origin: environment.FromApplication, File: "apps/payment-service.yaml", Line: 1,
 		Path: "services/payment-service",
 		// The helm block wins over the kustomization in the directory, as in Argo CD.
 		Type:           environment.Helm,
@@ -263,21 +264,27 @@ spec:
 				"charts/web/templates/deploy.yaml": "kind: Deployment\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n",
 				"multi.yaml": app("kept", ".") + "---\n" + app("multi", ".") +
 					"  sources:\n    - repoURL: https://github.com/skillzmist/infrastructure\n      path: a\n",
-				"nosource.yaml":   "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: nosource\nspec:\n  destination: {}\n",
-				"noname.yaml":     "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    path: .\n",
-				"escape.yaml":     app("escape", "../outside"),
-				"plugin.yaml":     app("plugin", ".", "    plugin:\n      name: cdk8s"),
-				"both.yaml":       app("both", ".", "    helm: {}\n    kustomize: {}"),
-				"badtype.yaml":    app("badtype", ".", "    helm:\n      valueFiles: values.yaml"),
-				"badcount.yaml":   app("badcount", ".", "    kustomize:\n      replicas:\n        - name: x\n          count: many"),
-				"appset.yaml":     "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: per-cluster\nspec: {}\n",
-				"dup-a.yaml":      app("dup", "."),
-				"dup-b.yaml":      app("dup", "other"),
-				"huge.yaml":       big,
-				"linked.yaml":     symlinkPrefix + "dup-a.yaml",
+				"nosource.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: nosource\nspec:\n  destination: {}\n",
+				"noname.yaml":   "apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    path: .\n",
+				"escape.yaml":   app("escape", "../outside"),
+				"plugin.yaml":   app("plugin", ".", "    plugin:\n      name: cdk8s"),
+				"both.yaml":     app("both", ".", "    helm: {}\n    kustomize: {}"),
+				"badtype.yaml":  app("badtype", ".", "    helm:\n      valueFiles: values.yaml"),
+				"badcount.yaml": app("badcount", ".", "    kustomize:\n      replicas:\n        - name: x\n          count: many"),
+				"appset.yaml":   "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: per-cluster\nspec: {}\n",
+				"dup-a.yaml":    app("dup", "."),
+				"dup-b.yaml":    app("dup", "other"),
+				"huge.yaml":     big,
+				"linked.yaml":   symlinkPrefix + "dup-a.yaml",
+				// Names Argo CD would refuse: never discovered, so never rendered or synced.
+				"upper.yaml":      app("Payment", "."),
+				"hostile.yaml":    "# a comment\n" + strings.Replace(app("placeholder", "."), "placeholder", `"x`+"`"+` **ready to merge** @org/team"`, 1),
+				"long.yaml":       app(strings.Repeat("a", 254), "."),
+				"maxlen.yaml":     app(strings.Repeat("b", 253), "."),
 				"escapelink.yaml": symlinkPrefix + "../../../etc/passwd",
 			},
 			want: []environment.Environment{
+				appEnv(strings.Repeat("b", 253), "maxlen.yaml", ".", environment.Directory),
 				appEnv("dup", "dup-a.yaml", ".", environment.Directory),
 				appEnv("kept", "multi.yaml", ".", environment.Directory),
 			},
@@ -295,6 +302,9 @@ spec:
 				{File: "nosource.yaml", Reason: `line 1: Application "nosource" has no spec.source`},
 				{File: "plugin.yaml", Reason: `line 1: Application "plugin" uses a config management plugin, which ferry does not render`},
 				{File: "appset.yaml", Reason: `line 1: ApplicationSet "per-cluster" is not expanded; the Applications it generates are not discovered`},
+				{File: "upper.yaml", Reason: `line 1: Application name "Payment"` + badName},
+				{File: "hostile.yaml", Reason: "line 2: Application name \"x` **ready to merge** @org/team\"" + badName},
+				{File: "long.yaml", Reason: `line 1: Application name "` + strings.Repeat("a", 80) + `…"` + badName},
 			},
 		},
 	}
@@ -304,14 +314,36 @@ spec:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got.Environments, tt.want) {
-				t.Errorf("Environments:\n%s\nwant\n%s", dump(got.Environments), dump(tt.want))
+			want := withLines(tt.files, tt.want)
+			if !reflect.DeepEqual(got.Environments, want) {
+				t.Errorf("Environments:\n%s\nwant\n%s", dump(got.Environments), dump(want))
 			}
 			if !sameSkipped(got.Skipped, tt.wantSkipped) {
 				t.Errorf("Skipped:\n%s\nwant\n%s", dump(got.Skipped), dump(tt.wantSkipped))
 			}
 		})
 	}
+}
+
+// badName ends the reason an invalid name is skipped for.
+const badName = " is not a valid Application name, so it is not discovered: use lower-case letters, digits, '-' and '.', " +
+	"starting and ending with a letter or digit, at most 253 characters (a DNS-1123 subdomain, as Argo CD requires)"
+
+// withLines sets each Application's Line: where its document starts in
+// its file, counted from the "---" separators.
+func withLines(files map[string]string, envs []environment.Environment) []environment.Environment {
+	out := slices.Clone(envs)
+	for i, e := range out {
+		line := 1
+		for _, doc := range strings.Split(files[e.File], "---\n") {
+			if strings.Contains(doc, "\n  name: "+e.Name+"\n") {
+				out[i].Line = line + strings.Count(doc[:strings.Index(doc, "apiVersion:")], "\n")
+				break
+			}
+			line += strings.Count(doc, "\n") + 1
+		}
+	}
+	return out
 }
 
 // sameSkipped compares ignoring order between files.
@@ -397,6 +429,10 @@ func TestDiscoverFerryConfig(t *testing.T) {
     path: manifests/
     kustomize:
       namePrefix: raw-
+  - name: Prod_EU
+    path: manifests/
+  - path: manifests/
+    name: "evil <!-- @org/team\n### ready to merge"
 diff:
   ignoreLabels: [helm.sh/chart]
 `,
@@ -412,11 +448,11 @@ diff:
 	}
 	want := []environment.Environment{
 		{
-			Name: "pay-dev", Origin: environment.FromFerryConfig, File: ".ferry.yaml", Path: "charts/pay", Type: environment.Helm,
+			Name: "pay-dev", Origin: environment.FromFerryConfig, File: ".ferry.yaml", Line: 2, Path: "charts/pay", Type: environment.Helm,
 			Destination: environment.Destination{Name: "dev-cluster", Namespace: "dev"},
 		},
 		{
-			Name: "raw", Origin: environment.FromFerryConfig, File: ".ferry.yaml", Path: "manifests", Type: environment.Kustomize,
+			Name: "raw", Origin: environment.FromFerryConfig, File: ".ferry.yaml", Line: 8, Path: "manifests", Type: environment.Kustomize,
 			Kustomize: &environment.KustomizeSource{NamePrefix: "raw-"},
 		},
 		appEnv("staging", "apps/staging.yaml", "envs/staging", environment.Kustomize),
@@ -424,7 +460,11 @@ diff:
 	if !reflect.DeepEqual(got.Environments, want) {
 		t.Errorf("Environments:\n%s\nwant\n%s", dump(got.Environments), dump(want))
 	}
-	wantSkipped := []environment.Skipped{{File: ".ferry.yaml", Reason: `environment "staging" is already defined in apps/staging.yaml`}}
+	wantSkipped := []environment.Skipped{
+		{File: ".ferry.yaml", Reason: `environment "staging" is already defined in apps/staging.yaml`},
+		{File: ".ferry.yaml", Reason: `line 12: environment name "Prod_EU"` + badName},
+		{File: ".ferry.yaml", Reason: `line 14: environment name "evil <!-- @org/team\n### ready to merge"` + badName},
+	}
 	if !reflect.DeepEqual(got.Skipped, wantSkipped) {
 		t.Errorf("Skipped: %v, want %v", got.Skipped, wantSkipped)
 	}
@@ -540,7 +580,7 @@ dependencies:
 func TestDiscoverTestdata(t *testing.T) {
 	want := []environment.Environment{
 		{
-			Name: "payment-service", Origin: environment.FromApplication, File: "apps/payment-service.yaml",
+			Name: "payment-service", Origin: environment.FromApplication, File: "apps/payment-service.yaml", Line: 4,
 			Path: "charts/payment-service", Type: environment.Helm,
 			RepoURL: "https://github.com/skillzmist/infrastructure", TargetRevision: "main",
 			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"},
@@ -553,14 +593,14 @@ func TestDiscoverTestdata(t *testing.T) {
 			RevisionHistoryLimit: ptr[int64](10),
 		},
 		{
-			Name: "payment-service-production", Origin: environment.FromApplication, File: "apps/payment-service-production.yaml",
+			Name: "payment-service-production", Origin: environment.FromApplication, File: "apps/payment-service-production.yaml", Line: 2,
 			Path: "overlays/production", Type: environment.Kustomize,
 			RepoURL: "git@github.com:skillzmist/infrastructure.git", TargetRevision: "main",
 			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"},
 			SyncPolicy:  &environment.SyncPolicy{SyncOptions: []string{"CreateNamespace=true"}},
 		},
 		{
-			Name: "payment-service-staging", Origin: environment.FromApplication, File: "apps/payment-service-staging.yaml",
+			Name: "payment-service-staging", Origin: environment.FromApplication, File: "apps/payment-service-staging.yaml", Line: 1,
 			Path: "overlays/staging", Type: environment.Kustomize,
 			RepoURL: "https://github.com/skillzmist/infrastructure.git", TargetRevision: "main",
 			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "staging"},
@@ -570,7 +610,7 @@ func TestDiscoverTestdata(t *testing.T) {
 			},
 		},
 		{
-			Name: "platform-monitoring", Origin: environment.FromApplication, File: "apps/platform-monitoring.yaml",
+			Name: "platform-monitoring", Origin: environment.FromApplication, File: "apps/platform-monitoring.yaml", Line: 2,
 			Path: "prometheus", External: true,
 			RepoURL: "https://github.com/skillzmist/platform-monitoring.git", TargetRevision: "v1.8.0",
 			Destination: environment.Destination{Name: "in-cluster", Namespace: "monitoring"},

@@ -29,6 +29,9 @@ type Environment struct {
 	// File is the repository file that defines the environment (the
 	// Application manifest or .ferry.yaml); empty when discovered.
 	File string `json:"file,omitempty"`
+	// Line is where the definition starts in File, for messages; 0 when
+	// unknown. It is not part of the definition: moving it changes nothing.
+	Line int `json:"-"`
 	// Path is the source directory relative to the repository root.
 	Path string     `json:"path"`
 	Type SourceType `json:"type"`

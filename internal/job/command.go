@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/revert"
 )
 
@@ -32,6 +33,7 @@ type CommentCommands struct {
 	Repo           string                `json:"repo"`
 	CloneURL       string                `json:"clone_url"`
 	HTMLURL        string                `json:"html_url"`
+	DefaultBranch  string                `json:"default_branch,omitempty"`
 	Number         int                   `json:"number"`
 	CommentID      int64                 `json:"comment_id"`
 	Author         string                `json:"author"`
@@ -168,19 +170,19 @@ func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo,
 		if err := c.State.Put(ctx, "lock", a.Repo+"/"+cmd.Env, string(b)); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔒 `%s` is locked: merges to it queue until `/ferry unlock %s`.", cmd.Env, cmd.Env), nil
+		return fmt.Sprintf("🔒 %s is locked: merges to it queue until %s.", report.Code(cmd.Env), report.Code("/ferry unlock "+cmd.Env)), nil
 	case chatops.UnlockCmd:
 		spec, err := releaseSpec(a, cmd.Env)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔓 `%s` is unlocked: queued syncs resume in order.", cmd.Env), c.enqueue(ctx, spec)
+		return fmt.Sprintf("🔓 %s is unlocked: queued syncs resume in order.", report.Code(cmd.Env)), c.enqueue(ctx, spec)
 	case chatops.SyncCmd:
 		return c.sync(ctx, gh, repo, a, cmd)
 	case chatops.RollbackCmd:
 		return c.rollback(ctx, gh, repo, a, cmd)
 	}
-	return "", refuse("`%s` is not implemented", cmd.Name)
+	return "", refuse("%s is not implemented", report.Code(string(cmd.Name)))
 }
 
 func (c *Commander) enqueue(ctx context.Context, specs ...queue.Spec) error {
@@ -203,7 +205,7 @@ func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return refuse("#%d is closed: there is nothing to preview.", a.Number)
 	}
 	spec, err := PreviewSpec(PullRequest{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
-		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live})
+		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live, DefaultBranch: a.DefaultBranch})
 	if err != nil {
 		return err
 	}
@@ -219,14 +221,14 @@ func (c *Commander) sync(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return "", githubRetry(err)
 	}
 	if !pr.Merged || pr.MergeCommit == "" {
-		return "", refuse("`/ferry sync %s` runs on a merged pull request: Git first. Merge #%d (its checks show what it will do), then sync.", cmd.Env, a.Number)
+		return "", refuse("%s runs on a merged pull request: Git first. Merge this pull request (its checks show what it will do), then sync.", report.Code("/ferry sync "+cmd.Env))
 	}
 	spec, err := SyncSpec(SyncArgs{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
 		Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: "manual", PR: a.Number, Actor: a.Author})
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Syncing `%s` to `%s`; the result follows here.", cmd.Env, short(pr.MergeCommit)), c.enqueue(ctx, spec)
+	return fmt.Sprintf("Syncing %s to %s; the result follows here.", report.Code(cmd.Env), report.Code(short(pr.MergeCommit))), c.enqueue(ctx, spec)
 }
 
 // rollback opens a pull request whose content is a revision from the
@@ -254,7 +256,7 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 		return "", err
 	}
 	if _, err := repofs.ResolveCommit(ctx, dir, target.Revision); err != nil {
-		return "", refuse("revision `%s` is not on `%s` any more", short(target.Revision), branch)
+		return "", refuse("revision %s is not on %s any more", report.Code(short(target.Revision)), report.Code(branch))
 	}
 	title := fmt.Sprintf("Roll back %s to %s", cmd.Env, short(target.Revision))
 	commit, err := revert.Restore(ctx, dir, "refs/ferry/heads/"+branch, target.Revision, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
@@ -265,18 +267,18 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 	if err := c.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, commit+":refs/heads/"+head); err != nil {
 		return "", err
 	}
-	body := fmt.Sprintf("Requested by @%s in #%d: the repository as it was at `%s`, synced to `%s` as sync #%d (%s).\n\nMerging this syncs it back, through the same review and checks as any change.",
-		a.Author, a.Number, short(target.Revision), cmd.Env, target.ID, target.Started.UTC().Format("2006-01-02 15:04"))
+	body := fmt.Sprintf("Requested by %s in #%d: the repository as it was at %s, synced to %s as sync %s (%s).\n\nMerging this syncs it back, through the same review and checks as any change.",
+		report.Mention(a.Author), a.Number, report.Code(short(target.Revision)), report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", target.ID)), target.Started.UTC().Format("2006-01-02 15:04"))
 	number, url, err := gh.OpenPullRequest(ctx, repo, head, branch, title, body)
 	if err != nil {
 		return "", githubRetry(err)
 	}
-	return fmt.Sprintf("Opened #%d to roll `%s` back to `%s`: %s", number, cmd.Env, short(target.Revision), url), nil
+	return fmt.Sprintf("Opened #%d to roll %s back to %s: %s", number, report.Code(cmd.Env), report.Code(short(target.Revision)), url), nil
 }
 
 func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, error) {
 	if len(syncs) == 0 {
-		return history.Sync{}, refuse("`%s` has no sync history to roll back to.", cmd.Env)
+		return history.Sync{}, refuse("%s has no sync history to roll back to.", report.Code(cmd.Env))
 	}
 	if id, ok := cmd.HistoryID(); ok {
 		for _, s := range syncs {
@@ -284,7 +286,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("`%s` has no sync #%d in its history (`/ferry history %s` lists them).", cmd.Env, id, cmd.Env)
+		return history.Sync{}, refuse("%s has no sync %s in its history (%s lists them).", report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", id)), report.Code("/ferry history "+cmd.Env))
 	}
 	if cmd.Revision != "" {
 		for _, s := range syncs {
@@ -292,7 +294,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("`%s` was never synced to `%s` (`/ferry history %s` lists its revisions).", cmd.Env, cmd.Revision, cmd.Env)
+		return history.Sync{}, refuse("%s was never synced to %s (%s lists its revisions).", report.Code(cmd.Env), report.Code(cmd.Revision), report.Code("/ferry history "+cmd.Env))
 	}
 	// The revision before the current one: the newest succeeded sync of a
 	// different revision than the latest.
@@ -302,7 +304,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 			return s, nil
 		}
 	}
-	return history.Sync{}, refuse("`%s` has no earlier successful revision to roll back to.", cmd.Env)
+	return history.Sync{}, refuse("%s has no earlier successful revision to roll back to.", report.Code(cmd.Env))
 }
 
 // envLock is an environment's lock.

@@ -17,6 +17,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 )
 
@@ -241,31 +242,15 @@ func (d *Drift) report(ctx context.Context, ev drift.Event, a SyncArgs) error {
 		return err
 	}
 	key := a.Repo + "/" + a.Environment
-	var b strings.Builder
-	fmt.Fprintf(&b, "ferry found `%s` drifting from Git (revision `%s`). selfHeal is off, so ferry reports instead of reverting.\n\n", a.Environment, short(a.Commit))
-	fmt.Fprintf(&b, "| Object | Change | Fields | By | When |\n| :-- | :-- | :-- | :-- | :-- |\n")
-	fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n\n", ev.Key, ev.Kind, codeList(orDash(ev.Fields)), strings.Join(orDash(ev.Managers), ", "), ev.Time.UTC().Format(time.RFC3339))
-	if len(ev.Want) > 0 {
-		b.WriteString("```diff\n")
-		fields := make([]string, 0, len(ev.Want))
-		for f := range ev.Want {
-			fields = append(fields, f)
-		}
-		sort.Strings(fields)
-		for _, f := range fields {
-			fmt.Fprintf(&b, "- %s: %v   # Git\n+ %s: %v   # live\n", f, ev.Want[f], f, ev.Live[f])
-		}
-		b.WriteString("```\n\n")
-	}
-	fmt.Fprintf(&b, "To put Git's state back, comment `/ferry sync %s` on the pull request that merged `%s`, or turn on `syncPolicy.automated.selfHeal`. To keep the live change, make it in Git: a pull request that changes the manifests. This issue closes after the next successful sync.\n", a.Environment, short(a.Commit))
+	body := driftIssueBody(ev, a)
 	if raw, ok, err := d.State.Get(ctx, "drift_issue", key); err != nil {
 		return err
 	} else if ok && raw != "" {
 		var n int
 		fmt.Sscan(raw, &n)
-		return gh.EditIssue(ctx, repo, n, b.String(), "open")
+		return gh.EditIssue(ctx, repo, n, body, "open")
 	}
-	n, err := gh.CreateIssue(ctx, repo, fmt.Sprintf("ferry: %s drifted from Git", a.Environment), b.String())
+	n, err := gh.CreateIssue(ctx, repo, fmt.Sprintf("ferry: %s drifted from Git", a.Environment), body)
 	if err != nil {
 		return err
 	}
@@ -289,11 +274,39 @@ func (d *Drift) Resolved(ctx context.Context, a SyncArgs) error {
 	}
 	var n int
 	fmt.Sscan(raw, &n)
-	body := fmt.Sprintf("`%s` was synced to `%s`: the cluster matches Git again.", a.Environment, short(a.Commit))
+	body := fmt.Sprintf("%s was synced to %s: the cluster matches Git again.", report.Code(a.Environment), report.Code(short(a.Commit)))
 	if err := gh.EditIssue(ctx, repo, n, body, "closed"); err != nil {
 		return err
 	}
 	return d.State.Put(ctx, "drift_issue", key, "")
+}
+
+// driftIssueBody describes one drift of an environment without self-heal.
+func driftIssueBody(ev drift.Event, a SyncArgs) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ferry found %s drifting from Git (revision %s). selfHeal is off, so ferry reports instead of reverting.\n\n", report.Code(a.Environment), report.Code(short(a.Commit)))
+	b.WriteString("| Object | Change | Fields | By | When |\n| :-- | :-- | :-- | :-- | :-- |\n")
+	managers := make([]string, 0, len(ev.Managers))
+	for _, m := range orDash(ev.Managers) {
+		managers = append(managers, report.Escape(m))
+	}
+	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", report.CodeCell(ev.Key.String()), report.Escape(ev.Kind),
+		strings.ReplaceAll(codeList(orDash(ev.Fields)), "|", `\|`), strings.Join(managers, ", "), ev.Time.UTC().Format(time.RFC3339))
+	if len(ev.Want) > 0 {
+		fields := make([]string, 0, len(ev.Want))
+		for f := range ev.Want {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		var diff strings.Builder
+		for _, f := range fields {
+			fmt.Fprintf(&diff, "- %s: %v   # Git\n+ %s: %v   # live\n", f, ev.Want[f], f, ev.Live[f])
+		}
+		b.WriteString(report.Fenced("diff", diff.String()))
+	}
+	fmt.Fprintf(&b, "To put Git's state back, comment %s on the pull request that merged %s, or turn on `syncPolicy.automated.selfHeal`. To keep the live change, make it in Git: a pull request that changes the manifests. This issue closes after the next successful sync.\n",
+		report.Code("/ferry sync "+a.Environment), report.Code(short(a.Commit)))
+	return b.String()
 }
 
 func orDash(s []string) []string {

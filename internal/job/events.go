@@ -33,6 +33,9 @@ type PullRequest struct {
 	Author         string `json:"author"`
 	// Live also diffs the head against the live cluster (/ferry diff --live).
 	Live bool `json:"live,omitempty"`
+	// DefaultBranch is the repository's default branch, whose environment
+	// definitions say where a live diff reads; empty means BaseRef.
+	DefaultBranch string `json:"default_branch,omitempty"`
 }
 
 // Key serializes and coalesces work per pull request.

@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/policy"
 	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/policies"
 )
@@ -176,31 +177,39 @@ func policyMarkdown(v *verdict) string {
 		for _, s := range d.Status {
 			have := "none"
 			if len(s.Have) > 0 {
-				have = "@" + strings.Join(s.Have, ", @")
+				names := make([]string, len(s.Have))
+				for i, u := range s.Have {
+					names[i] = report.Mention(u)
+				}
+				have = strings.ReplaceAll(strings.Join(names, ", "), "|", `\|`)
 			}
 			need := fmt.Sprintf("%d of %d", len(s.Have), s.Needed)
 			if len(s.Teams) > 0 {
-				need += " from " + strings.Join(s.Teams, " or ")
+				need += " from " + strings.ReplaceAll(codeList(s.Teams), "|", `\|`)
 			}
-			fmt.Fprintf(&b, "| `%s` | %s (%s) | %d |\n", s.Environment, need, have, s.Missing)
+			fmt.Fprintf(&b, "| %s | %s (%s) | %d |\n", report.CodeCell(s.Environment), need, have, s.Missing)
 		}
 		b.WriteString("\n")
 	}
-	if d.Summary != "" {
-		b.WriteString(d.Summary + "\n")
+	// The summary names environments, rules and reviewers: text for people,
+	// each line escaped.
+	for _, line := range strings.Split(d.Summary, "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString(report.Escape(line) + "\n\n")
+		}
 	}
 	if len(v.findings) > 0 {
-		fmt.Fprintf(&b, "\n%d secret finding(s) (values are never shown):\n\n", len(v.findings))
+		fmt.Fprintf(&b, "%d secret finding(s) (values are never shown):\n\n", len(v.findings))
 		for i, f := range v.findings {
 			if i == 20 {
 				fmt.Fprintf(&b, "- … and %d more\n", len(v.findings)-20)
 				break
 			}
-			loc := fmt.Sprintf("%s:%d", f.File, f.Line)
+			loc := report.Code(fmt.Sprintf("%s:%d", f.File, f.Line))
 			if f.Resource != "" {
-				loc = "`" + f.Resource + "` (" + strings.TrimPrefix(f.Source, "rendered:") + ")"
+				loc = report.Code(f.Resource) + " (" + report.Escape(strings.TrimPrefix(f.Source, "rendered:")) + ")"
 			}
-			fmt.Fprintf(&b, "- `%s` at %s, fingerprint `%s`\n", f.RuleID, loc, f.Fingerprint)
+			fmt.Fprintf(&b, "- %s at %s, fingerprint %s\n", report.Code(f.RuleID), loc, report.Code(f.Fingerprint))
 		}
 	}
 	return b.String()

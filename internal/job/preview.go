@@ -14,13 +14,11 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/kube"
-	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/secrets"
-	"github.com/ferry-gitops/ferry/internal/syncer"
 )
 
 // Check and comment identities. The check names are stable: branch
@@ -67,6 +65,9 @@ type Previewer struct {
 	SecretRules *secrets.Rules
 	// Clusters resolves destinations, for /ferry diff --live.
 	Clusters func(dest environment.Destination) (*kube.Cluster, error)
+	// MaskLive masks secret values in what /ferry diff --live shows; nil
+	// leaves it to the diff's Secret redaction.
+	MaskLive LiveMasker
 	Logger   *slog.Logger
 }
 
@@ -114,7 +115,7 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
 			// Nothing will retry this: say why on both checks instead of
 			// leaving them in progress forever (and the PR unmergeable).
-			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: "```\n" + err.Error() + "\n```"}
+			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: report.Fenced("", err.Error())}
 			for _, c := range []struct {
 				id   int64
 				name string
@@ -136,7 +137,7 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 	footer := fmt.Sprintf("ferry rendered `%s` (merge base `%s`) in %s.", short(pr.HeadSHA), short(res.Base), elapsed.Round(time.Millisecond))
 	policySection := policyMarkdown(v)
 	if pr.Live {
-		policySection += "\n" + p.liveSection(ctx, snap)
+		policySection += "\n" + p.liveSection(ctx, pr, snap)
 	}
 
 	body := report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", Marker: diffMarker, MaxChars: commentBudget, Footer: policySection + "\n" + footer})
@@ -316,66 +317,4 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-// liveBudget bounds the live section so the diff above it keeps its room.
-const liveBudget = 16000
-
-// liveSection diffs each touched environment's head render against its
-// cluster: what a sync would change now, drift included. Both sides come
-// from the API server (a read and a server-side dry-run apply).
-func (p *Previewer) liveSection(ctx context.Context, snap *snapshot) string {
-	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
-	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
-	for _, e := range snap.res.Environments {
-		if e.Head == nil || e.Env.External {
-			continue
-		}
-		r := preview.EnvironmentResult{Name: e.Name, Type: e.Type, Path: e.Path, Destination: e.Destination, Touched: true, Status: preview.Unchanged, Resources: []diff.Change{}}
-		if p.Clusters == nil {
-			r.Status, r.Error = preview.Error, "no cluster configured"
-			live.Environments = append(live.Environments, r)
-			continue
-		}
-		kc, err := p.Clusters(e.Destination)
-		if err != nil {
-			r.Status, r.Error = preview.Error, err.Error()
-			live.Environments = append(live.Environments, r)
-			continue
-		}
-		var have, want []manifest.Object
-		var failed []string
-		for _, lo := range syncer.New(kc, p.Logger).DryRun(ctx, e.Head, syncer.OptionsFor(e.Env)) {
-			if lo.Err != nil {
-				failed = append(failed, fmt.Sprintf("%s: %v", lo.Key, lo.Err))
-				continue
-			}
-			if lo.Live != nil {
-				o := manifest.New(lo.Live, "")
-				o.Key = lo.Key
-				have = append(have, o)
-			}
-			w := manifest.New(lo.WouldBe, "")
-			w.Key = lo.Key
-			want = append(want, w)
-		}
-		for _, c := range diff.Compare(have, want, opts) {
-			switch c.Change {
-			case diff.Added:
-				r.Counts.Added++
-			case diff.Changed:
-				r.Counts.Changed++
-			default:
-				r.Counts.Unchanged++
-				continue
-			}
-			r.Status = preview.Changed
-			r.Resources = append(r.Resources, c)
-		}
-		if len(failed) > 0 {
-			r.Status, r.Error = preview.Error, "the API server refuses: "+strings.Join(failed, "; ")
-		}
-		live.Environments = append(live.Environments, r)
-	}
-	return report.Markdown(live, report.MarkdownOptions{Title: "ferry diff --live (head against the cluster)", MaxChars: liveBudget})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/revert"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 )
@@ -313,12 +314,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 			return err
 		}
 		if a.PR != 0 {
-			msg := fmt.Sprintf("ferry: `%s` is locked by @%s", a.Environment, lock.By)
-			if lock.Reason != "" {
-				msg += " (" + lock.Reason + ")"
-			}
-			msg += fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on `/ferry unlock %s`.", len(held)+1, a.Environment)
-			if _, err := gh.CreateComment(ctx, repo, a.PR, msg); err != nil {
+			if _, err := gh.CreateComment(ctx, repo, a.PR, lockedNotice(a.Environment, lock, len(held)+1)); err != nil {
 				return githubRetry(err)
 			}
 		}
@@ -568,23 +564,23 @@ func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo
 	}
 	// Revert on top of the branch as it is now, which may have moved on.
 	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(a.Branch)); err != nil {
-		return "ferry could not open a revert pull request: " + err.Error()
+		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
 	}
 	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
 	res, err := revert.Make(ctx, dir, "refs/ferry/heads/"+a.Branch, a.Commit, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
 	if errors.Is(err, revert.ErrConflict) {
-		return fmt.Sprintf("ferry could not open a revert pull request: reverting `%s` conflicts with later changes on `%s`; revert it by hand.", short(a.Commit), a.Branch)
+		return fmt.Sprintf("ferry could not open a revert pull request: reverting %s conflicts with later changes on %s; revert it by hand.", report.Code(short(a.Commit)), report.Code(a.Branch))
 	}
 	if err != nil {
-		return "ferry could not open a revert pull request: " + err.Error()
+		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
 	}
 	if err := s.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, res.Commit+":refs/heads/"+res.Branch); err != nil {
-		return "ferry could not push the revert branch: " + err.Error()
+		return "ferry could not push the revert branch: " + report.Escape(err.Error())
 	}
 	body := revertBody(a, rec, out)
 	number, url, err := gh.OpenPullRequest(ctx, repo, res.Branch, a.Branch, title, body)
 	if err != nil {
-		return "ferry pushed `" + res.Branch + "` but could not open its pull request: " + err.Error()
+		return "ferry pushed " + report.Code(res.Branch) + " but could not open its pull request: " + report.Escape(err.Error())
 	}
 	_ = s.State.Put(ctx, "revert", key, url)
 	s.Logger.Info("revert pull request opened", "repo", a.Repo, "commit", short(a.Commit), "pr", number)
@@ -593,15 +589,15 @@ func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo
 
 func revertBody(a SyncArgs, rec *history.Sync, out syncOutcome) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ferry could not roll out `%s` to **%s** (result: %s), so this pull request reverts it.\n\n", short(a.Commit), a.Environment, rec.Result)
+	fmt.Fprintf(&b, "ferry could not roll out %s to **%s** (result: %s), so this pull request reverts it.\n\n", report.Code(short(a.Commit)), report.Escape(a.Environment), report.Escape(rec.Result))
 	if a.PR != 0 {
 		fmt.Fprintf(&b, "Original pull request: #%d\n\n", a.PR)
 	}
-	fmt.Fprintf(&b, "**Error**\n\n```\n%s\n```\n", rec.Error)
+	b.WriteString("**Error**\n\n" + report.Fenced("", rec.Error))
 	if len(out.unhealthy) > 0 {
-		b.WriteString("\n**Unhealthy resources**\n\n")
+		b.WriteString("**Unhealthy resources**\n\n")
 		for _, u := range out.unhealthy {
-			fmt.Fprintf(&b, "- `%s`: %s %s\n", u.Key, u.Status.Code, u.Status.Message)
+			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
 		}
 	}
 	return b.String()
@@ -610,28 +606,24 @@ func revertBody(a SyncArgs, rec *history.Sync, out syncOutcome) string {
 func syncComment(env string, rec *history.Sync, out syncOutcome, revertNote string) string {
 	var b strings.Builder
 	icon := map[string]string{history.Succeeded: "✅", history.Failed: "❌", history.Degraded: "❌", history.Refused: "⛔"}[rec.Result]
-	fmt.Fprintf(&b, "### ferry sync: %s `%s` %s\n\n", icon, env, rec.Result)
-	fmt.Fprintf(&b, "Revision `%s`, %s.\n\n", short(rec.Revision), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
+	fmt.Fprintf(&b, "### ferry sync: %s %s %s\n\n", icon, report.Code(env), report.Escape(rec.Result))
+	fmt.Fprintf(&b, "Revision %s, %s.\n\n", report.Code(short(rec.Revision)), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
 	if out.changes != nil {
-		b.WriteString(out.changes.Markdown())
+		b.WriteString(changeSetMarkdown(out.changes))
 		b.WriteString("\n")
 	}
 	if rec.Error != "" {
-		fmt.Fprintf(&b, "\n```\n%s\n```\n", rec.Error)
+		b.WriteString(report.Fenced("", rec.Error))
 	}
 	for _, u := range out.unhealthy {
 		if u.Status.Code != health.Healthy {
-			fmt.Fprintf(&b, "- `%s`: %s %s\n", u.Key, u.Status.Code, u.Status.Message)
+			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
 		}
 	}
 	if revertNote != "" {
 		b.WriteString("\n" + revertNote + "\n")
 	}
 	return b.String()
-}
-
-func codeList(names []string) string {
-	return "`" + strings.Join(names, "`, `") + "`"
 }
 
 func pluralVerb(n int) string {
@@ -731,7 +723,7 @@ func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
 	note := s.openRevert(ctx, gh, repo, a.SyncArgs, dir, token, &rec, syncOutcome{})
 	s.Logger.Info("revert", "repo", a.Repo, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
 	if a.PR != 0 {
-		body := fmt.Sprintf("### ferry: ❌ `%s` degraded after its sync\n\n```\n%s\n```\n\n%s\n", a.Environment, a.Reason, note)
+		body := fmt.Sprintf("### ferry: ❌ %s degraded after its sync\n\n%s%s\n", report.Code(a.Environment), report.Fenced("", a.Reason), note)
 		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
 			return githubRetry(err)
 		}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"html"
 	"strings"
 	"unicode/utf8"
 
@@ -77,7 +76,7 @@ type block struct {
 
 func (b block) text() string {
 	if b.error {
-		return fenced("", b.errMsg)
+		return Fenced("", b.errMsg)
 	}
 	return resourceBlock(*b.change)
 }
@@ -125,7 +124,7 @@ func newMarkdown(r *preview.Result, opts MarkdownOptions) *markdown {
 }
 
 func (m *markdown) section(e *preview.EnvironmentResult) (section, bool) {
-	name := "<b>" + html.EscapeString(oneLine(e.Name)) + "</b>"
+	name := "<b>" + HTML(e.Name) + "</b>"
 	switch e.Status {
 	case preview.Error:
 		return section{
@@ -158,10 +157,10 @@ func (m *markdown) section(e *preview.EnvironmentResult) (section, bool) {
 			// Without this, a broken target branch reads as a pull request
 			// that adds every resource.
 			s.open += "⚠️ The base revision failed to render, so every resource is compared against nothing:\n\n" +
-				fenced("", capText(e.BaseError, maxBaseErrorBytes))
+				Fenced("", capText(e.BaseError, maxBaseErrorBytes))
 		}
 		for i := range changes {
-			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: mdEscape(resourceLabel(changes[i].Key))})
+			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: Escape(resourceLabel(changes[i].Key))})
 		}
 		return s, true
 	}
@@ -173,7 +172,7 @@ func resourceBlock(c diff.Change) string {
 	sb.WriteString("**")
 	sb.WriteString(changeSymbol(c.Change))
 	sb.WriteString(" ")
-	sb.WriteString(mdEscape(resourceLabel(c.Key)))
+	sb.WriteString(Escape(resourceLabel(c.Key)))
 	sb.WriteString("**\n\n")
 	if c.SecretKeys != nil {
 		if keys := secretKeysText(c.SecretKeys, code); keys != "" {
@@ -183,7 +182,7 @@ func resourceBlock(c diff.Change) string {
 		}
 	}
 	if c.Diff != "" {
-		sb.WriteString(fenced("diff", c.Diff))
+		sb.WriteString(Fenced("diff", c.Diff))
 	}
 	return sb.String()
 }
@@ -435,7 +434,7 @@ func (m *markdown) title() string {
 	}
 	if m.opts.Title != "" {
 		sb.WriteString("### ")
-		sb.WriteString(mdEscape(oneLine(m.opts.Title)))
+		sb.WriteString(Escape(m.opts.Title))
 		sb.WriteString("\n\n")
 	}
 	return sb.String()
@@ -454,7 +453,7 @@ func (m *markdown) minimal() []string {
 }
 
 func tableRow(e *preview.EnvironmentResult) string {
-	name := code(strings.ReplaceAll(oneLine(e.Name), "|", `\|`))
+	name := strings.ReplaceAll(code(e.Name), "|", `\|`)
 	switch e.Lifecycle {
 	case "added":
 		name += " (new)"
@@ -481,7 +480,7 @@ func tableRow(e *preview.EnvironmentResult) string {
 		status = "↗️ external"
 		counts = "– | – | –"
 	default:
-		status = mdEscape(oneLine(string(e.Status)))
+		status = Escape(string(e.Status))
 	}
 	return "| " + name + " | " + counts + " | " + status + " |\n"
 }
@@ -508,7 +507,7 @@ func (m *markdown) tail(skipped, footer bool) string {
 				break
 			}
 			sb.WriteString("- ")
-			sb.WriteString(mdEscape(oneLine(capText(s, 300))))
+			sb.WriteString(Escape(capText(s, 300)))
 			sb.WriteString("\n")
 		}
 		sb.WriteString("\n</details>\n\n")
@@ -520,77 +519,13 @@ func (m *markdown) tail(skipped, footer bool) string {
 	return sb.String()
 }
 
-// fenced puts text in a code block whose fence is longer than any run of
-// backticks inside, so no line of the text can close it early.
-func fenced(info, text string) string {
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
-	fence := strings.Repeat("`", max(3, longestRun(text, '`')+1))
-	var sb strings.Builder
-	sb.Grow(len(text) + 2*len(fence) + len(info) + 4)
-	sb.WriteString(fence)
-	sb.WriteString(info)
-	sb.WriteString("\n")
-	sb.WriteString(text)
-	if !strings.HasSuffix(text, "\n") {
-		sb.WriteString("\n")
-	}
-	sb.WriteString(fence)
-	sb.WriteString("\n\n")
-	return sb.String()
-}
-
-// code formats s as an inline code span that no backtick in s can end.
+// code is a name as a code span; a name should not be empty, but an empty
+// one is named so.
 func code(s string) string {
-	s = strings.ToValidUTF8(oneLine(s), "\uFFFD")
-	if s == "" {
+	if strings.TrimSpace(clean(s)) == "" {
 		return "(unnamed)"
 	}
-	fence := strings.Repeat("`", longestRun(s, '`')+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		s = " " + s + " "
-	}
-	return fence + s + fence
-}
-
-func longestRun(s string, c byte) int {
-	best, cur := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			cur++
-			best = max(best, cur)
-		} else {
-			cur = 0
-		}
-	}
-	return best
-}
-
-// mdEscape makes s literal inline text: Markdown and HTML punctuation is
-// backslash-escaped, and @ so a name cannot mention anyone.
-func mdEscape(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var sb strings.Builder
-	sb.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '&', '|', '~', '$', '@', '#', '!':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	return sb.String()
-}
-
-// oneLine folds line breaks so a name cannot start a new Markdown block.
-func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	return Code(s)
 }
 
 // capText shortens s to at most n bytes on a line or rune boundary.

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/mdtest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 )
 
@@ -20,23 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
-	}
+	mdtest.Golden(t, name, got, *update)
 }
 
 func objects(t testing.TB, yaml string) []manifest.Object {
@@ -342,9 +325,9 @@ func TestMarkdown(t *testing.T) {
 			name: "names cannot inject markup",
 			r:    &preview.Result{Environments: []preview.EnvironmentResult{hostile}},
 			want: []string{
-				"<summary><b>evil&lt;/summary&gt;&lt;/details&gt;|`x` # hi</b>",
+				"<summary><b>evil&lt;/summary&gt;&lt;/details&gt;|`x` #\u200b hi</b>",
 				"| ``evil</summary></details>\\|`x` # hi`` |",
-				`**+ ConfigMap ns/\*\*bold\*\* \@octocat \<img src=x\>**`,
+				"**+ ConfigMap ns/\\*\\*bold\\*\\* @\u200boctocat \\<img src=x\\>**",
 			},
 		},
 		{

@@ -140,7 +140,10 @@ func TestDriftIssueWithoutSelfHeal(t *testing.T) {
 }
 
 // TestDiffLive: `/ferry diff --live` shows, next to the Git diff, what a
-// sync of the head would change in the cluster now — drift included.
+// sync of the head would change in the cluster now — drift included. It
+// needs write access, and it reads only what ferry tracks in each
+// environment, as defined on the default branch: a pull request cannot
+// make it read anything else.
 func TestDiffLive(t *testing.T) {
 	h := newSyncHarness(t, "healthy")
 	repoPath := h.git.RepoPath(repoName)
@@ -150,12 +153,41 @@ func TestDiffLive(t *testing.T) {
 	h.push(strings.Repeat("0", 40), first, "push-1")
 	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
 	h.scaleAs("kubectl-scale", 7) // drift the PR does not know about
+	// Live objects ferry does not track, which the pull request names.
+	h.createConfigMap("production", "db-settings", map[string]any{"password": "hunter2-live"})
+	h.createConfigMap("kube-system", "cluster-secret", map[string]any{"token": "live-token-kube-system"})
 
-	head := h.git.Commit(t, repoName, "bump", map[string]string{"apps/payment-service.yaml": strings.Replace(noHeal, "tag: v2.4.1", "tag: v2.7.0", 1)}, "v2.7.0")
+	head := h.git.Commit(t, repoName, "bump", map[string]string{
+		"apps/payment-service.yaml": strings.Replace(noHeal, "tag: v2.4.1", "tag: v2.7.0", 1),
+		// The chart now names both untracked ConfigMaps.
+		"charts/payment-service/templates/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db-settings\ndata:\n  mode: head\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-secret\n  namespace: kube-system\ndata:\n  mode: head\n",
+		// A new Application aimed at another namespace.
+		"apps/snoop.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: snoop\nspec:\n  source:\n" +
+			"    repoURL: https://github.com/skillzmist/infrastructure\n    path: snoop\n" +
+			"  destination:\n    server: https://kubernetes.default.svc\n    namespace: kube-system\n",
+		"snoop/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-secret\ndata:\n  mode: snoop\n",
+	}, "v2.7.0")
 	h.setPullRef(9, head)
 	h.gh.SetPermission(owner, repoName, "reader", "read")
+	h.gh.SetPermission(owner, repoName, "writer", "write")
 	pr := h.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 9, HeadSHA: head, HeadRef: "bump", BaseRef: "main", User: "alice"})
-	c := h.command(pr.Number, "reader", "/ferry diff --live", "live")
+
+	// A reader is refused, and nothing is previewed.
+	c := h.command(pr.Number, "reader", "/ferry diff --live", "live-reader")
+	if got := h.reactions(c); got[len(got)-1] != "confused" {
+		t.Errorf("reader's live diff: reactions %v, want confused", got)
+	}
+	if reply := h.reply(pr.Number, c); !strings.Contains(reply, "@reader needs write access to run `/ferry diff --live`; they have read") {
+		t.Errorf("reader's live diff: reply %q, want the refusal", reply)
+	}
+	for _, cm := range h.gh.Comments(owner, repoName, pr.Number) {
+		if strings.Contains(cm.Body, "ferry:diff") {
+			t.Fatalf("a refused live diff previewed:\n%s", cm.Body)
+		}
+	}
+
+	c = h.command(pr.Number, "writer", "/ferry diff --live", "live")
 	h.reactions(c)
 	var body string
 	h.waitFor("the live diff in the sticky comment", func() bool {
@@ -168,12 +200,39 @@ func TestDiffLive(t *testing.T) {
 		return false
 	})
 	live := body[strings.Index(body, "ferry diff --live (head against the cluster)"):]
-	for _, want := range []string{"--- live/apps/Deployment/production/payment-service", "-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0"} {
+	for _, want := range []string{
+		"--- live/apps/Deployment/production/payment-service", "-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0",
+		"`payment-service`: objects ferry does not track there, shown as a sync would create them without reading the cluster: 2.",
+		"`snoop` is not an environment on the default branch `main`: it has no live state to compare.",
+		"+  mode: head",
+	} {
 		if !strings.Contains(live, want) {
-			t.Errorf("live section lacks %q", want)
+			t.Errorf("live section lacks %q:\n%s", want, live)
+		}
+	}
+	for _, cm := range h.gh.Comments(owner, repoName, pr.Number) {
+		for _, leak := range []string{"hunter2-live", "live-token-kube-system"} {
+			if strings.Contains(cm.Body, leak) {
+				t.Errorf("a comment shows the untracked live value %q:\n%s", leak, cm.Body)
+			}
 		}
 	}
 	if h.replicas() != 7 {
 		t.Errorf("a live diff changed the cluster: replicas %d", h.replicas())
+	}
+}
+
+// createConfigMap creates a ConfigMap ferry does not track.
+func (h *syncHarness) createConfigMap(ns, name string, data map[string]any) {
+	h.t.Helper()
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"data":     data,
+	}}
+	configmaps := deployments
+	configmaps.Group, configmaps.Resource = "", "configmaps"
+	if _, err := h.dyn.Resource(configmaps).Namespace(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
 	}
 }

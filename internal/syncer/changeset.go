@@ -96,34 +96,6 @@ func (cs *ChangeSet) String() string {
 	return b.String()
 }
 
-// Markdown is the summary and a table of the objects that changed or
-// failed, for a pull request comment; unchanged objects are only counted,
-// so a large app's comment stays readable.
-func (cs *ChangeSet) Markdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**: %s\n", mdEscape(cs.App), cs.Summary())
-	var rows []Change
-	for _, c := range cs.Changes {
-		if c.Action != Unchanged {
-			rows = append(rows, c)
-		}
-	}
-	if len(rows) == 0 {
-		return b.String()
-	}
-	b.WriteString("\n| Action | Object | Message |\n|---|---|---|\n")
-	for _, c := range rows {
-		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", c.Action, strings.NewReplacer("`", "'", "|", `\|`).Replace(c.Key.String()), mdEscape(c.Error))
-	}
-	return b.String()
-}
-
-// mdEscape keeps text on one table row and out of Markdown syntax.
-func mdEscape(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
-
 func contains[T comparable](xs []T, x T) bool {
 	for _, y := range xs {
 		if y == x {

@@ -28,14 +28,6 @@ func TestChangeSetText(t *testing.T) {
 	if got := cs.String(); got != wantText {
 		t.Errorf("String:\n%s\nwant:\n%s", got, wantText)
 	}
-	wantMD := "**payment-service**: 1 created, 1 unchanged, 1 prune-skipped, 1 failed\n\n" +
-		"| Action | Object | Message |\n|---|---|---|\n" +
-		"| created | `Namespace/production` |  |\n" +
-		"| failed | `apps/Deployment/production/payment-service` | Deployment.apps \"payment-service\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0 |\n" +
-		"| prune-skipped | `ConfigMap/production/old\\|config` | sync option Prune=false |\n"
-	if got := cs.Markdown(); got != wantMD {
-		t.Errorf("Markdown:\n%s\nwant:\n%s", got, wantMD)
-	}
 	if got := (&ChangeSet{App: "x"}).Summary(); got != "no objects" {
 		t.Errorf("empty Summary = %q", got)
 	}

@@ -148,7 +148,13 @@ func (s *Syncer) delete(ctx context.Context, o liveObject) error {
 // prev is lost; getting prev's keys that the lists missed finds those whose
 // label someone removed.
 func (s *Syncer) tracked(ctx context.Context, prev, applied Inventory, opts Options) (map[manifest.Key]*metav1.PartialObjectMetadata, error) {
-	kinds := prev.Union(applied).Kinds()
+	return s.trackedOf(ctx, prev.Union(applied).Kinds(), prev.Difference(applied), opts)
+}
+
+// trackedOf finds the app's live objects of kinds: listed by the app label,
+// plus those keys of check the lists missed, read one by one; all kept only
+// with the app's exact tracking id. It reads metadata only.
+func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check Inventory, opts Options) (map[manifest.Key]*metav1.PartialObjectMetadata, error) {
 	lists := make([]map[manifest.Key]*metav1.PartialObjectMetadata, len(kinds))
 	errs := make([]error, len(kinds))
 	forEach(len(kinds), opts.Concurrency, func(i int) {
@@ -165,8 +171,8 @@ func (s *Syncer) tracked(ctx context.Context, prev, applied Inventory, opts Opti
 	}
 
 	var missed []manifest.Key
-	for _, k := range prev {
-		if _, ok := live[k]; !ok && !applied.Has(k) {
+	for _, k := range check {
+		if _, ok := live[k]; !ok {
 			missed = append(missed, k)
 		}
 	}

@@ -624,8 +624,8 @@ spec:
 	if want := NewInventory(cmKey(ns, "old"), cmKey(ns, "ok")); !slices.Equal(next, want) {
 		t.Errorf("inventory %v, want %v", next, want)
 	}
-	if md := cs.Markdown(); !strings.Contains(md, "| failed | `apps/Deployment/"+ns+"/bad` |") {
-		t.Errorf("markdown lacks the failure row:\n%s", md)
+	if got := actions(cs); !slices.Contains(got, "failed apps/Deployment/"+ns+"/bad") {
+		t.Errorf("changes %v lack the failure", got)
 	}
 }
 

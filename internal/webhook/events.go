@@ -181,6 +181,7 @@ func commentJobs(ev *gh.IssueCommentEvent) ([]queue.Spec, error) {
 		Repo:           ev.GetRepo().GetFullName(),
 		CloneURL:       ev.GetRepo().GetCloneURL(),
 		HTMLURL:        ev.GetRepo().GetHTMLURL(),
+		DefaultBranch:  ev.GetRepo().GetDefaultBranch(),
 		Number:         ev.GetIssue().GetNumber(),
 		CommentID:      ev.GetComment().GetID(),
 		Author:         user.GetLogin(),

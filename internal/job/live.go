@@ -1,0 +1,197 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/syncer"
+)
+
+// liveBudget bounds the live section so the diff above it keeps its room.
+const liveBudget = 16000
+
+// liveTitle heads the live section of the comment.
+const liveTitle = "ferry diff --live (head against the cluster)"
+
+// LiveMasker hides secret values in the objects `/ferry diff --live` shows,
+// before they are diffed: the live objects read from a cluster and the
+// objects a sync of the head would leave there. It may change them in place
+// and returns what to show. Secrets' data is redacted by the diff whatever
+// the masker does.
+type LiveMasker func(objs []manifest.Object) []manifest.Object
+
+func (m LiveMasker) mask(objs []manifest.Object) []manifest.Object {
+	if m == nil || len(objs) == 0 {
+		return objs
+	}
+	return m(objs)
+}
+
+// liveSection diffs each environment the pull request changes against its
+// cluster: what a sync would change now, drift included. The pull request
+// only decides what would be applied. Where and what is read comes from
+// the default branch: an environment's destination and sync options from
+// its definition there, and only objects ferry tracks for it (its tracking
+// id, found by its label or in its inventory) are read. Anything else the
+// head names is shown as a sync would create it, from the render alone.
+func (p *Previewer) liveSection(ctx context.Context, pr PullRequest, snap *snapshot) string {
+	branch := pr.DefaultBranch
+	if branch == "" {
+		branch = pr.BaseRef
+	}
+	defs, err := p.liveDefinitions(ctx, pr, snap, branch)
+	if err != nil {
+		p.Logger.Warn("live diff: default branch environments", "repo", pr.Repo, "pr", pr.Number, "branch", branch, "error", err)
+		return "### " + report.Escape(liveTitle) + "\n\nferry could not read the environments of the default branch " + report.Code(branch) + ", so nothing live is shown.\n"
+	}
+	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
+	var notes []string
+	for _, e := range snap.res.Environments {
+		if e.Head == nil || e.Env.External {
+			continue
+		}
+		def, ok := defs[e.Name]
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%s is not an environment on the default branch %s: it has no live state to compare.", report.Code(e.Name), report.Code(branch)))
+			continue
+		}
+		if def.External {
+			continue
+		}
+		r, untracked := p.liveEnvironment(ctx, pr.Repo, snap, e, def)
+		if untracked > 0 {
+			notes = append(notes, fmt.Sprintf("%s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.", report.Code(e.Name), untracked))
+		}
+		live.Environments = append(live.Environments, r)
+	}
+	var footer string
+	for _, n := range notes {
+		footer += "- " + n + "\n"
+	}
+	return report.Markdown(live, report.MarkdownOptions{Title: liveTitle, MaxChars: liveBudget, Footer: footer})
+}
+
+// liveDefinitions are the environments defined on the default branch, by
+// name: the head's definitions never decide where ferry reads.
+func (p *Previewer) liveDefinitions(ctx context.Context, pr PullRequest, snap *snapshot, branch string) (map[string]environment.Environment, error) {
+	tree := snap.baseTip
+	if branch != pr.BaseRef {
+		token, err := p.Token(ctx, pr.InstallationID)
+		if err != nil {
+			return nil, err
+		}
+		ref := "refs/ferry/base/" + branch
+		dir, err := p.Mirrors.Fetch(ctx, pr.Repo, pr.CloneURL, token, "+refs/heads/"+branch+":"+ref)
+		if err != nil {
+			return nil, err
+		}
+		if tree, err = repofs.OpenGit(ctx, dir, ref); err != nil {
+			return nil, err
+		}
+		defer tree.Close()
+	}
+	found, err := preview.Discover(tree, pr.HTMLURL)
+	if err != nil {
+		return nil, err
+	}
+	defs := make(map[string]environment.Environment, len(found.Environments))
+	for _, e := range found.Environments {
+		defs[e.Name] = e
+	}
+	return defs, nil
+}
+
+// liveEnvironment diffs one environment's head render against what ferry
+// tracks for it, and counts the head's objects it does not track.
+func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snapshot, e preview.EnvironmentResult, def environment.Environment) (preview.EnvironmentResult, int) {
+	r := preview.EnvironmentResult{Name: e.Name, Type: def.Type, Path: def.Path, Destination: def.Destination, Touched: true, Status: preview.Unchanged, Resources: []diff.Change{}}
+	fail := func(msg string) (preview.EnvironmentResult, int) {
+		r.Status, r.Error = preview.Error, msg
+		return r, 0
+	}
+	if p.Clusters == nil {
+		return fail("no cluster configured")
+	}
+	kc, err := p.Clusters(def.Destination)
+	if err != nil {
+		return fail(err.Error())
+	}
+	inv, err := p.inventory(ctx, repo, def.Name)
+	if err != nil {
+		return fail(err.Error())
+	}
+	los, err := syncer.New(kc, p.Logger).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
+	if err != nil {
+		return fail(err.Error())
+	}
+	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
+	untracked := liveDiff(&r, los, p.MaskLive, opts)
+	return r, untracked
+}
+
+// liveDiff fills r with the diff of what a sync would change, each side
+// masked first, and returns how many objects were not tracked (and so not
+// read).
+func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, mask LiveMasker, opts diff.Options) int {
+	var have, want []manifest.Object
+	var failed []string
+	untracked := 0
+	for _, lo := range los {
+		if lo.Err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", lo.Key, lo.Err))
+			continue
+		}
+		if !lo.Tracked {
+			untracked++
+		}
+		if lo.Live != nil {
+			have = append(have, keyed(lo.Live, lo.Key))
+		}
+		want = append(want, keyed(lo.WouldBe, lo.Key))
+	}
+	have, want = mask.mask(have), mask.mask(want)
+	for _, c := range diff.Compare(have, want, opts) {
+		switch c.Change {
+		case diff.Added:
+			r.Counts.Added++
+		case diff.Changed:
+			r.Counts.Changed++
+		default:
+			r.Counts.Unchanged++
+			continue
+		}
+		r.Status = preview.Changed
+		r.Resources = append(r.Resources, c)
+	}
+	if len(failed) > 0 {
+		r.Status, r.Error = preview.Error, "the API server refuses: "+strings.Join(failed, "; ")
+	}
+	return untracked
+}
+
+func keyed(obj map[string]any, k manifest.Key) manifest.Object {
+	o := manifest.New(obj, "")
+	o.Key = k
+	return o
+}
+
+// inventory is what the environment's last sync left tracked, if any.
+func (p *Previewer) inventory(ctx context.Context, repo, env string) (syncer.Inventory, error) {
+	raw, ok, err := p.State.Get(ctx, "inventory", repo+"/"+env)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var inv syncer.Inventory
+	if err := json.Unmarshal([]byte(raw), &inv); err != nil {
+		return nil, fmt.Errorf("inventory of %s: %w", env, err)
+	}
+	return inv, nil
+}

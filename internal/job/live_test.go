@@ -1,0 +1,144 @@
+package job
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/gitmirror"
+	"github.com/ferry-gitops/ferry/internal/gittest"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/syncer"
+)
+
+func liveCM(name, token string) map[string]any {
+	return map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "prod"}, "data": map[string]any{"token": token}}
+}
+
+// TestLiveDiffMasks: both sides of a live diff pass through the masker
+// before they are diffed; without one (nil) they are diffed as they are.
+func TestLiveDiffMasks(t *testing.T) {
+	key := func(name string) manifest.Key { return manifest.Key{Kind: "ConfigMap", Namespace: "prod", Name: name} }
+	los := []syncer.LiveObject{
+		{Key: key("tracked"), Tracked: true, Live: liveCM("tracked", "live-token-1"), WouldBe: liveCM("tracked", "head-token-1")},
+		{Key: key("untracked"), WouldBe: liveCM("untracked", "head-token-2")},
+	}
+	calls := 0
+	masker := LiveMasker(func(objs []manifest.Object) []manifest.Object {
+		calls++
+		for _, o := range objs {
+			o.Object["data"] = map[string]any{"token": "(redacted: test)"}
+		}
+		return objs
+	})
+	tests := []struct {
+		name          string
+		mask          LiveMasker
+		want, notWant []string
+		wantCalls     int
+	}{
+		{"no masker", nil, []string{"-  token: live-token-1", "+  token: head-token-1", "+  token: head-token-2"}, nil, 0},
+		{"masker", masker, []string{"+  token: '(redacted: test)'"}, []string{"live-token-1", "head-token-1", "head-token-2"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls = 0
+			// The masker may change objects in place: give each run its own.
+			run := make([]syncer.LiveObject, len(los))
+			for i, lo := range los {
+				run[i] = lo
+				run[i].Live, run[i].WouldBe = clone(lo.Live), clone(lo.WouldBe)
+			}
+			r := preview.EnvironmentResult{Status: preview.Unchanged}
+			untracked := liveDiff(&r, run, tt.mask, diff.Options{Context: 3, From: "live", To: "head"})
+			var all strings.Builder
+			for _, c := range r.Resources {
+				all.WriteString(c.Diff)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all.String(), w) {
+					t.Errorf("diff lacks %q:\n%s", w, all.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(all.String(), w) {
+					t.Errorf("diff shows %q:\n%s", w, all.String())
+				}
+			}
+			if untracked != 1 || calls != tt.wantCalls {
+				t.Errorf("untracked %d, masker calls %d; want 1 and %d", untracked, calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func clone(obj map[string]any) map[string]any {
+	if obj == nil {
+		return nil
+	}
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		out[k] = v
+	}
+	return out
+}
+
+// TestLiveDefinitions: where a live diff reads comes from the default
+// branch, whatever branch the pull request is into and whatever its head
+// or base defines.
+func TestLiveDefinitions(t *testing.T) {
+	srv := gittest.NewServer(t)
+	srv.SetToken("tok")
+	srv.CreateRepo(t, "acme/infra", "")
+	app := func(name, ns string) string {
+		return "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: " + name + "\nspec:\n  source:\n    path: " + name +
+			"\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: " + ns + "\n"
+	}
+	srv.Commit(t, "acme/infra", "main", map[string]string{"apps/web.yaml": app("web", "prod"), "web/cm.yaml": "kind: ConfigMap\n"}, "web")
+	srv.Commit(t, "acme/infra", "release", map[string]string{"apps/web.yaml": app("web", "kube-system"), "apps/snoop.yaml": app("snoop", "kube-system")}, "release")
+	mirrors, err := gitmirror.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := &Previewer{Mirrors: mirrors, Token: func(context.Context, int64) (string, error) { return "tok", nil }, Logger: slog.Default()}
+	// The snapshot's base branch tip: release, which a writer may have
+	// filled with anything.
+	dir, err := mirrors.Fetch(ctx, "acme/infra", srv.CloneURL("acme/infra"), "tok", "+refs/heads/release:refs/ferry/base/release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseTip, err := repofs.OpenGit(ctx, dir, "refs/ferry/base/release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer baseTip.Close()
+	snap := &snapshot{baseTip: baseTip}
+	tests := []struct {
+		name, base, defaultBranch string
+		wantNS                    string
+		wantSnoop                 bool
+	}{
+		{"pull request into another branch", "release", "main", "prod", false},
+		{"pull request into the default branch", "release", "release", "kube-system", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := PullRequest{InstallationID: 1, Repo: "acme/infra", CloneURL: srv.CloneURL("acme/infra"), BaseRef: tt.base, DefaultBranch: tt.defaultBranch}
+			defs, err := p.liveDefinitions(ctx, pr, snap, tt.defaultBranch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := defs["web"].Destination.Namespace; got != tt.wantNS {
+				t.Errorf("web's namespace %q, want %q", got, tt.wantNS)
+			}
+			if _, ok := defs["snoop"]; ok != tt.wantSnoop {
+				t.Errorf("snoop defined: %v, want %v", ok, tt.wantSnoop)
+			}
+		})
+	}
+}
