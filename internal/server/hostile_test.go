@@ -29,6 +29,8 @@ type hostileCase struct {
 		Message    string `json:"message"`
 		Annotation string `json:"annotation"`
 		Status     string `json:"status"`
+		// Absent are texts neither the comment nor the check may hold.
+		Absent []string `json:"absent"`
 	} `json:"expect"`
 	// Planted are values that must appear in nothing ferry writes.
 	Planted []string `json:"planted"`
@@ -162,6 +164,11 @@ func checkHostileOutcome(t *testing.T, h *harness, c hostileCase, number int, ch
 		}
 		if c.Environment != "" && !strings.Contains(text, c.Environment) {
 			t.Errorf("%s does not name %s", where, c.Environment)
+		}
+		for _, a := range c.Expect.Absent {
+			if strings.Contains(text, a) {
+				t.Errorf("%s holds %q unescaped:\n%s", where, a, text)
+			}
 		}
 	}
 	if c.Expect.Status == "changed" && !strings.Contains(comments[0].Body, "changed") {
