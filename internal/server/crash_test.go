@@ -84,6 +84,7 @@ func TestAcceptedWorkSurvivesKill(t *testing.T) {
 type ferryProcess struct {
 	cmd  *exec.Cmd
 	url  string
+	logs *syncBuffer
 	stop func()
 }
 
@@ -102,7 +103,9 @@ func buildFerry(t *testing.T) string {
 	return bin
 }
 
-func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string) *ferryProcess {
+// startFerry runs `ferry serve` from bin against apiURL, with env added to
+// its environment, and waits until it is ready.
+func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string, env ...string) *ferryProcess {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,6 +122,7 @@ func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string) *ferryProces
 		"FERRY_WEBHOOK_SECRET="+testSecret,
 		"FERRY_DATA_DIR="+dataDir,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +137,7 @@ func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string) *ferryProces
 			logs.Write([]byte(sc.Text() + "\n"))
 		}
 	}()
-	p := &ferryProcess{cmd: cmd, url: "http://" + addr}
+	p := &ferryProcess{cmd: cmd, url: "http://" + addr, logs: logs}
 	p.stop = func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()

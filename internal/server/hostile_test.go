@@ -8,23 +8,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/ferry-gitops/ferry/internal/githubtest"
 	"github.com/ferry-gitops/ferry/internal/gittest"
-	"github.com/ferry-gitops/ferry/internal/sandbox"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // hostileCase is one directory of testdata/hostile (see its README).
 type hostileCase struct {
 	Name        string
-	Attack      string `json:"attack"`
-	Environment string `json:"environment"`
+	Attack      string      `json:"attack"`
+	Environment string      `json:"environment"`
 	Generate    []generated `json:"generate"`
-	Expect struct {
+	Expect      struct {
 		Diff       string `json:"diff"`
 		Message    string `json:"message"`
 		Annotation string `json:"annotation"`
@@ -33,7 +31,7 @@ type hostileCase struct {
 		Absent []string `json:"absent"`
 	} `json:"expect"`
 	// Planted are values that must appear in nothing ferry writes.
-	Planted []string `json:"planted"`
+	Planted    []string `json:"planted"`
 	base, head map[string]string
 }
 
@@ -115,14 +113,16 @@ func readCaseFiles(t *testing.T, dir string) map[string]string {
 }
 
 // TestHostilePullRequests sends every attack in testdata/hostile to one
-// running server: each must end as its environment's failure (or, for the
-// symlink case, as a shown change), and the same server must then comment
-// an ordinary pull request.
+// running `ferry serve` (the real binary): each must end as its
+// environment's failure (or, for the symlink case, as a shown change), and
+// the same process must then comment an ordinary pull request. The server's
+// peak resident memory is logged (BENCHMARKS.md).
 func TestHostilePullRequests(t *testing.T) {
-	h := newHarnessWith(t, testrepo.Build(t), func(c *Config) {
-		c.Render = sandbox.Options{Timeout: 5 * time.Second}
-	})
-	rssBefore := peakRSS(t)
+	h := newHarness(t)
+	h.stop()
+	h.stop = nil
+	p := startHostileFerry(t, h)
+	defer p.stop()
 	for i, c := range loadHostileCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			number := 100 + i
@@ -146,7 +146,25 @@ func TestHostilePullRequests(t *testing.T) {
 			t.Fatalf("ordinary PR after the hostile ones: %d comments, want the diff", len(comments))
 		}
 	})
-	t.Logf("peak RSS of the test process (server, fake GitHub, git server): %d MiB before the hostile suite, %d MiB after", rssBefore>>20, peakRSS(t)>>20)
+	if p.cmd.ProcessState != nil {
+		t.Fatalf("the server exited: %v", p.cmd.ProcessState)
+	}
+	t.Logf("peak RSS of the ferry serve process (pid %d) over the hostile suite: %d MiB", p.cmd.Process.Pid, peakRSS(t, p.cmd.Process.Pid)>>20)
+}
+
+// startHostileFerry runs the real binary for h's fake GitHub and git
+// server, with a render timeout short enough for the endless-loop case and
+// a memory cap the helm-output case reaches well before it.
+func startHostileFerry(t *testing.T, h *harness) *ferryProcess {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, h.key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.dir = filepath.Join(t.TempDir(), "data")
+	p := startFerry(t, buildFerry(t), h.gh.URL(), keyFile, h.dir, "FERRY_RENDER_TIMEOUT=5s", "FERRY_RENDER_MEMORY=512Mi")
+	h.url, h.logs = p.url, p.logs
+	return p
 }
 
 func checkHostileOutcome(t *testing.T, h *harness, c hostileCase, number int, check *githubtest.CheckRun) {
@@ -218,11 +236,11 @@ func (h *harness) assertNotLeaked(t *testing.T, values []string) {
 	}
 }
 
-// peakRSS is this process's high-water resident set (VmHWM).
-func peakRSS(t *testing.T) int64 {
-	data, err := os.ReadFile("/proc/self/status")
+// peakRSS is a process's high-water resident set (VmHWM).
+func peakRSS(t *testing.T, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		t.Skip("no /proc/self/status")
+		t.Fatalf("peak RSS: %v", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
