@@ -50,7 +50,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 				}
 				cfg.PrivateKey = b
 			}
-			// An App registered through /setup is used when no flags name one.
+			// An App registered by `ferry setup` is used when no flags name one.
 			if creds, err := server.LoadCredentials(dataDir); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			} else if creds != nil {
@@ -64,7 +64,6 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 					cfg.WebhookSecret = []byte(creds.WebhookSecret)
 				}
 			}
-			cfg.Setup = &server.Setup{Manifest: ferry.AppManifest, WebURL: webURL(apiURL), APIURL: apiURL, DataDir: dataDir}
 			if err := cfg.Validate(); err != nil {
 				return &codedError{code: exitFailure, err: fmt.Errorf("%w; to register a new App run `ferry setup`", err)}
 			}
@@ -109,8 +108,15 @@ func newSetupCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 			if err := bindEnv(cmd, "listen", "github-api-url", "data-dir"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			setup := &server.Setup{Manifest: ferry.AppManifest, WebURL: webURL(apiURL), APIURL: apiURL, DataDir: dataDir}
-			return server.RunSetup(cmd.Context(), listen, setup, slog.New(slog.NewTextHandler(s.Err, nil)))
+			state, err := server.NewState()
+			if err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			setup := &server.Setup{Manifest: ferry.AppManifest, WebURL: webURL(apiURL), APIURL: apiURL, DataDir: dataDir, State: state}
+			if err := server.RunSetup(cmd.Context(), listen, setup, slog.New(slog.NewTextHandler(s.Err, nil))); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on (FERRY_LISTEN)")

@@ -40,8 +40,9 @@ type Config struct {
 	Workers       int
 	// HTTPTransport reaches GitHub; nil means http.DefaultTransport.
 	HTTPTransport http.RoundTripper
-	// Setup, when set, serves GET /setup (the App manifest flow).
-	Setup *Setup
+	// HTTP bounds what peers can make the HTTP server hold (zero fields
+	// take DefaultHTTPLimits).
+	HTTP HTTPLimits
 	// Kubeconfig and ClusterContexts say where destinations are (see
 	// kube.Clusters); ferry's own cluster needs neither.
 	Kubeconfig      string
@@ -124,8 +125,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	for _, w := range wakers {
 		*w = s.pool.Wake
 	}
-	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now}
-	s.echo = newEcho(s, hook, cfg.Setup)
+	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now, Limits: cfg.HTTP.Webhook}
+	s.echo = newEcho(s, hook)
 	return s, nil
 }
 
@@ -213,14 +214,12 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 	return router, []*func(){&refresher.Wake, &syncs.Wake, &drifts.Wake, &commander.Wake}, nil
 }
 
-func newEcho(s *Server, hook *webhook.Handler, setup *Setup) *echo.Echo {
+// newEcho routes `ferry serve`. The App manifest flow is not among them:
+// only `ferry setup` (RunSetup) serves it.
+func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST("/webhook", hook.Serve)
-	if setup != nil {
-		e.GET("/setup", setup.Page)
-		e.GET("/setup/callback", setup.Callback)
-	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	return e
@@ -248,7 +247,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 		}
 	}
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.cfg.HTTP.httpServer(s.echo)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	s.syncs.Lifetime = poolCtx
 	poolDone := make(chan error, 1)
@@ -281,25 +280,6 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
-}
-
-// RunSetup serves only the App manifest flow, for a first start before the
-// App exists (and so before ferry has a webhook secret).
-func RunSetup(ctx context.Context, listen string, setup *Setup, log *slog.Logger) error {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.GET("/setup", setup.Page)
-	e.GET("/setup/callback", setup.Callback)
-	srv := &http.Server{Addr: listen, Handler: e, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	log.Info("ferry setup: open /setup in a browser", "addr", listen)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // pruneLoop drops finished jobs and old deliveries once a day so the

@@ -6,9 +6,11 @@ package webhook
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -34,21 +36,23 @@ type Handler struct {
 	Wake   func()
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Limits bound the bodies read before their signature can be checked
+	// (zero fields take DefaultLimits).
+	Limits Limits
+
+	bodiesOnce sync.Once
+	bodies     *bodyReader
 }
 
 // Serve handles one delivery.
 func (h *Handler) Serve(c echo.Context) error {
 	req := c.Request()
-	if req.ContentLength > MaxBody {
-		return c.String(http.StatusRequestEntityTooLarge, "payload too large\n")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, MaxBody))
+	h.bodiesOnce.Do(func() { h.bodies = newBodyReader(h.Limits) })
+	rc := http.NewResponseController(c.Response())
+	body, release, err := h.bodies.read(req.Body, req.ContentLength, rc.SetReadDeadline)
+	defer release()
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return c.String(http.StatusRequestEntityTooLarge, "payload too large\n")
-		}
-		return c.String(http.StatusBadRequest, "cannot read body\n")
+		return h.refuse(c, err)
 	}
 	// SHA-256 only: the legacy SHA-1 header is not accepted as a fallback.
 	sig := req.Header.Get(gh.SHA256SignatureHeader)
@@ -89,4 +93,24 @@ func (h *Handler) Serve(c echo.Context) error {
 		h.Wake()
 	}
 	return c.String(http.StatusAccepted, "accepted\n")
+}
+
+// refuse answers a body ferry would not read in full. Nothing is stored.
+func (h *Handler) refuse(c echo.Context, err error) error {
+	switch {
+	case errors.Is(err, errNoLength):
+		return c.String(http.StatusLengthRequired, "Content-Length required\n")
+	case errors.Is(err, errTooLarge):
+		return c.String(http.StatusRequestEntityTooLarge, "payload too large\n")
+	case errors.Is(err, errOverBudget):
+		h.Logger.Warn("webhook refused: bodies in flight over budget", "remote", c.RealIP(), "bytes", c.Request().ContentLength)
+		retry := int(math.Ceil(h.bodies.limits.Grace.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retry))
+		return c.String(http.StatusServiceUnavailable, "too many webhook bodies in flight; retry later\n")
+	case errors.Is(err, errTooSlow):
+		h.Logger.Warn("webhook refused: body arrived too slowly", "remote", c.RealIP())
+		c.Response().Header().Set("Connection", "close")
+		return c.String(http.StatusRequestTimeout, "body arrived too slowly\n")
+	}
+	return c.String(http.StatusBadRequest, "cannot read body\n")
 }

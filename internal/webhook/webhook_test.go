@@ -26,13 +26,18 @@ const secret = "webhook-test-secret"
 
 func newServer(t testing.TB) (*httptest.Server, *store.DB, *atomic.Int64) {
 	t.Helper()
+	return newServerWith(t, Limits{})
+}
+
+func newServerWith(t testing.TB, limits Limits) (*httptest.Server, *store.DB, *atomic.Int64) {
+	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	var wakes atomic.Int64
-	h := &Handler{Secret: []byte(secret), Intake: db, Wake: func() { wakes.Add(1) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
+	h := &Handler{Secret: []byte(secret), Intake: db, Wake: func() { wakes.Add(1) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Limits: limits}
 	e := echo.New()
 	e.POST("/webhook", h.Serve)
 	srv := httptest.NewServer(e)
