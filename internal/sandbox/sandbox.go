@@ -98,8 +98,8 @@ func New(opts Options) (*Pool, error) {
 	return &Pool{opts: opts, slots: make(chan struct{}, opts.Workers), stopped: newMemo(1024)}, nil
 }
 
-// Warm starts up to n idle workers in the background, so the first renders
-// do not wait for a process to start.
+// Warm starts n workers in the background (at most Workers are kept idle),
+// so renders do not wait for a process to start and load kustomize and Helm.
 func (p *Pool) Warm(n int) {
 	for i := 0; i < min(n, p.opts.Workers); i++ {
 		go func() {
@@ -159,10 +159,12 @@ func (p *Pool) run(ctx context.Context, req request) (*render.Result, error) {
 	}
 	resp, err := proc.call(ctx, req, p.opts.Timeout, p.maxFrame())
 	if err != nil {
+		p.Warm(1) // a warm replacement for the next render
 		return nil, p.failure(proc, env, err)
 	}
 	if proc.renders >= p.opts.MaxRenders || resp.RSS > p.opts.Memory/2 {
 		go proc.close()
+		p.Warm(1)
 	} else {
 		p.put(proc)
 	}

@@ -51,6 +51,7 @@ func RunIfWorker() {
 		os.Exit(1)
 	}
 	debug.SetMaxStack(maxStack)
+	render.Warm()
 	err := serve(context.Background(), bufio.NewReader(os.Stdin), os.Stdout)
 	if err != nil && !errors.Is(err, io.EOF) {
 		fmt.Fprintln(os.Stderr, "ferry render worker:", err)
