@@ -127,23 +127,20 @@ func (b *depsBuilder) dir(p string) {
 }
 
 // reach follows p's symlinks: every link on the way is a dependency (a
-// retargeted link changes what p is), and so is where p leads: a file, or a
-// directory with everything under it. A missing target is kept, since
-// adding it changes the render.
+// retargeted link changes what p is), and so is where p leads: for a file,
+// that path; for a directory, everything under it. A missing target is
+// kept, since adding it changes the render. (A file reference that turns
+// out to be a directory fails the render without reading under it.)
 func (b *depsBuilder) reach(p string, asDir bool) {
 	real, err := b.follow(p)
 	switch {
 	case real == "":
-	case err != nil:
+	case err == nil && asDir && b.tree.IsDir(real):
+		b.walk(real)
+	case asDir && err != nil:
 		// Missing: where it would be. (A link added on its way shows in
 		// the dependencies computed on the other side of the change.)
-		if asDir {
-			b.dirs[real] = true
-		} else {
-			b.files[real] = true
-		}
-	case b.tree.IsDir(real):
-		b.walk(real)
+		b.dirs[real] = true
 	default:
 		b.files[real] = true
 	}

@@ -162,8 +162,8 @@ func (t *Tree) resolve(name string) (string, entry, error) {
 }
 
 // resolveLinks is resolve that appends to links, when it is not nil, every
-// symlink entry it follows. When an element is missing it returns, with the
-// error, the path the entry would have if it existed.
+// symlink entry it follows; then, when an element is missing, it also
+// returns with the error the path the entry would have if it existed.
 func (t *Tree) resolveLinks(name string, links *[]string) (string, entry, error) {
 	clean, err := Clean(name)
 	if err != nil {
@@ -180,7 +180,10 @@ func (t *Tree) resolveLinks(name string, links *[]string) (string, entry, error)
 		next := path.Join(resolved, parts[i])
 		e, ok := t.entries[next]
 		if !ok {
-			missing := path.Join(append([]string{resolved}, parts[i:]...)...)
+			var missing string
+			if links != nil {
+				missing = path.Join(append([]string{resolved}, parts[i:]...)...)
+			}
 			return missing, entry{}, &fs.PathError{Op: "open", Path: clean, Err: fs.ErrNotExist}
 		}
 		if e.kind != kindSymlink {
