@@ -2,11 +2,12 @@ package environment_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
@@ -224,14 +225,7 @@ func (g *repoGen) freePath(dir, ext string) string {
 	return path.Join(dir, g.name("new")+ext)
 }
 
-func (g *repoGen) paths() []string {
-	out := make([]string, 0, len(g.files))
-	for p := range g.files {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
+func (g *repoGen) paths() []string { return slices.Sorted(maps.Keys(g.files)) }
 
 // dirs are the real directories (the parents of entries), root excluded.
 func (g *repoGen) dirs() []string {
@@ -241,18 +235,9 @@ func (g *repoGen) dirs() []string {
 			set[d] = true
 		}
 	}
-	out := make([]string, 0, len(set))
-	for d := range set {
-		out = append(out, d)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 func (g *repoGen) clone() *repoGen {
-	files := make(map[string]string, len(g.files))
-	for k, v := range g.files {
-		files[k] = v
-	}
-	return &repoGen{r: g.r, files: files, n: g.n}
+	return &repoGen{r: g.r, files: maps.Clone(g.files), n: g.n}
 }

@@ -1,7 +1,6 @@
 package environment_test
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 
@@ -123,12 +122,7 @@ func TestDependenciesFollowSymlinks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got.Files, tt.wantFiles) {
-				t.Errorf("Files:\n  %s\nwant\n  %s", strings.Join(got.Files, "\n  "), strings.Join(tt.wantFiles, "\n  "))
-			}
-			if !reflect.DeepEqual(got.Dirs, tt.wantDirs) {
-				t.Errorf("Dirs = %q, want %q", got.Dirs, tt.wantDirs)
-			}
+			checkDeps(t, got, tt.wantFiles, tt.wantDirs)
 		})
 	}
 }

@@ -2,11 +2,11 @@ package preview
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/ferry-gitops/ferry/internal/gittest"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
@@ -36,13 +36,13 @@ func symlinkRepo() map[string]string {
 
 		"shared/configmap.yaml":              configMap("shared", "safe"),
 		"charts/linked/Chart.yaml":           "apiVersion: v2\nname: linked\nversion: 1.0.0\n",
-		"charts/linked/templates/cm.yaml":    "symlink:../../../shared/configmap.yaml",
+		"charts/linked/templates/cm.yaml":    gittest.Symlink("../../../shared/configmap.yaml"),
 		"overlays/linked/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\n",
-		"overlays/linked/cm.yaml":            "symlink:current.yaml",
-		"overlays/linked/current.yaml":       "symlink:files/v1.yaml",
+		"overlays/linked/cm.yaml":            gittest.Symlink("current.yaml"),
+		"overlays/linked/current.yaml":       gittest.Symlink("files/v1.yaml"),
 		"overlays/linked/files/v1.yaml":      configMap("overlay", "v1"),
 		"overlays/linked/files/v2.yaml":      configMap("overlay", "v2"),
-		"plain/cm.yaml":                      "symlink:../shared/configmap.yaml",
+		"plain/cm.yaml":                      gittest.Symlink("../shared/configmap.yaml"),
 		"shared-templates/cm.yaml":           configMap("shared", "from-templates"),
 		"unrelated/cm.yaml":                  configMap("unrelated", "x"),
 	}
@@ -68,30 +68,35 @@ func TestChangeBehindSymlinkTouches(t *testing.T) {
 		},
 		{
 			name:   "only a link in the middle of the chain, retargeted",
-			change: map[string]string{"overlays/linked/current.yaml": "symlink:files/v2.yaml"},
+			change: map[string]string{"overlays/linked/current.yaml": gittest.Symlink("files/v2.yaml")},
 			want:   []string{"overlay"},
 		},
 		{
 			name: "only the chart's templates directory, made a link to a shared directory",
 			change: map[string]string{
 				"charts/linked/templates/cm.yaml": "",
-				"charts/linked/templates":         "symlink:../../shared-templates",
+				"charts/linked/templates":         gittest.Symlink("../../shared-templates"),
 			},
 			want: []string{"chart"},
 		},
 	}
-	for _, tt := range tests {
+	srv := gittest.NewServer(t)
+	srv.CreateRepo(t, "acme/infra", "")
+	srv.Commit(t, "acme/infra", "main", symlinkRepo(), "environments with symlinked inputs")
+	open := func(t *testing.T, rev string) *repofs.Tree {
+		tree, err := repofs.OpenGit(context.Background(), srv.RepoPath("acme/infra"), rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tree.Close() })
+		return tree
+	}
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := openTree(t, symlinkRepo())
-			head := symlinkRepo()
-			for p, content := range tt.change {
-				if content == "" {
-					delete(head, p)
-				} else {
-					head[p] = content
-				}
-			}
-			res, err := Run(context.Background(), base, openTree(t, head), Options{RepoURL: repoURL, Render: render.Options{}})
+			// A file whose content is "" is deleted.
+			branch := fmt.Sprintf("change-%d", i)
+			srv.Commit(t, "acme/infra", branch, tt.change, tt.name)
+			res, err := Run(context.Background(), open(t, "main"), open(t, branch), Options{RepoURL: repoURL, Render: render.Options{}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,32 +123,4 @@ func TestChangeBehindSymlinkTouches(t *testing.T) {
 			}
 		})
 	}
-}
-
-// openTree writes files (a value starting with "symlink:" is a link) into a
-// directory and opens it as a tree.
-func openTree(t *testing.T, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
-			err = os.Symlink(target, p)
-		} else {
-			err = os.WriteFile(p, []byte(content), 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	tree, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tree.Close() })
-	return tree
 }
