@@ -34,6 +34,12 @@ type Deps struct {
 //   - Directory: the whole directory;
 //   - External: only the defining file.
 //
+// Symlinks inside the repository are followed wherever they appear: a path
+// reached through links depends on every link of the chain and on where it
+// leads, and a directory depends on the targets of all the links under it
+// (recursively, so a chart's templates/ may link to a shared directory that
+// links on). A symlink that cannot be followed (a loop) is an error.
+//
 // Remote and missing references are no error here (the render reports
 // them); missing local paths are kept, since adding them changes the render.
 // An unparsable kustomization or Chart.yaml anywhere in the graph is an
@@ -63,6 +69,9 @@ func Dependencies(tree *repofs.Tree, env Environment) (Deps, error) {
 		}
 	default:
 		b.dir(env.Path)
+	}
+	if err == nil {
+		err = b.err
 	}
 	if err != nil {
 		return Deps{}, fmt.Errorf("dependencies of %s: %w", env.Name, err)
@@ -94,49 +103,101 @@ type depsBuilder struct {
 	files   map[string]bool
 	dirs    map[string]bool
 	visited map[string]bool
+	// walked are the real directories whose symlinks have been followed.
+	walked map[string]bool
+	// err is the first symlink that cannot be followed (a loop).
+	err error
 }
 
 func newDepsBuilder(tree *repofs.Tree) *depsBuilder {
-	return &depsBuilder{tree: tree, files: map[string]bool{}, dirs: map[string]bool{}, visited: map[string]bool{}}
+	return &depsBuilder{tree: tree, files: map[string]bool{}, dirs: map[string]bool{}, visited: map[string]bool{}, walked: map[string]bool{}}
 }
 
+// file adds a file the render reads, and what it is through symlinks.
 func (b *depsBuilder) file(p string) {
 	b.files[p] = true
-	if real := b.links(p); real != "" {
+	b.reach(p, false)
+}
+
+// dir adds a directory the render may read anything under, and what it and
+// every symlink under it lead to.
+func (b *depsBuilder) dir(p string) {
+	b.dirs[p] = true
+	b.reach(p, true)
+}
+
+// reach follows p's symlinks: every link on the way is a dependency (a
+// retargeted link changes what p is), and so is where p leads: for a file,
+// that path; for a directory, everything under it. A missing target is
+// kept, since adding it changes the render. (A file reference that turns
+// out to be a directory fails the render without reading under it.)
+func (b *depsBuilder) reach(p string, asDir bool) {
+	real, err := b.follow(p)
+	switch {
+	case real == "":
+	case err == nil && asDir && b.tree.IsDir(real):
+		b.walk(real)
+	case asDir && err != nil:
+		// Missing: where it would be. (A link added on its way shows in
+		// the dependencies computed on the other side of the change.)
+		b.dirs[real] = true
+	default:
 		b.files[real] = true
 	}
 }
 
-func (b *depsBuilder) dir(p string) {
-	b.dirs[p] = true
-	if real := b.links(p); real != "" {
-		b.dirs[real] = true
+// follow resolves p, adding every symlink followed on the way. It returns
+// the real path, or with an error wrapping fs.ErrNotExist the path p would
+// have; "" when p leads nowhere in the tree. A link that cannot be followed
+// for another reason (a loop) fails the analysis.
+func (b *depsBuilder) follow(p string) (string, error) {
+	real, links, err := b.tree.ResolveLinks(p)
+	for _, l := range links {
+		b.files[l] = true
+	}
+	switch {
+	case err == nil, errors.Is(err, fs.ErrNotExist):
+		return real, err
+	case errors.Is(err, repofs.ErrOutsideRoot):
+		// The render fails; only the links on the way can change that.
+		return "", err
+	default:
+		if b.err == nil {
+			b.err = fmt.Errorf("follow %s: %w", p, err)
+		}
+		return "", err
 	}
 }
 
-// links handles a path reached through symlinks: it adds each element of
-// the path as written, so re-pointing a link counts as a change, and returns
-// the real path ("" when p has no symlink in it or does not resolve).
-func (b *depsBuilder) links(p string) string {
-	real, err := b.tree.Resolve(p)
-	if err != nil || real == p {
-		return ""
+// walk adds the real directory dir and follows every symlink anywhere
+// under it, so a link in a chart's templates/ or in a plain directory makes
+// its target a dependency too. Directories already walked (or under one)
+// are skipped, which also ends links that loop back to an ancestor.
+func (b *depsBuilder) walk(dir string) {
+	for a := dir; ; a = path.Dir(a) {
+		if b.walked[a] {
+			return
+		}
+		if a == "." || a == "/" {
+			break
+		}
 	}
-	for a := p; a != "." && a != "/"; a = path.Dir(a) {
-		b.files[a] = true
+	b.walked[dir] = true
+	b.dirs[dir] = true
+	for _, l := range symlinksUnder(b.tree, dir) {
+		// A dangling link may become a directory: depend on all of it.
+		b.reach(l, true)
 	}
-	return real
 }
 
 func (b *depsBuilder) kustomization(dir string) error {
-	real, err := b.tree.Resolve(dir)
-	if err != nil {
+	real, err := b.follow(dir)
+	if err != nil || !b.tree.IsDir(real) {
 		// Missing (or leaving the repository): the render fails; anything
 		// appearing there would change that.
 		b.dir(dir)
 		return nil
 	}
-	b.links(dir)
 	if b.visited[real] {
 		return nil
 	}
@@ -240,4 +301,31 @@ func (b *depsBuilder) deps() Deps {
 	}
 	sort.Strings(d.Files)
 	return d
+}
+
+// symlinksUnder returns the symlinks anywhere under the real directory dir,
+// sorted. The tree's symlinks are listed once per tree.
+func symlinksUnder(tree *repofs.Tree, dir string) []string {
+	v, _ := tree.Memo("environment.symlinks", func() (any, error) {
+		var links []string
+		for _, f := range tree.Files() {
+			// Every entry's parent is a real directory, so an entry that
+			// does not resolve to itself is a symlink.
+			if real, err := tree.Resolve(f); err != nil || real != f {
+				links = append(links, f)
+			}
+		}
+		return links, nil
+	})
+	links := v.([]string)
+	if dir == "." {
+		return links
+	}
+	prefix := dir + "/"
+	i := sort.SearchStrings(links, prefix)
+	j := i
+	for j < len(links) && strings.HasPrefix(links[j], prefix) {
+		j++
+	}
+	return links[i:j]
 }

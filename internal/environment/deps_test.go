@@ -225,13 +225,19 @@ helmCharts:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got.Files, tt.wantFiles) {
-				t.Errorf("Files:\n  %s\nwant\n  %s", strings.Join(got.Files, "\n  "), strings.Join(tt.wantFiles, "\n  "))
-			}
-			if !reflect.DeepEqual(got.Dirs, tt.wantDirs) {
-				t.Errorf("Dirs = %q, want %q", got.Dirs, tt.wantDirs)
-			}
+			checkDeps(t, got, tt.wantFiles, tt.wantDirs)
 		})
+	}
+}
+
+// checkDeps compares dependencies with the files and directories wanted.
+func checkDeps(t *testing.T, got environment.Deps, wantFiles, wantDirs []string) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Files, wantFiles) {
+		t.Errorf("Files:\n  %s\nwant\n  %s", strings.Join(got.Files, "\n  "), strings.Join(wantFiles, "\n  "))
+	}
+	if !reflect.DeepEqual(got.Dirs, wantDirs) {
+		t.Errorf("Dirs = %q, want %q", got.Dirs, wantDirs)
 	}
 }
 

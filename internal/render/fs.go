@@ -66,7 +66,7 @@ func (r *reader) read(name string) ([]byte, error) {
 		r.record(clean)
 		return data, r.charge(clean, int64(len(data)))
 	}
-	real, err := r.tree.Resolve(clean)
+	real, err := r.resolve(clean)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +77,8 @@ func (r *reader) read(name string) ([]byte, error) {
 	if max := r.limits.MaxFileSize; max > 0 && size > max {
 		return nil, &fs.PathError{Op: "read", Path: clean, Err: fmt.Errorf("%w (%d bytes, limit %d)", repofs.ErrTooLarge, size, max)}
 	}
-	// Both names matter to callers: a change to the link or to its target
-	// changes what this render sees.
+	// Both names matter to callers, with every link between them (which
+	// resolve recorded): a change to any of them changes what this render sees.
 	r.record(clean, real)
 	if err := r.charge(clean, size); err != nil {
 		return nil, err
@@ -91,6 +91,18 @@ func (r *reader) read(name string) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// resolve returns the real path of name and records every symlink followed
+// on the way, also when it fails: retargeting any of them changes what the
+// render sees, although no file behind them may have been read.
+func (r *reader) resolve(name string) (string, error) {
+	real, links, err := r.tree.ResolveLinks(name)
+	r.record(links...)
+	if err != nil {
+		return "", err
+	}
+	return real, nil
 }
 
 // charge counts a read against the render's budgets of bytes and reads.
@@ -231,7 +243,7 @@ func (k kustFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	real, err := k.r.tree.Resolve(rel)
+	real, err := k.r.resolve(rel)
 	if err != nil {
 		return "", "", err
 	}

@@ -230,7 +230,7 @@ func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 		if rel != "" {
 			full = joinDir(dir, rel)
 		}
-		real, err := j.tree.Resolve(full)
+		real, err := j.r.resolve(full)
 		if err != nil {
 			return &Error{File: full, Err: err}
 		}
@@ -249,7 +249,7 @@ func (j *job) chartFiles(dir string) ([]*loader.BufferedFile, error) {
 		for _, name := range names {
 			childRel := joinDir(rel, name)
 			child := joinDir(dir, childRel)
-			childReal, err := j.tree.Resolve(child)
+			childReal, err := j.r.resolve(child)
 			if err != nil {
 				return &Error{File: child, Err: err}
 			}
@@ -402,7 +402,7 @@ func (j *job) localDependency(dir, chartYAML string, line int, dep *chart.Depend
 	if err != nil {
 		return nil, nil, &Error{File: chartYAML, Line: line, Err: fmt.Errorf("dependency %q: %w", dep.Name, err)}
 	}
-	real, err := j.tree.Resolve(depDir)
+	real, err := j.r.resolve(depDir)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !j.tree.IsDir(real)) {
 		return nil, nil, errorf(chartYAML, line, "dependency %q: %s is not a directory in the repository", dep.Name, depDir)
 	}

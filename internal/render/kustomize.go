@@ -34,7 +34,7 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 		return nil, err
 	}
 	// kustomize resolves relative paths from where a directory really is.
-	dir, err = j.tree.Resolve(dir)
+	dir, err = j.r.resolve(dir)
 	if err != nil {
 		return nil, &Error{File: j.env.File, Err: err}
 	}

@@ -276,7 +276,7 @@ func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo 
 	if err != nil {
 		return "", "", &Error{File: errFile, Line: line, Err: fmt.Errorf("%q: %w", ref, repofs.ErrOutsideRoot)}
 	}
-	real, err := c.j.tree.Resolve(p)
+	real, err := c.j.r.resolve(p)
 	switch {
 	case maybeRepo && looksLikeRepo(ref) && (err != nil || c.j.tree.IsDir(real)):
 		// kustomize reads an existing file as a file, but tries anything

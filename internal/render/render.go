@@ -25,7 +25,7 @@ type Options struct {
 // Result is one environment's rendered output.
 type Result struct {
 	Objects []manifest.Object // sorted with manifest.Sort; Object.Source set where known (the repo file)
-	Files   []string          // sorted, deduplicated repo paths the render read (clean, relative, as repofs uses), including env.File when set
+	Files   []string          // sorted, deduplicated repo paths the render read (clean, relative, as repofs uses), including env.File when set and every symlink followed (a link to a directory too)
 }
 
 // job is one render in flight.

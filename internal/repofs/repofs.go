@@ -154,6 +154,17 @@ func Join(dir string, elem string) (string, error) {
 // resolve follows symlinks in every element of name and returns the real
 // path of the entry inside the tree.
 func (t *Tree) resolve(name string) (string, entry, error) {
+	real, e, err := t.resolveLinks(name, nil)
+	if err != nil {
+		return "", entry{}, err
+	}
+	return real, e, nil
+}
+
+// resolveLinks is resolve that appends to links, when it is not nil, every
+// symlink entry it follows; then, when an element is missing, it also
+// returns with the error the path the entry would have if it existed.
+func (t *Tree) resolveLinks(name string, links *[]string) (string, entry, error) {
 	clean, err := Clean(name)
 	if err != nil {
 		return "", entry{}, err
@@ -169,11 +180,18 @@ func (t *Tree) resolve(name string) (string, entry, error) {
 		next := path.Join(resolved, parts[i])
 		e, ok := t.entries[next]
 		if !ok {
-			return "", entry{}, &fs.PathError{Op: "open", Path: clean, Err: fs.ErrNotExist}
+			var missing string
+			if links != nil {
+				missing = path.Join(append([]string{resolved}, parts[i:]...)...)
+			}
+			return missing, entry{}, &fs.PathError{Op: "open", Path: clean, Err: fs.ErrNotExist}
 		}
 		if e.kind != kindSymlink {
 			resolved = next
 			continue
+		}
+		if links != nil {
+			*links = append(*links, next)
 		}
 		hops++
 		if hops > maxSymlinkHops {
@@ -238,6 +256,16 @@ func (t *Tree) keep(name string, data []byte) {
 func (t *Tree) Resolve(name string) (string, error) {
 	real, _, err := t.resolve(name)
 	return real, err
+}
+
+// ResolveLinks is Resolve that also returns every symlink followed on the
+// way, in order: the entries whose change (retargeting a link anywhere in a
+// chain) changes what name is. On error the links followed so far are
+// returned, and for a missing entry also the path it would have, so that a
+// caller can depend on its appearing.
+func (t *Tree) ResolveLinks(name string) (real string, links []string, err error) {
+	real, _, err = t.resolveLinks(name, &links)
+	return real, links, err
 }
 
 // Exists reports whether name exists (after following symlinks).

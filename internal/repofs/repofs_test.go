@@ -211,6 +211,60 @@ func TestTreesStayInsideTheRoot(t *testing.T) {
 	}
 }
 
+func TestResolveLinks(t *testing.T) {
+	files := map[string]string{
+		"shared/cm.yaml":       "kind: ConfigMap\n",
+		"shared/tpl/a.yaml":    "kind: ConfigMap\n",
+		"chart/templates":      "symlink:../hop",
+		"hop":                  "symlink:shared/tpl",
+		"chart/cm.yaml":        "symlink:../chain1",
+		"chain1":               "symlink:chain2",
+		"chain2":               "symlink:shared/cm.yaml",
+		"plain.yaml":           "x\n",
+		"dangling":             "symlink:gone/dir",
+		"loop/a":               "symlink:b",
+		"loop/b":               "symlink:a",
+		"escape/out":           "symlink:../../x",
+		"escape/keep/kept.txt": "x\n",
+	}
+	for name, tree := range bothTrees(t, files) {
+		t.Run(name, func(t *testing.T) {
+			tests := []struct {
+				path      string
+				wantReal  string
+				wantLinks []string
+				wantErr   error // nil: no error; errAny: some error
+			}{
+				{path: "plain.yaml", wantReal: "plain.yaml"},
+				{path: "chart/cm.yaml", wantReal: "shared/cm.yaml", wantLinks: []string{"chart/cm.yaml", "chain1", "chain2"}},
+				{path: "chart/templates/a.yaml", wantReal: "shared/tpl/a.yaml", wantLinks: []string{"chart/templates", "hop"}},
+				// Missing: the path it would have, and the links on the way.
+				{path: "chart/templates/new.yaml", wantReal: "shared/tpl/new.yaml", wantLinks: []string{"chart/templates", "hop"}, wantErr: fs.ErrNotExist},
+				{path: "dangling/x.yaml", wantReal: "gone/dir/x.yaml", wantLinks: []string{"dangling"}, wantErr: fs.ErrNotExist},
+				{path: "escape/out", wantLinks: []string{"escape/out"}, wantErr: ErrOutsideRoot},
+			}
+			for _, tt := range tests {
+				real, links, err := tree.ResolveLinks(tt.path)
+				if (tt.wantErr == nil) != (err == nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+					t.Errorf("ResolveLinks(%q) error %v, want %v", tt.path, err, tt.wantErr)
+				}
+				if real != tt.wantReal || !slices.Equal(links, tt.wantLinks) {
+					t.Errorf("ResolveLinks(%q) = %q, %q; want %q, %q", tt.path, real, links, tt.wantReal, tt.wantLinks)
+				}
+			}
+			// A loop ends after a bounded number of hops, with an error.
+			_, links, err := tree.ResolveLinks("loop/a")
+			if err == nil || len(links) > 20 {
+				t.Errorf("ResolveLinks of a loop: %d links, error %v", len(links), err)
+			}
+			// Resolve keeps reporting nothing for a missing path.
+			if real, err := tree.Resolve("chart/templates/new.yaml"); real != "" || err == nil {
+				t.Errorf("Resolve of a missing path = %q, %v", real, err)
+			}
+		})
+	}
+}
+
 func TestMaxFileSize(t *testing.T) {
 	for name, tree := range bothTrees(t, map[string]string{"big.txt": strings.Repeat("x", 100), "small.txt": "x"}) {
 		t.Run(name, func(t *testing.T) {
