@@ -274,6 +274,9 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 		r.Status = Changed
 		r.Resources = append(r.Resources, c)
 	}
+	// What renders differently is touched, whatever the file lists say:
+	// policy and scanning must never skip a change they did not see coming.
+	r.Touched = r.Touched || r.Status == Changed
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/gittest"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -122,5 +123,45 @@ func TestChangeBehindSymlinkTouches(t *testing.T) {
 				t.Errorf("changed files %v: changed and touched %v, want %v", res.ChangedFiles, names, tt.want)
 			}
 		})
+	}
+}
+
+// lyingRenderer renders like the real thing but reports no files read, as a
+// render whose inputs the file lists miss would.
+type lyingRenderer struct{}
+
+func (lyingRenderer) Render(ctx context.Context, tree *repofs.Tree, env environment.Environment) (*render.Result, error) {
+	res, err := render.Render(ctx, tree, env, render.Options{})
+	if res != nil {
+		res.Files = nil
+	}
+	return res, err
+}
+
+// An environment whose render changed is touched even when no file it read
+// changed, so policy and scanning never skip it.
+func TestChangedRenderIsTouched(t *testing.T) {
+	srv := gittest.NewServer(t)
+	srv.CreateRepo(t, "acme/infra", "")
+	files := map[string]string{
+		"apps/plain.yaml": application("plain", "plain"),
+		"plain/cm.yaml":   configMap("plain", "v1"),
+	}
+	base := srv.Commit(t, "acme/infra", "main", files, "base")
+	head := srv.Commit(t, "acme/infra", "change", map[string]string{"plain/cm.yaml": configMap("plain", "v2")}, "change")
+	open := func(rev string) *repofs.Tree {
+		tree, err := repofs.OpenGit(context.Background(), srv.RepoPath("acme/infra"), rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tree.Close() })
+		return tree
+	}
+	res, err := Run(context.Background(), open(base), open(head), Options{RepoURL: repoURL, Renderer: lyingRenderer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Environments[0]; e.Status != Changed || !e.Touched {
+		t.Errorf("plain: status %s, touched %v; want changed and touched", e.Status, e.Touched)
 	}
 }
