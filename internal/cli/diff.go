@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/secrets"
 )
 
 // githubCommentLimit is the most characters GitHub accepts in a comment.
@@ -51,6 +52,10 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			}
 			defer headTree.Close()
 
+			masker, err := newMasker()
+			if err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
 			// The base decides how to judge the change, as on the server.
 			cfg, err := config.Load(baseTree)
 			if err != nil {
@@ -60,7 +65,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				RepoURL:  repoURL,
 				Apps:     apps,
 				Renderer: renders,
-				Diff:     diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations},
+				Diff:     diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations, Mask: masker},
 			})
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -134,4 +139,13 @@ func short(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// newMasker compiles the secret rules whose matches ferry never prints.
+func newMasker() (*secrets.Masker, error) {
+	rules, err := secrets.LoadRules()
+	if err != nil {
+		return nil, fmt.Errorf("secret rules: %w", err)
+	}
+	return rules.Masker()
 }

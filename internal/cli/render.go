@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
@@ -14,6 +16,7 @@ import (
 func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	var repo, rev, app, repoURL string
 	var limits renderLimits
+	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Render one environment's manifests as a YAML stream",
@@ -55,7 +58,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				return &codedError{code: exitFailure, err: fmt.Errorf("render %s: %w", app, err)}
 			}
 			logger().Debug("rendered", "environment", app, "objects", len(res.Objects), "files", res.Files)
-			out, err := manifest.Stream(res.Objects)
+			out, err := shownStream(res.Objects, showSecrets)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
@@ -67,7 +70,30 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&rev, "rev", "", "git revision to read (default: the files on disk)")
 	cmd.Flags().StringVar(&app, "app", "", "environment name (see `ferry apps`)")
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print Secret values and what secret rules match as rendered (hidden by default)")
 	limits.addFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("app")
 	return cmd
+}
+
+// shownStream prints objects as YAML, with Secrets' values redacted and
+// every value a secret rule matches masked (object by object), unless
+// showSecrets.
+func shownStream(objs []manifest.Object, showSecrets bool) ([]byte, error) {
+	if showSecrets {
+		return manifest.Stream(objs)
+	}
+	masker, err := newMasker()
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for _, o := range objs {
+		doc, err := manifest.Stream([]manifest.Object{diff.Shown(o)})
+		if err != nil {
+			return nil, err
+		}
+		out.WriteString(masker.MaskText(string(doc)))
+	}
+	return out.Bytes(), nil
 }

@@ -31,6 +31,22 @@ type Options struct {
 	// From and To name the two sides in diff headers ("base" and "head"
 	// when empty); a live diff compares "live" with "head".
 	From, To string
+	// Mask hides secret values in each side's text before it is diffed
+	// (secrets.Masker); nil shows values as they are, Secrets' data aside.
+	Mask Masker
+}
+
+// Masker hides secret values in text meant for people.
+type Masker interface {
+	MaskText(text string) string
+}
+
+// MaskWith masks text with m, or returns it as it is when m is nil.
+func MaskWith(m Masker, text string) string {
+	if m == nil {
+		return text
+	}
+	return m.MaskText(text)
 }
 
 // Validate reports a malformed glob, which Compare would otherwise only
@@ -146,6 +162,13 @@ func compareOne(k manifest.Key, b, h *manifest.Object, opts Options, ctx int) Ch
 		c.Change = Unchanged
 		c.SecretKeys = nil
 		return c
+	}
+	if opts.Mask != nil {
+		bText, hText = opts.Mask.MaskText(bText), opts.Mask.MaskText(hText)
+		if bText == hText {
+			c.Diff = "# ferry: only values it does not show (secrets) changed\n"
+			return c
+		}
 	}
 	from, to := opts.From, opts.To
 	if from == "" {

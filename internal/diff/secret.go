@@ -210,3 +210,12 @@ func effective(obj map[string]any) map[string]any {
 	}
 	return out
 }
+
+// Shown returns an object as ferry prints it: a Secret with its values
+// redacted as in a diff, anything else as it is.
+func Shown(o manifest.Object) manifest.Object {
+	if isSecret(o.Key) {
+		_, o.Object, _ = redactSecrets(nil, o.Object)
+	}
+	return o
+}

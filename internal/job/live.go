@@ -21,20 +21,6 @@ const liveBudget = 16000
 // liveTitle heads the live section of the comment.
 const liveTitle = "ferry diff --live (head against the cluster)"
 
-// LiveMasker hides secret values in the objects `/ferry diff --live` shows,
-// before they are diffed: the live objects read from a cluster and the
-// objects a sync of the head would leave there. It may change them in place
-// and returns what to show. Secrets' data is redacted by the diff whatever
-// the masker does.
-type LiveMasker func(objs []manifest.Object) []manifest.Object
-
-func (m LiveMasker) mask(objs []manifest.Object) []manifest.Object {
-	if m == nil || len(objs) == 0 {
-		return objs
-	}
-	return m(objs)
-}
-
 // liveSection diffs each environment the pull request changes against its
 // cluster: what a sync would change now, drift included. The pull request
 // only decides what would be applied. Where and what is read comes from
@@ -132,15 +118,15 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 	if err != nil {
 		return fail(err.Error())
 	}
-	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head"}
-	untracked := liveDiff(&r, los, p.MaskLive, opts)
+	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head", Mask: p.Mask}
+	untracked := liveDiff(&r, los, opts)
 	return r, untracked
 }
 
 // liveDiff fills r with the diff of what a sync would change, each side
-// masked first, and returns how many objects were not tracked (and so not
-// read).
-func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, mask LiveMasker, opts diff.Options) int {
+// masked by opts.Mask, and returns how many objects were not tracked (and so
+// not read).
+func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, opts diff.Options) int {
 	var have, want []manifest.Object
 	var failed []string
 	untracked := 0
@@ -157,7 +143,6 @@ func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, mask LiveMa
 		}
 		want = append(want, keyed(lo.WouldBe, lo.Key))
 	}
-	have, want = mask.mask(have), mask.mask(want)
 	for _, c := range diff.Compare(have, want, opts) {
 		switch c.Change {
 		case diff.Added:
@@ -172,7 +157,7 @@ func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, mask LiveMa
 		r.Resources = append(r.Resources, c)
 	}
 	if len(failed) > 0 {
-		r.Status, r.Error = preview.Error, "the API server refuses: "+strings.Join(failed, "; ")
+		r.Status, r.Error = preview.Error, diff.MaskWith(opts.Mask, "the API server refuses: "+strings.Join(failed, "; "))
 	}
 	return untracked
 }

@@ -65,10 +65,11 @@ type Previewer struct {
 	SecretRules *secrets.Rules
 	// Clusters resolves destinations, for /ferry diff --live.
 	Clusters func(dest environment.Destination) (*kube.Cluster, error)
-	// MaskLive masks secret values in what /ferry diff --live shows; nil
-	// leaves it to the diff's Secret redaction.
-	MaskLive LiveMasker
-	Logger   *slog.Logger
+	// Mask hides secret values in every diff and error the preview shows,
+	// the live section's included (secrets.Masker); nil leaves it to the
+	// diff's Secret redaction.
+	Mask   diff.Masker
+	Logger *slog.Logger
 }
 
 // Handle previews one pull request at one head commit and judges it: the
@@ -260,7 +261,7 @@ func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, er
 	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
 		RepoURL:  pr.HTMLURL,
 		Renderer: p.Renderer,
-		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations},
+		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations, Mask: p.Mask},
 	})
 	if err != nil {
 		s.Close()

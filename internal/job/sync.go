@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/health"
@@ -126,6 +127,9 @@ type Syncer struct {
 	History History
 	// Renderer renders the commit being synced (a sandbox.Pool in the server).
 	Renderer preview.Renderer
+	// Mask hides secret values in the errors a sync records and shows: the
+	// API server quotes the values it refuses (secrets.Masker; nil: none).
+	Mask diff.Masker
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// DegradationWindow is how long after a successful sync a rollout
@@ -361,6 +365,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 	}
 
 	outcome := s.sync(ctx, a, env, tree, &rec)
+	s.mask(&rec, outcome)
 	rec.Finished = time.Now()
 	if _, err := s.History.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
 		return err
@@ -391,6 +396,18 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 		}
 	}
 	return nil
+}
+
+// mask hides secret values in a sync's errors before they are stored,
+// logged or shown.
+func (s *Syncer) mask(rec *history.Sync, out syncOutcome) {
+	rec.Error = diff.MaskWith(s.Mask, rec.Error)
+	if out.changes == nil {
+		return
+	}
+	for i := range out.changes.Changes {
+		out.changes.Changes[i].Error = diff.MaskWith(s.Mask, out.changes.Changes[i].Error)
+	}
 }
 
 // syncOutcome is what the comment and the revert pull request explain.
@@ -453,7 +470,7 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 			return fail(history.Failed, fmt.Errorf("after %d attempts: %w", attempt+1, err))
 		}
 		wait := retry.delay(attempt)
-		s.Logger.Warn("sync failed; retrying", "environment", env.Name, "attempt", attempt+1, "wait", wait, "err", err)
+		s.Logger.Warn("sync failed; retrying", "environment", env.Name, "attempt", attempt+1, "wait", wait, "err", diff.MaskWith(s.Mask, err.Error()))
 		if serr := s.Sleep(ctx, wait); serr != nil {
 			return fail(history.Failed, serr)
 		}

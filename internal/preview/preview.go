@@ -244,7 +244,7 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 	r.RenderTime = b.dur + h.dur
 
 	if h.err != nil {
-		setError(&r, h.err)
+		setError(&r, h.err, p.opts.Diff.Mask)
 		r.Touched = true
 		return r
 	}
@@ -252,7 +252,7 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 	if b.err != nil {
 		// A base that never rendered (already broken on the target branch)
 		// must not hide what the head would deploy: diff against nothing.
-		r.BaseError = b.err.Error()
+		r.BaseError = diff.MaskWith(p.opts.Diff.Mask, b.err.Error())
 		baseObjs = &render.Result{}
 	}
 	r.Touched = r.Lifecycle != "" || !sameDefinition(pr.base, pr.head) || touches(p.changed, baseObjs.Files, h.res.Files)
@@ -280,7 +280,9 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 	return r
 }
 
-func setError(r *EnvironmentResult, err error) {
+// setError records a render error, its text masked: kustomize and Helm
+// quote what they choke on.
+func setError(r *EnvironmentResult, err error, m diff.Masker) {
 	r.Status = Error
 	r.Error = err.Error()
 	var re *render.Error
@@ -290,6 +292,7 @@ func setError(r *EnvironmentResult, err error) {
 			r.Error = re.Err.Error()
 		}
 	}
+	r.Error = diff.MaskWith(m, r.Error)
 }
 
 // touches reports whether a changed file is among those a render read.

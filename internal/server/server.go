@@ -153,6 +153,10 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 	if sleep == nil {
 		sleep = sleepCtx
 	}
+	masker, err := rules.Masker()
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret masking: %w", err)
+	}
 	renders, err := sandbox.New(cfg.Render)
 	if err != nil {
 		return nil, nil, err
@@ -164,6 +168,7 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 		Mirrors:     mirrors,
 		State:       db,
 		Renderer:    renders,
+		Mask:        masker,
 		SecretRules: rules,
 		Clusters:    clusterFor,
 		Logger:      log,
@@ -183,6 +188,7 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 		History:       db,
 		Drift:         drifts,
 		Renderer:      renders,
+		Mask:          masker,
 		HealthTimeout: cfg.HealthTimeout,
 		Sleep:         sleep,
 		Logger:        log,
