@@ -31,7 +31,7 @@ type verdict struct {
 // request itself changes.
 func (p *Previewer) evaluate(ctx context.Context, gh GitHub, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
 	v := &verdict{}
-	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger))
+	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger), secrets.WithRenderInputs(renderInputs(snap.res)))
 	if err != nil {
 		v.decision = policy.FailClosed(fmt.Errorf(".ferry.yaml secrets: %w", err))
 		return v, nil
@@ -97,6 +97,15 @@ func (p *Previewer) evaluate(ctx context.Context, gh GitHub, repo github.Repo, i
 	return v, nil
 }
 
+// renderInputs are the files the head's renders read.
+func renderInputs(res *preview.Result) []string {
+	var out []string
+	for _, e := range res.Environments {
+		out = append(out, e.Files...)
+	}
+	return out
+}
+
 // introduced is what a change adds or changes in an environment's render:
 // an existing object the change does not touch is not this change's finding.
 func introduced(e preview.EnvironmentResult) []manifest.Object {
@@ -155,10 +164,18 @@ func policyCheck(v *verdict) (string, github.CheckOutput) {
 		out.Annotations = append(out.Annotations, github.Annotation{
 			Path: f.File, StartLine: max(line, 1), Level: "failure",
 			Title:   "Secret: " + f.RuleID,
-			Message: fmt.Sprintf("%s%s (fingerprint %s). Remove it, or allow the fingerprint in the base branch's .ferry.yaml secrets.allow.", f.RuleID, where, f.Fingerprint),
+			Message: findingMessage(f, where),
 		})
 	}
 	return conclusion, out
+}
+
+// findingMessage says what a finding is and how to resolve it.
+func findingMessage(f secrets.Finding, where string) string {
+	if f.RuleID == secrets.RuleIncomplete {
+		return f.Description + ". Split the change, or skip generated paths with secrets.allow.paths in the base branch's .ferry.yaml."
+	}
+	return fmt.Sprintf("%s%s (fingerprint %s). Remove it, or allow the fingerprint in the base branch's .ferry.yaml secrets.allow.", f.RuleID, where, f.Fingerprint)
 }
 
 // policyMarkdown is the policy state per environment, for the sticky

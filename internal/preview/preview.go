@@ -256,7 +256,7 @@ func (p *planner) renderAndDiff(ctx context.Context, pr pair, sem chan struct{})
 		baseObjs = &render.Result{}
 	}
 	r.Touched = r.Lifecycle != "" || !sameDefinition(pr.base, pr.head) || touches(p.changed, baseObjs.Files, h.res.Files)
-	r.Head = h.res.Objects
+	r.Head, r.Files = h.res.Objects, h.res.Files
 	changes := diff.Compare(baseObjs.Objects, h.res.Objects, p.opts.Diff)
 	r.Status = Unchanged
 	for _, c := range changes {

@@ -54,8 +54,10 @@ type EnvironmentResult struct {
 	Env environment.Environment `json:"-"`
 	// Head is what the head renders, for checks that look at whole objects
 	// (secret scanning, sync); nil when the environment was not rendered.
-	Head       []manifest.Object `json:"-"`
-	RenderTime time.Duration     `json:"-"`
+	Head []manifest.Object `json:"-"`
+	// Files are the repository files the head's render read.
+	Files      []string      `json:"-"`
+	RenderTime time.Duration `json:"-"`
 }
 
 // Result is the preview of one change: every environment at base and head.

@@ -33,7 +33,7 @@ type AddedLine struct {
 func AddedLines(base, head *repofs.Tree, changed []string) (map[string][]AddedLine, error) {
 	out := map[string][]AddedLine{}
 	for _, name := range changed {
-		_, added, err := addedLines(base, head, name)
+		_, added, err := addedLines(base, head, name, false)
 		if err != nil {
 			return nil, err
 		}
@@ -46,7 +46,9 @@ func AddedLines(base, head *repofs.Tree, changed []string) (map[string][]AddedLi
 
 // ScanDiff scans what a change adds: the added lines of every changed file,
 // with the head content as the structural rules' context. Files are read
-// through the trees; the context is checked between files.
+// through the trees; the context is checked between files. A file a render
+// reads is scanned even when large or binary. Past the scanner's budget the
+// scan stops with a RuleIncomplete finding.
 func (s *Scanner) ScanDiff(ctx context.Context, base, head *repofs.Tree, changed []string) ([]Finding, error) {
 	var out []Finding
 	for _, name := range changed {
@@ -56,24 +58,37 @@ func (s *Scanner) ScanDiff(ctx context.Context, base, head *repofs.Tree, changed
 		if s.pathAllowed(name) {
 			continue
 		}
-		content, added, err := addedLines(base, head, name)
+		content, added, err := addedLines(base, head, name, s.renderInputs[name])
 		if err != nil {
 			return nil, err
+		}
+		if !s.budget.spend(addedBytes(added)) {
+			out = append(out, s.incomplete(name, "", SourceAddedLine))
+			break
 		}
 		out = append(out, s.ScanChange(name, content, added)...)
 	}
 	return out, nil
 }
 
-// addedLines returns the head content of name and the lines it adds.
-func addedLines(base, head *repofs.Tree, name string) ([]byte, []AddedLine, error) {
-	now, ok, err := readText(head, name)
+func addedBytes(lines []AddedLine) int {
+	n := 0
+	for _, l := range lines {
+		n += len(l.Text) + 1
+	}
+	return n
+}
+
+// addedLines returns the head content of name and the lines it adds; any
+// anySize says to read it whatever its size or content.
+func addedLines(base, head *repofs.Tree, name string, anySize bool) ([]byte, []AddedLine, error) {
+	now, ok, err := readText(head, name, anySize)
 	if err != nil || !ok {
 		return nil, nil, err
 	}
 	var was []byte
 	if base != nil {
-		if was, ok, err = readText(base, name); err != nil {
+		if was, ok, err = readText(base, name, anySize); err != nil {
 			return nil, nil, err
 		} else if !ok {
 			was = nil
@@ -82,9 +97,9 @@ func addedLines(base, head *repofs.Tree, name string) ([]byte, []AddedLine, erro
 	return now, diffAdded(was, now), nil
 }
 
-// readText reads a regular text file within the size limit; ok is false
-// for anything else.
-func readText(t *repofs.Tree, name string) ([]byte, bool, error) {
+// readText reads a regular text file within the size limit (with anySize,
+// any file the tree reads); ok is false for anything else.
+func readText(t *repofs.Tree, name string, anySize bool) ([]byte, bool, error) {
 	real, err := t.Resolve(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
@@ -97,14 +112,14 @@ func readText(t *repofs.Tree, name string) ([]byte, bool, error) {
 	}
 	if size, err := t.Size(name); err != nil {
 		return nil, false, fmt.Errorf("scan %s: %w", name, err)
-	} else if size > MaxTextFileSize {
+	} else if size > MaxTextFileSize && !anySize || t.MaxFileSize > 0 && size > t.MaxFileSize {
 		return nil, false, nil
 	}
 	data, err := t.ReadFile(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("scan %s: %w", name, err)
 	}
-	if bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0 {
+	if !anySize && bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0 {
 		return nil, false, nil
 	}
 	return data, true, nil

@@ -99,9 +99,13 @@ type fragment struct {
 
 // detect runs gitleaks over one fragment and keeps rule and position only.
 func (s *Scanner) detect(file string, fr fragment) []hit {
+	path := file
+	if s.renderInputs[file] {
+		path = "" // gitleaks skips some paths (*.bin); a render input reaches a cluster whatever its name
+	}
 	results := s.detector.DetectContext(context.Background(), detect.Fragment{
 		Raw:       fr.text,
-		FilePath:  file,
+		FilePath:  path,
 		StartLine: fr.startLine,
 	})
 	out := make([]hit, 0, len(results))

@@ -118,6 +118,8 @@ type Scanner struct {
 	fingerprints map[string]bool
 	regexes      []*regexp.Regexp
 	log          *slog.Logger
+	budget       *budget
+	renderInputs map[string]bool
 }
 
 // NewScanner compiles gitleaks' default rules with the allowlist added.
@@ -133,7 +135,7 @@ func NewScanner(allow Allowlist, opts ...Option) (*Scanner, error) {
 
 // Scanner makes a scanner of these rules with a repository's allowlist.
 func (r *Rules) Scanner(allow Allowlist, opts ...Option) (*Scanner, error) {
-	s := &Scanner{fingerprints: map[string]bool{}, log: slog.Default()}
+	s := &Scanner{fingerprints: map[string]bool{}, log: slog.Default(), budget: &budget{limits: DefaultLimits()}, renderInputs: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -220,6 +222,10 @@ func (s *Scanner) ScanManifests(env string, objs []manifest.Object) []Finding {
 			// The error may quote the object; keep only its type.
 			s.log.Warn("secrets: object not scanned", "env", env, "resource", o.Key.String(), "error_type", fmt.Sprintf("%T", err))
 			continue
+		}
+		if !s.budget.spend(len(text)) {
+			out = append(out, s.incomplete(o.Source, o.Key.String(), source))
+			break
 		}
 		st := analyze(text, true, false)
 		resource := o.Key.String()

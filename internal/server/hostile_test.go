@@ -29,6 +29,10 @@ type hostileCase struct {
 		Status     string `json:"status"`
 		// Absent are texts neither the comment nor the check may hold.
 		Absent []string `json:"absent"`
+		// Policy is the ferry/policy conclusion, when the case decides it,
+		// and PolicyMessage a text its summary or annotations hold.
+		Policy        string `json:"policy"`
+		PolicyMessage string `json:"policyMessage"`
 	} `json:"expect"`
 	// Planted are values that must appear in nothing ferry writes.
 	Planted    []string `json:"planted"`
@@ -135,6 +139,9 @@ func TestHostilePullRequests(t *testing.T) {
 			h.deliver("pull_request", "opened", pr, "hostile-"+c.Name)
 			h.waitFor("the diff check of "+c.Name, func() bool { return h.completedCheck(pr.HeadSHA) != nil })
 			checkHostileOutcome(t, h, c, number, h.completedCheck(pr.HeadSHA))
+			if c.Expect.Policy != "" {
+				checkHostilePolicy(t, c, h.policyCheck(pr.HeadSHA, 1))
+			}
 		})
 	}
 	t.Run("ordinary pull request afterwards", func(t *testing.T) {
@@ -196,6 +203,17 @@ func checkHostileOutcome(t *testing.T, h *harness, c hostileCase, number int, ch
 		t.Errorf("no failure annotation at %s: %+v", c.Expect.Annotation, check.Annotations)
 	}
 	h.assertNotLeaked(t, c.Planted)
+}
+
+func checkHostilePolicy(t *testing.T, c hostileCase, check githubtest.CheckRun) {
+	t.Helper()
+	text := check.Summary
+	for _, a := range check.Annotations {
+		text += "\n" + a.Title + ": " + a.Message
+	}
+	if check.Conclusion != c.Expect.Policy || !strings.Contains(text, c.Expect.PolicyMessage) {
+		t.Errorf("ferry/policy %s, want %s holding %q:\n%s", check.Conclusion, c.Expect.Policy, c.Expect.PolicyMessage, text)
+	}
 }
 
 func annotatedAt(check *githubtest.CheckRun, path string) bool {
