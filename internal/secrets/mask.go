@@ -3,10 +3,12 @@ package secrets
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/report"
 )
 
 // MaxMaskedText bounds what MaskText scans; longer text is replaced whole.
@@ -71,13 +73,13 @@ func (m *Masker) MaskText(text string) string {
 		return "(not shown: scanning it for secrets took too long)\n"
 	}
 	lines := strings.Split(text, "\n")
-	var replace []string
+	var found []report.Finding
 	for _, r := range results {
 		if r.Secret == "" {
 			continue
 		}
 		if strings.Contains(text, r.Secret) {
-			replace = append(replace, r.Secret, masked(r.Secret, r.RuleID))
+			found = append(found, r)
 			continue
 		}
 		if r.StartLine >= 0 && r.StartLine < len(lines) {
@@ -85,11 +87,33 @@ func (m *Masker) MaskText(text string) string {
 		}
 	}
 	text = strings.Join(lines, "\n")
-	if len(replace) > 0 {
-		text = strings.NewReplacer(replace...).Replace(text)
+	slices.SortFunc(found, byNaming)
+	for _, r := range found {
+		// A token longer than its rule's pattern is masked to its end.
+		re := regexp.MustCompile(regexp.QuoteMeta(r.Secret) + tokenTail)
+		text = re.ReplaceAllStringFunc(text, func(v string) string { return masked(v, r.RuleID) })
 	}
 	return text
 }
+
+// byNaming orders findings so that a value two rules match is named by the
+// specific one (github-pat rather than generic-api-key), longer values
+// first, and the same way every time.
+func byNaming(a, b report.Finding) int {
+	ga, gb := strings.HasPrefix(a.RuleID, "generic"), strings.HasPrefix(b.RuleID, "generic")
+	switch {
+	case ga != gb && ga:
+		return 1
+	case ga != gb:
+		return -1
+	case len(a.Secret) != len(b.Secret):
+		return len(b.Secret) - len(a.Secret)
+	}
+	return strings.Compare(a.RuleID+a.Secret, b.RuleID+b.Secret)
+}
+
+// tokenTail is the rest of a token after what a rule matched.
+const tokenTail = `[A-Za-z0-9_+/=-]*`
 
 var encodedRE = regexp.MustCompile(`[A-Za-z0-9+/=_%-]{8,}`)
 
