@@ -102,7 +102,8 @@ type depsBuilder struct {
 	tree    *repofs.Tree
 	files   map[string]bool
 	dirs    map[string]bool
-	visited map[string]bool
+	visited map[string]bool // real kustomization directories
+	charts  map[string]bool // chart directories as named
 	// walked are the real directories whose symlinks have been followed.
 	walked map[string]bool
 	// err is the first symlink that cannot be followed (a loop).
@@ -110,7 +111,7 @@ type depsBuilder struct {
 }
 
 func newDepsBuilder(tree *repofs.Tree) *depsBuilder {
-	return &depsBuilder{tree: tree, files: map[string]bool{}, dirs: map[string]bool{}, visited: map[string]bool{}, walked: map[string]bool{}}
+	return &depsBuilder{tree: tree, files: map[string]bool{}, dirs: map[string]bool{}, visited: map[string]bool{}, charts: map[string]bool{}, walked: map[string]bool{}}
 }
 
 // file adds a file the render reads, and what it is through symlinks.
@@ -231,15 +232,21 @@ func (b *depsBuilder) kustomization(dir string) error {
 	return nil
 }
 
+// chart adds a chart directory and, recursively, its file:// dependencies.
+// Helm joins those to the chart's path as named, lexically (charts/app's
+// file://../lib is charts/lib even when charts/app links elsewhere), so
+// charts are keyed by that path, not where it leads; a chain of names
+// through links ends at the tree's limit on symlink hops (an error).
 func (b *depsBuilder) chart(dir string) error {
 	b.dir(dir)
-	real, err := b.tree.Resolve(dir)
-	if err != nil || b.visited[real] {
+	if b.charts[dir] {
 		return nil
 	}
-	b.visited[real] = true
-	c, err := readChart(b.tree, real)
-	if errors.Is(err, fs.ErrNotExist) {
+	b.charts[dir] = true
+	c, err := readChart(b.tree, dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, repofs.ErrOutsideRoot) {
+		// No chart (yet): the render fails, and b.dir depends on what
+		// could change that.
 		return nil
 	}
 	if err != nil {

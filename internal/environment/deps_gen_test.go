@@ -70,7 +70,32 @@ func (g *repoGen) generate() []environment.Environment {
 		envs = append(envs, g.chart(fmt.Sprintf("charts/c%d", i)))
 		envs = append(envs, g.plain(fmt.Sprintf("plain/p%d", i)))
 	}
+	envs = append(envs, g.linkedChart("charts/linked"))
+	if g.maybe(3) {
+		// At the root, ../../base leaves the repository unless resolved
+		// from where the overlay really is, as kustomize does.
+		g.link("o-link", "overlays/o0")
+		envs = append(envs, environment.Environment{Name: "o-link", Path: "o-link", Type: environment.Kustomize})
+	}
 	return envs
+}
+
+// linkedChart is a chart environment whose directory is a link to a shared
+// chart with a file:// dependency on ../lib, which Helm resolves from the
+// link's path (a sibling lib of dir), not from where the link leads.
+func (g *repoGen) linkedChart(dir string) environment.Environment {
+	g.files["shared/chart/Chart.yaml"] = "apiVersion: v2\nname: shared\nversion: 1.0.0\n" +
+		"dependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../lib\n"
+	g.files["shared/chart/templates/s.yaml"] = g.configMap("chart")
+	sibling := path.Join(path.Dir(dir), "lib")
+	if g.maybe(2) {
+		g.link(sibling, "lib")
+	} else {
+		g.files[sibling+"/Chart.yaml"] = "apiVersion: v2\nname: lib\nversion: 1.0.0\n"
+		g.files[sibling+"/templates/own.yaml"] = g.configMap("sibling")
+	}
+	g.link(dir, "shared/chart")
+	return environment.Environment{Name: strings.ReplaceAll(dir, "/", "-"), Path: dir, Type: environment.Helm}
 }
 
 // overlay is a Kustomize overlay on the shared base (reached directly or

@@ -15,7 +15,7 @@ import (
 
 var (
 	depsSeed  = flag.Int64("deps.seed", 0, "first seed of TestDependenciesCoverRenders (0: from the clock)")
-	depsRepos = flag.Int("deps.repos", 200, "repositories TestDependenciesCoverRenders generates")
+	depsRepos = flag.Int("deps.repos", 150, "repositories TestDependenciesCoverRenders generates")
 )
 
 // TestDependenciesCoverRenders is the property behind `ferry diff`'s

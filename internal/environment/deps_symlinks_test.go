@@ -66,6 +66,22 @@ func TestDependenciesFollowSymlinks(t *testing.T) {
 			wantDirs:  []string{"charts/app", "lib"},
 		},
 		{
+			// Helm joins file://../lib to charts/app as named: charts/lib,
+			// not shared/lib beside where the link leads.
+			name: "chart directory is a link, with a file:// dependency",
+			files: map[string]string{
+				"charts/app":                   symlinkPrefix + "../shared/chart",
+				"shared/chart/Chart.yaml":      chartYAML + "dependencies:\n- name: lib\n  version: 1.0.0\n  repository: file://../lib\n",
+				"shared/chart/templates/a.yml": "kind: ConfigMap\n",
+				"charts/lib/Chart.yaml":        "apiVersion: v2\nname: lib\nversion: 1.0.0\n",
+				"charts/lib/templates/l.yaml":  "kind: ConfigMap\n",
+				"shared/lib/Chart.yaml":        "apiVersion: v2\nname: lib\nversion: 1.0.0\n",
+			},
+			env:       helm,
+			wantFiles: []string{"apps/app.yaml"},
+			wantDirs:  []string{"charts/app", "charts/lib", "shared/chart"},
+		},
+		{
 			name: "plain directory: links at any depth, into directories that link on",
 			files: map[string]string{
 				"manifests/a.yaml":       "kind: ConfigMap\n",
@@ -141,6 +157,15 @@ func TestDependenciesSymlinkLoop(t *testing.T) {
 				"charts/app/Chart.yaml":      chartYAML,
 				"charts/app/templates/a.yml": symlinkPrefix + "b.yml",
 				"charts/app/templates/b.yml": symlinkPrefix + "a.yml",
+			},
+			env: environment.Environment{Name: "app", Path: "charts/app", Type: environment.Helm},
+		},
+		{
+			// Each file:// name goes through the link once more.
+			name: "chart depending on itself through a link",
+			files: map[string]string{
+				"charts/app/Chart.yaml": chartYAML + "dependencies:\n- name: app\n  version: 1.0.0\n  repository: file://self\n",
+				"charts/app/self":       symlinkPrefix + ".",
 			},
 			env: environment.Environment{Name: "app", Path: "charts/app", Type: environment.Helm},
 		},

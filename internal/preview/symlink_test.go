@@ -46,6 +46,15 @@ func symlinkRepo() map[string]string {
 		"plain/cm.yaml":                      gittest.Symlink("../shared/configmap.yaml"),
 		"shared-templates/cm.yaml":           configMap("shared", "from-templates"),
 		"unrelated/cm.yaml":                  configMap("unrelated", "x"),
+
+		// Helm resolves file://../lib from charts/via-link as named:
+		// charts/lib, not a lib beside shared-chart.
+		"apps/via-link.yaml":             application("via-link", "charts/via-link"),
+		"charts/via-link":                gittest.Symlink("../shared-chart"),
+		"shared-chart/Chart.yaml":        "apiVersion: v2\nname: shared\nversion: 1.0.0\ndependencies:\n- name: lib\n  version: 1.0.0\n  repository: file://../lib\n",
+		"shared-chart/templates/cm.yaml": configMap("shared-chart", "x"),
+		"charts/lib/Chart.yaml":          "apiVersion: v2\nname: lib\nversion: 1.0.0\n",
+		"charts/lib/templates/cm.yaml":   configMap("lib", "v1"),
 	}
 }
 
@@ -71,6 +80,11 @@ func TestChangeBehindSymlinkTouches(t *testing.T) {
 			name:   "only a link in the middle of the chain, retargeted",
 			change: map[string]string{"overlays/linked/current.yaml": gittest.Symlink("files/v2.yaml")},
 			want:   []string{"overlay"},
+		},
+		{
+			name:   "only a template of the file:// dependency of a chart reached through a link",
+			change: map[string]string{"charts/lib/templates/cm.yaml": configMap("lib", "v2")},
+			want:   []string{"via-link"},
 		},
 		{
 			name: "only the chart's templates directory, made a link to a shared directory",
