@@ -32,9 +32,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// errorf builds an *Error at a location; file may be empty and line zero.
+// errorf builds an *Error at a location with a message of ferry's own,
+// which leaves the package as written; file may be empty and line zero.
 func errorf(file string, line int, format string, args ...any) *Error {
-	return &Error{File: file, Line: line, Err: fmt.Errorf(format, args...)}
+	return &Error{File: file, Line: line, Err: ownError{fmt.Errorf(format, args...)}}
 }
 
 // located wraps err at a location unless it already carries one.
@@ -45,17 +46,17 @@ func located(file string, line int, err error) error {
 	}
 	var pe *manifest.ParseError
 	if errors.As(err, &pe) {
-		return &Error{File: pe.File, Line: pe.Line, Err: reword(pe.Err, pe.Err.Error())}
+		return &Error{File: pe.File, Line: pe.Line, Err: pe.Err}
 	}
-	return &Error{File: file, Line: line, Err: reword(err, err.Error())}
+	return &Error{File: file, Line: line, Err: err}
 }
 
 // maxErrorMessage bounds messages taken from kustomize and helm.
 const maxErrorMessage = 1000
 
 // rewordedError keeps a third-party error as the cause while presenting a
-// cleaned-up message: virtual paths made repo-relative, quoted contents
-// removed, length capped.
+// cleaned-up message (virtual paths made repo-relative, length capped).
+// Its quoted contents are removed when it leaves the package (reduceError).
 type rewordedError struct {
 	msg   string
 	cause error
@@ -65,7 +66,7 @@ func (e *rewordedError) Error() string { return e.msg }
 func (e *rewordedError) Unwrap() error { return e.cause }
 
 func reword(err error, msg string) error {
-	msg = strings.TrimSpace(scrub(msg))
+	msg = strings.TrimSpace(msg)
 	if len(msg) > maxErrorMessage {
 		msg = msg[:maxErrorMessage] + "… (truncated)"
 	}
@@ -82,32 +83,4 @@ func yamlLine(msg string) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
-}
-
-// dumpRE matches Go's printing of decoded documents (map[...]..., a struct
-// or slice literal) that kustomize and YAML libraries put in errors.
-var dumpRE = regexp.MustCompile(`(?:map\[[^\]]*\]|\[\][\w.{} ]+|&?[\w.]+)?\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}`)
-
-// quotedRE matches quoted text: backticks, double quotes (with escapes) and
-// single quotes within a line.
-var quotedRE = regexp.MustCompile("`[^`]*`|\"(?:[^\"\\\\]|\\\\.)*\"|'[^'\\n]*'")
-
-// fileRefRE is what a quoted file reference looks like; only those are kept.
-var fileRefRE = regexp.MustCompile(`^[\w.-]+(?:/[\w.-]+)*\.(?:ya?ml|json|tpl|txt|env|properties)$`)
-
-// scrub removes the contents third-party errors quote: values a YAML
-// decoder could not use, the node a kustomize patch did not apply to, a
-// Helm template's text. Such contents can be a password. What remains is
-// the kind of error; quoted file names are kept.
-func scrub(msg string) string {
-	for range 4 { // dumps nest; each pass removes two levels
-		msg = dumpRE.ReplaceAllString(msg, "{…}")
-	}
-	return quotedRE.ReplaceAllStringFunc(msg, func(q string) string {
-		inner := q[1 : len(q)-1]
-		if fileRefRE.MatchString(inner) {
-			return q
-		}
-		return q[:1] + "…" + q[len(q)-1:]
-	})
 }

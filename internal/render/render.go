@@ -60,7 +60,7 @@ func Render(ctx context.Context, tree *repofs.Tree, env environment.Environment,
 		return j.run()
 	})
 	if err != nil {
-		return nil, withEnv(env.Name, err)
+		return nil, reduceError(withEnv(env.Name, err))
 	}
 
 	files := r.list()
