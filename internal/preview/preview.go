@@ -65,7 +65,8 @@ func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, e
 	}
 	res := &Result{Base: label(base), Head: label(head), ChangedFiles: repofs.Changed(base, head)}
 	for _, s := range append(baseEnvs.Skipped, headEnvs.Skipped...) {
-		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", s.File, s.Reason))
+		// A YAML library's reason can quote what it could not parse.
+		res.Skipped = append(res.Skipped, diff.MaskWith(opts.Diff.Mask, fmt.Sprintf("%s: %s", s.File, s.Reason)))
 	}
 	res.Skipped = dedupe(res.Skipped)
 
