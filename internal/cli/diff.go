@@ -74,25 +74,8 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			for _, sk := range res.Skipped {
 				log.Debug("skipped file", "detail", sk)
 			}
-			switch format {
-			case "markdown":
-				fmt.Fprint(s.Out, report.Markdown(res, report.MarkdownOptions{
-					Title:    "ferry diff",
-					MaxChars: maxChars,
-					Footer:   fmt.Sprintf("Rendered %s → %s in %s.", short(res.Base), short(res.Head), res.Duration.Round(time.Millisecond)),
-				}))
-			case "json":
-				b, err := report.JSON(res)
-				if err != nil {
-					return &codedError{code: exitFailure, err: err}
-				}
-				s.Out.Write(append(b, '\n'))
-			case "text":
-				if err := report.Text(s.Out, res, useColor(color, s)); err != nil {
-					return &codedError{code: exitFailure, err: err}
-				}
-			default:
-				return &codedError{code: exitFailure, err: fmt.Errorf("unknown --format %q (want markdown, text or json)", format)}
+			if err := printDiff(s, res, format, maxChars, useColor(color, s)); err != nil {
+				return &codedError{code: exitFailure, err: err}
 			}
 			return &codedError{code: diffExitCode(res)}
 		},
@@ -108,6 +91,29 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	limits.addFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("base")
 	return cmd
+}
+
+// printDiff writes a preview in one of ferry diff's formats.
+func printDiff(s Streams, res *preview.Result, format string, maxChars int, color bool) error {
+	switch format {
+	case "markdown":
+		_, err := fmt.Fprint(s.Out, report.Markdown(res, report.MarkdownOptions{
+			Title:    "ferry diff",
+			MaxChars: maxChars,
+			Footer:   fmt.Sprintf("Rendered %s → %s in %s.", short(res.Base), short(res.Head), res.Duration.Round(time.Millisecond)),
+		}))
+		return err
+	case "json":
+		b, err := report.JSON(res)
+		if err != nil {
+			return err
+		}
+		_, err = s.Out.Write(append(b, '\n'))
+		return err
+	case "text":
+		return report.Text(s.Out, res, color)
+	}
+	return fmt.Errorf("unknown --format %q (want markdown, text or json)", format)
 }
 
 func diffExitCode(res *preview.Result) int {

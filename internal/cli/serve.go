@@ -51,18 +51,8 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 				cfg.PrivateKey = b
 			}
 			// An App registered by `ferry setup` is used when no flags name one.
-			if creds, err := server.LoadCredentials(dataDir); err != nil {
+			if err := useStoredApp(&cfg); err != nil {
 				return &codedError{code: exitFailure, err: err}
-			} else if creds != nil {
-				if cfg.AppID == 0 {
-					cfg.AppID = creds.AppID
-				}
-				if len(cfg.PrivateKey) == 0 {
-					cfg.PrivateKey = []byte(creds.PEM)
-				}
-				if len(cfg.WebhookSecret) == 0 {
-					cfg.WebhookSecret = []byte(creds.WebhookSecret)
-				}
 			}
 			if err := cfg.Validate(); err != nil {
 				return &codedError{code: exitFailure, err: fmt.Errorf("%w; to register a new App run `ferry setup`", err)}
@@ -96,6 +86,25 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	limits.addFlags(f)
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	return cmd
+}
+
+// useStoredApp fills what the flags left empty from the App `ferry setup`
+// stored in the data directory, if any.
+func useStoredApp(cfg *server.Config) error {
+	creds, err := server.LoadCredentials(cfg.DataDir)
+	if err != nil || creds == nil {
+		return err
+	}
+	if cfg.AppID == 0 {
+		cfg.AppID = creds.AppID
+	}
+	if len(cfg.PrivateKey) == 0 {
+		cfg.PrivateKey = []byte(creds.PEM)
+	}
+	if len(cfg.WebhookSecret) == 0 {
+		cfg.WebhookSecret = []byte(creds.WebhookSecret)
+	}
+	return nil
 }
 
 func newSetupCmd(s Streams, _ func() *slog.Logger) *cobra.Command {

@@ -139,15 +139,9 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 	if err != nil {
 		return nil, nil, fmt.Errorf("secret scanning rules: %w", err)
 	}
-	clusterFor := cfg.ClusterFor
-	if clusterFor == nil {
-		kopts := kube.DefaultClustersOptions()
-		kopts.Kubeconfig, kopts.Contexts = cfg.Kubeconfig, cfg.ClusterContexts
-		clusters, err := kube.NewClusters(kopts)
-		if err != nil {
-			return nil, nil, err
-		}
-		clusterFor = clusters.Cluster
+	clusterFor, err := cfg.clusters()
+	if err != nil {
+		return nil, nil, err
 	}
 	sleep := cfg.Sleep
 	if sleep == nil {
@@ -222,6 +216,21 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 
 // newEcho routes `ferry serve`. The App manifest flow is not among them:
 // only `ferry setup` (RunSetup) serves it.
+// clusters resolves destinations from the kubeconfig, unless a test set
+// ClusterFor.
+func (c Config) clusters() (func(environment.Destination) (*kube.Cluster, error), error) {
+	if c.ClusterFor != nil {
+		return c.ClusterFor, nil
+	}
+	kopts := kube.DefaultClustersOptions()
+	kopts.Kubeconfig, kopts.Contexts = c.Kubeconfig, c.ClusterContexts
+	clusters, err := kube.NewClusters(kopts)
+	if err != nil {
+		return nil, err
+	}
+	return clusters.Cluster, nil
+}
+
 func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
