@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/drift"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/history"
@@ -55,6 +56,9 @@ type Drift struct {
 	Now    func() time.Time
 	// HealQuiet overrides DefaultHealQuiet.
 	HealQuiet time.Duration
+	// Mask hides secret values in a drift issue, which shows the drifted
+	// fields' values in Git and live (secrets.Masker; nil: none).
+	Mask diff.Masker
 
 	mu       sync.Mutex
 	desired  map[string]map[manifest.Key]manifest.Object
@@ -242,7 +246,7 @@ func (d *Drift) report(ctx context.Context, ev drift.Event, a SyncArgs) error {
 		return err
 	}
 	key := a.Repo + "/" + a.Environment
-	body := driftIssueBody(ev, a)
+	body := diff.MaskWith(d.Mask, driftIssueBody(ev, a))
 	if raw, ok, err := d.State.Get(ctx, "drift_issue", key); err != nil {
 		return err
 	} else if ok && raw != "" {

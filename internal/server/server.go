@@ -170,7 +170,7 @@ func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Rout
 	drifts := job.NewDrift()
 	drifts.Client = func(id int64) (job.DriftGitHub, error) { return app.Client(id) }
 	drifts.State, drifts.Queue, drifts.Audit, drifts.Logger = db, db, db, log
-	drifts.HealQuiet = cfg.HealQuiet
+	drifts.HealQuiet, drifts.Mask = cfg.HealQuiet, masker
 	s.drift = drifts
 	syncs := &job.Syncer{
 		Client:        func(id int64) (job.SyncGitHub, error) { return app.Client(id) },
