@@ -52,10 +52,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			}
 			defer headTree.Close()
 
-			masker, err := newMasker()
-			if err != nil {
-				return &codedError{code: exitFailure, err: err}
-			}
+			masker := startMasker()
 			// The base decides how to judge the change, as on the server.
 			cfg, err := config.Load(baseTree)
 			if err != nil {
@@ -145,6 +142,34 @@ func short(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// backgroundMasker is a secrets.Masker compiled while the repository is
+// read: compiling gitleaks' rules is a tenth of a second a command need not
+// wait for until it has a diff to show.
+type backgroundMasker struct {
+	done   chan struct{}
+	masker *secrets.Masker
+	err    error
+}
+
+func startMasker() *backgroundMasker {
+	m := &backgroundMasker{done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		m.masker, m.err = newMasker()
+	}()
+	return m
+}
+
+// MaskText masks text once the rules are compiled. Should they fail to
+// compile, nothing is shown.
+func (m *backgroundMasker) MaskText(text string) string {
+	<-m.done
+	if m.err != nil {
+		return "(not shown: ferry's secret rules failed to load)\n"
+	}
+	return m.masker.MaskText(text)
 }
 
 // newMasker compiles the secret rules whose matches ferry never prints.

@@ -113,6 +113,9 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 	started := time.Now()
 	snap, err := p.snapshot(ctx, pr)
 	if err != nil {
+		// Shown on the checks, logged and stored by the queue: a discovery
+		// or configuration error can quote the head's contents.
+		err = maskError(p.Mask, err)
 		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
 			// Nothing will retry this: say why on both checks instead of
 			// leaving them in progress forever (and the PR unmergeable).
@@ -268,6 +271,24 @@ func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, er
 		return nil, fmt.Errorf("preview %s#%d: %w", pr.Repo, pr.Number, err)
 	}
 	return s, nil
+}
+
+// maskedError is an error whose text is masked; it unwraps to the error,
+// so the queue still reads retries and permanence from it.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// maskError masks err's text; a nil masker leaves it as it is.
+func maskError(m diff.Masker, err error) error {
+	if m == nil {
+		return err
+	}
+	return &maskedError{msg: m.MaskText(err.Error()), err: err}
 }
 
 // checkConclusion fails the check when an environment does not render, and

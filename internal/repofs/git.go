@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,12 +18,15 @@ import (
 // read lazily through one long-lived `git cat-file --batch`, so a render that
 // touches ten files of a huge repository reads ten blobs.
 func OpenGit(ctx context.Context, gitDir, rev string) (*Tree, error) {
-	commit, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
-	if err != nil {
-		return nil, fmt.Errorf("resolve revision %q: %w", rev, err)
+	commit := rev
+	if !commitID.MatchString(rev) {
+		out, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+		if err != nil {
+			return nil, fmt.Errorf("resolve revision %q: %w", rev, err)
+		}
+		commit = strings.TrimSpace(out)
 	}
-	commit = strings.TrimSpace(commit)
-	out, err := git(ctx, gitDir, "ls-tree", "-r", "-l", "-z", "--full-tree", commit)
+	out, err := git(ctx, gitDir, "ls-tree", "-r", "-l", "-z", "--full-tree", commit+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
 	}
@@ -49,6 +53,10 @@ func OpenGit(ctx context.Context, gitDir, rev string) (*Tree, error) {
 	}
 	return newTree(commit, entries, &gitSource{dir: gitDir}), nil
 }
+
+// commitID is a full object id, which needs no rev-parse: ls-tree of
+// "<id>^{commit}" reads that commit's tree and fails for anything else.
+var commitID = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // ResolveCommit returns the full commit id of rev.
 func ResolveCommit(ctx context.Context, gitDir, rev string) (string, error) {

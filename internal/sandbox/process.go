@@ -9,11 +9,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
 // process is one running worker. It serves one render at a time.
@@ -24,6 +27,23 @@ type process struct {
 	stderr  *crashLog
 	exited  chan struct{} // closed once the process has been waited for
 	renders int
+	// opened are the trees last sent, most recent last: the worker keeps
+	// them open (treeCache).
+	opened []repofs.Location
+}
+
+// hasOpen reports whether the worker keeps tree open.
+func (p *process) hasOpen(tree repofs.Location) bool {
+	return slices.Contains(p.opened, tree)
+}
+
+// sent notes that the worker opened tree, as its treeCache does.
+func (p *process) sent(tree repofs.Location) {
+	p.opened = slices.DeleteFunc(p.opened, func(l repofs.Location) bool { return l == tree })
+	p.opened = append(p.opened, tree)
+	if len(p.opened) > treeCacheSize {
+		p.opened = p.opened[1:]
+	}
 }
 
 // start launches a worker in its own process group, with an environment of
@@ -37,6 +57,9 @@ func start(command []string, memory int64) (*process, error) {
 		"PATH=" + os.Getenv("PATH"), // git
 		"LANG=C",
 		"MALLOC_ARENA_MAX=2", // glibc's per-thread arenas would spend the address-space cap on reservations
+		// Renders are short and the memory limit bounds the heap: collect
+		// less often than the default.
+		"GOGC=400",
 	}
 	if d := os.Getenv("GOCOVERDIR"); d != "" {
 		cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
@@ -71,6 +94,7 @@ var errKilled = errors.New("render worker killed")
 // answered.
 func (p *process) call(ctx context.Context, req request, timeout time.Duration, maxFrame int64) (*response, error) {
 	p.renders++
+	p.sent(req.Tree)
 	type answer struct {
 		resp *response
 		err  error

@@ -143,17 +143,19 @@ func (p *Pool) request(tree *repofs.Tree, env environment.Environment) request {
 	return request{Tree: tree.Location(), Env: env, Options: p.opts.Render, CPUSeconds: int64(p.cpuTime() / time.Second)}
 }
 
-// cpuTime is the CPU time a render may use: its wall-clock time, rounded up
-// to a second, plus one (the garbage collector works alongside).
+// cpuTime is the CPU time a render may use: twice its wall-clock time and a
+// few seconds, since the garbage collector and the runtime work alongside on
+// other threads. The wall clock, which the pool enforces, is the limit a
+// render normally meets; this one holds should the pool fail to.
 func (p *Pool) cpuTime() time.Duration {
-	return (p.opts.Timeout + 2*time.Second - 1).Truncate(time.Second)
+	return (2*p.opts.Timeout + 5*time.Second).Truncate(time.Second)
 }
 
 // run sends req to an idle worker (or a new one) and keeps the worker for
 // the next render unless it died, was killed, or has grown.
 func (p *Pool) run(ctx context.Context, req request) (*render.Result, error) {
 	env := req.Env
-	proc, err := p.get()
+	proc, err := p.get(req.Tree)
 	if err != nil {
 		return nil, &render.Error{Env: env.Name, Err: err}
 	}
@@ -197,15 +199,24 @@ func (p *Pool) maxFrame() int64 {
 	return min(2*out+1<<20, 1<<31)
 }
 
-func (p *Pool) get() (*process, error) {
+// get returns an idle worker, preferring one that has the tree open
+// already (a preview renders the base on one worker and the head on
+// another, each opening its tree once), or starts one.
+func (p *Pool) get(tree repofs.Location) (*process, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, errors.New("the render pool is closed")
 	}
 	if n := len(p.idle); n > 0 {
-		proc := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+		i := n - 1
+		for j, proc := range p.idle {
+			if proc.hasOpen(tree) {
+				i = j
+			}
+		}
+		proc := p.idle[i]
+		p.idle = append(p.idle[:i], p.idle[i+1:]...)
 		p.mu.Unlock()
 		return proc, nil
 	}
