@@ -43,6 +43,11 @@ type Renderer interface {
 	Render(ctx context.Context, tree *repofs.Tree, env environment.Environment) (*render.Result, error)
 }
 
+// opener is a Renderer that can open trees ahead of the renders.
+type opener interface {
+	Open(trees ...*repofs.Tree)
+}
+
 // InProcess renders in the calling process: for tests and for trees ferry
 // trusts. Untrusted pull requests go through a sandbox.Pool.
 type InProcess render.Options
@@ -55,6 +60,9 @@ func (o InProcess) Render(ctx context.Context, tree *repofs.Tree, env environmen
 // Run previews the change from base to head.
 func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, error) {
 	start := time.Now()
+	if o, ok := opts.Renderer.(opener); ok {
+		o.Open(base, head) // in the background, while discovery reads
+	}
 	baseEnvs, err := Discover(base, opts.RepoURL)
 	if err != nil {
 		return nil, fmt.Errorf("discover environments at base %s: %w", label(base), err)

@@ -58,6 +58,9 @@ func OpenGit(ctx context.Context, gitDir, rev string) (*Tree, error) {
 // "<id>^{commit}" reads that commit's tree and fails for anything else.
 var commitID = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
+// objectID is a blob's id in a Listing (SHA-1 or SHA-256 repositories).
+var objectID = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
 // ResolveCommit returns the full commit id of rev.
 func ResolveCommit(ctx context.Context, gitDir, rev string) (string, error) {
 	out, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// workerNice is a worker's scheduling priority (nice value).
+const workerNice = 10
+
 // watchInterval is how often a worker checks its own resident memory.
 const watchInterval = 10 * time.Millisecond
 
@@ -22,6 +25,12 @@ const watchInterval = 10 * time.Millisecond
 // spree (Helm output, a generator) is stopped while it grows. It also turns
 // SIGXCPU, sent when RLIMIT_CPU runs out, into exitCPU.
 func confine(memory int64) error {
+	// A render yields the CPU to the process that started it: the server
+	// keeps answering webhooks (and the CLI reading the repository) while
+	// workers start or a hostile render spins.
+	if err := lowerPriority(workerNice); err != nil {
+		return fmt.Errorf("lower the worker's priority: %w", err)
+	}
 	if memory <= 0 {
 		return nil
 	}
@@ -42,6 +51,20 @@ func confine(memory int64) error {
 		os.Exit(exitCPU)
 	}()
 	return nil
+}
+
+// lowerPriority sets the process's nice value to nice unless it is nicer
+// already (raising a priority takes privileges).
+func lowerPriority(nice int) error {
+	// The raw getpriority system call answers 20 - nice.
+	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		return err
+	}
+	if 20-prio >= nice {
+		return nil
+	}
+	return syscall.Setpriority(syscall.PRIO_PROCESS, 0, nice)
 }
 
 func watchMemory(memory int64) {

@@ -111,6 +111,32 @@ func (p *Pool) Warm(n int) {
 	}
 }
 
+// Open has workers open trees ahead of the renders that will need them
+// (the renders of a preview go to the worker that has their tree open), in
+// the background and only with workers nothing else is using.
+func (p *Pool) Open(trees ...*repofs.Tree) {
+	for _, t := range trees {
+		select {
+		case p.slots <- struct{}{}:
+		default:
+			return // every worker is busy: the renders open the tree themselves
+		}
+		req := request{Tree: t.Location(), OpenOnly: true, Listing: t.Listing()}
+		go func() {
+			defer func() { <-p.slots }()
+			proc, err := p.get(req.Tree, true)
+			if err != nil {
+				return
+			}
+			if _, err := proc.call(context.Background(), req, p.opts.Timeout, p.maxFrame()); err != nil {
+				proc.kill()
+				return
+			}
+			p.put(proc)
+		}()
+	}
+}
+
 // Render renders env from tree in a worker. Errors are *render.Error; a
 // render a limit stopped wraps a *StoppedError.
 func (p *Pool) Render(ctx context.Context, tree *repofs.Tree, env environment.Environment) (*render.Result, error) {
@@ -131,7 +157,7 @@ func (p *Pool) Render(ctx context.Context, tree *repofs.Tree, env environment.En
 		return nil, &render.Error{Env: env.Name, Err: fmt.Errorf("render cancelled: %w", ctx.Err())}
 	}
 	defer func() { <-p.slots }()
-	res, err := p.run(ctx, req)
+	res, err := p.run(ctx, req, tree)
 	var se *StoppedError
 	if errors.As(err, &se) {
 		p.stopped.put(key, err)
@@ -153,11 +179,14 @@ func (p *Pool) cpuTime() time.Duration {
 
 // run sends req to an idle worker (or a new one) and keeps the worker for
 // the next render unless it died, was killed, or has grown.
-func (p *Pool) run(ctx context.Context, req request) (*render.Result, error) {
+func (p *Pool) run(ctx context.Context, req request, tree *repofs.Tree) (*render.Result, error) {
 	env := req.Env
-	proc, err := p.get(req.Tree)
+	proc, err := p.get(req.Tree, false)
 	if err != nil {
 		return nil, &render.Error{Env: env.Name, Err: err}
+	}
+	if !proc.hasOpen(req.Tree) {
+		req.Listing = tree.Listing()
 	}
 	resp, err := proc.call(ctx, req, p.opts.Timeout, p.maxFrame())
 	if err != nil {
@@ -201,8 +230,9 @@ func (p *Pool) maxFrame() int64 {
 
 // get returns an idle worker, preferring one that has the tree open
 // already (a preview renders the base on one worker and the head on
-// another, each opening its tree once), or starts one.
-func (p *Pool) get(tree repofs.Location) (*process, error) {
+// another, each opening its tree once) or, to open a tree, one that does
+// not; or it starts one.
+func (p *Pool) get(tree repofs.Location, toOpen bool) (*process, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -211,7 +241,7 @@ func (p *Pool) get(tree repofs.Location) (*process, error) {
 	if n := len(p.idle); n > 0 {
 		i := n - 1
 		for j, proc := range p.idle {
-			if proc.hasOpen(tree) {
+			if proc.hasOpen(tree) != toOpen {
 				i = j
 			}
 		}

@@ -79,7 +79,16 @@ func TestPoolRendersLikeInProcess(t *testing.T) {
 		}
 	}
 	if n := len(pool.idle); n == 0 || n > 2 {
-		t.Errorf("%d idle workers after the renders, want 1..2 kept warm", n)
+		t.Fatalf("%d idle workers after the renders, want 1..2 kept warm", n)
+	}
+	// Workers yield the CPU to the server.
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pool.idle[0].cmd.Process.Pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if nice, _ := strconv.Atoi(fields[16]); nice < workerNice {
+		t.Errorf("worker runs at nice %d, want at least %d", nice, workerNice)
 	}
 }
 

@@ -22,6 +22,13 @@ type request struct {
 	Options render.Options          `json:"options"`
 	// CPUSeconds is the CPU time the render may use.
 	CPUSeconds int64 `json:"cpuSeconds"`
+	// OpenOnly asks the worker to open Tree and render nothing: the pool
+	// has it done while the caller is still reading the repository.
+	OpenOnly bool `json:"openOnly,omitempty"`
+	// Listing is the tree's listing, sent when the worker does not have
+	// the tree open: listing a large commit again would cost more than
+	// the render.
+	Listing repofs.Listing `json:"listing,omitempty"`
 }
 
 // response is a render's result or its error, and the worker's size after it.

@@ -33,6 +33,9 @@ const (
 // cap first; legitimate renders use well under a megabyte.
 const maxStack = 64 << 20
 
+// maxRequest bounds a request: a listing of some 500,000 files.
+const maxRequest = 64 << 20
+
 // treeCacheSize is how many repository trees a worker keeps open: the
 // environments of one preview share two or three.
 const treeCacheSize = 4
@@ -66,7 +69,7 @@ func serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	defer trees.close()
 	for {
 		var req request
-		if err := readFrame(in, 16<<20, &req); err != nil {
+		if err := readFrame(in, maxRequest, &req); err != nil {
 			return err
 		}
 		if err := limitCPU(req.CPUSeconds); err != nil {
@@ -81,7 +84,10 @@ func serve(ctx context.Context, in io.Reader, out io.Writer) error {
 }
 
 func renderOne(ctx context.Context, trees *treeCache, req request) *response {
-	tree, err := trees.open(ctx, req.Tree)
+	tree, err := trees.open(ctx, req.Tree, req.Listing)
+	if req.OpenOnly {
+		return &response{}
+	}
 	if err != nil {
 		return encodeResult(nil, &render.Error{Env: req.Env.Name, Err: fmt.Errorf("open the repository: %w", err)})
 	}
@@ -95,7 +101,7 @@ type treeCache struct {
 	trees []*repofs.Tree
 }
 
-func (c *treeCache) open(ctx context.Context, loc repofs.Location) (*repofs.Tree, error) {
+func (c *treeCache) open(ctx context.Context, loc repofs.Location, listing repofs.Listing) (*repofs.Tree, error) {
 	for i, l := range c.locs {
 		if l == loc {
 			t := c.trees[i]
@@ -104,7 +110,7 @@ func (c *treeCache) open(ctx context.Context, loc repofs.Location) (*repofs.Tree
 			return t, nil
 		}
 	}
-	t, err := repofs.Open(ctx, loc)
+	t, err := openTree(ctx, loc, listing)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +119,21 @@ func (c *treeCache) open(ctx context.Context, loc repofs.Location) (*repofs.Tree
 		c.remove(0)
 	}
 	c.locs, c.trees = append(c.locs, loc), append(c.trees, t)
+	return t, nil
+}
+
+// openTree opens a tree from its listing when the pool sent one.
+func openTree(ctx context.Context, loc repofs.Location, listing repofs.Listing) (*repofs.Tree, error) {
+	if len(listing) == 0 || loc.GitDir == "" {
+		return repofs.Open(ctx, loc)
+	}
+	t, err := repofs.OpenListed(loc.GitDir, loc.Revision, listing)
+	if err != nil {
+		return nil, err
+	}
+	if loc.MaxFileSize != 0 {
+		t.MaxFileSize = loc.MaxFileSize
+	}
 	return t, nil
 }
 
