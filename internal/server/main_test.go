@@ -4,12 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ferry-gitops/ferry/internal/sandbox"
+	"github.com/ferry-gitops/ferry/internal/sandbox/sandboxtest"
 )
 
-// TestMain lets this test binary serve as the render worker the code under
-// test starts (it re-executes its own binary).
-func TestMain(m *testing.M) {
-	sandbox.RunIfWorker()
-	os.Exit(m.Run())
-}
+// The code under test renders in worker processes: this test binary.
+func TestMain(m *testing.M) { os.Exit(sandboxtest.Main(m)) }
