@@ -5,18 +5,18 @@
 package gitmirror
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/ferry-gitops/ferry/internal/gitcmd"
 )
 
 // Mirrors manages the bare mirrors under Dir.
@@ -72,16 +72,16 @@ func (m *Mirrors) Fetch(ctx context.Context, fullName, cloneURL, token string, r
 	unlock := m.lock(dir)
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
-		if err := run(ctx, "", nil, "init", "--bare", "--quiet", dir); err != nil {
+		if err := gitcmd.Run(ctx, gitcmd.Options{}, "init", "--bare", "--quiet", dir); err != nil {
 			return "", fmt.Errorf("init mirror %s: %w", fullName, err)
 		}
 		// Mirrors only ever receive fetches: never let git gc in the middle of a read.
-		if err := run(ctx, dir, nil, "config", "gc.auto", "0"); err != nil {
+		if err := gitcmd.Run(ctx, gitcmd.Options{Dir: dir}, "config", "gc.auto", "0"); err != nil {
 			return "", err
 		}
 	}
 	args := append([]string{"fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", cloneURL}, refspecs...)
-	if err := run(ctx, dir, authEnv(token), args...); err != nil {
+	if err := gitcmd.Run(ctx, auth(dir, token), args...); err != nil {
 		return "", fmt.Errorf("fetch %s: %w", fullName, err)
 	}
 	return dir, nil
@@ -117,44 +117,27 @@ func (m *Mirrors) Push(ctx context.Context, fullName, cloneURL, token string, re
 	unlock := m.lock(dir)
 	defer unlock()
 	args := append([]string{"push", "--quiet", cloneURL}, refspecs...)
-	if err := run(ctx, dir, authEnv(token), args...); err != nil {
+	if err := gitcmd.Run(ctx, auth(dir, token), args...); err != nil {
 		return fmt.Errorf("push %s: %w", fullName, err)
 	}
 	return nil
 }
 
-// authEnv passes the token as an HTTP header through git's environment-only
-// configuration (GIT_CONFIG_COUNT), so it is not in argv, the config or a URL.
-func authEnv(token string) []string {
+// auth passes the token as an HTTP header through git's environment-only
+// configuration (GIT_CONFIG_COUNT), so it is not in argv, the config or a
+// URL, and lists it as a secret, so no error shows it. Only http(s) is
+// allowed: checkCloneURL has refused any other transport.
+func auth(dir, token string) gitcmd.Options {
+	opts := gitcmd.Options{Dir: dir, Protocols: []string{"https", "http"}}
 	if token == "" {
-		return nil
+		return opts
 	}
-	basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
-	return []string{
+	header := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+token))
+	opts.Env = []string{
 		"GIT_CONFIG_COUNT=1",
 		"GIT_CONFIG_KEY_0=http.extraHeader",
-		"GIT_CONFIG_VALUE_0=Authorization: Basic " + basic,
+		"GIT_CONFIG_VALUE_0=" + header,
 	}
-}
-
-func run(ctx context.Context, dir string, extraEnv []string, args ...string) error {
-	verb := args[0]
-	if dir != "" {
-		args = append([]string{"-C", dir}, args...)
-	}
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "GIT_CONFIG_NOSYSTEM=1"), extraEnv...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git %s: %w: %s", verb, err, redact(strings.TrimSpace(stderr.String())))
-	}
-	return nil
-}
-
-// redact removes anything that looks like credentials from git's messages.
-var credentialsInURL = regexp.MustCompile(`://[^/@\s]+@`)
-
-func redact(s string) string {
-	return credentialsInURL.ReplaceAllString(s, "://***@")
+	opts.Secrets = []string{token, header}
+	return opts
 }

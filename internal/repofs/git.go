@@ -2,15 +2,15 @@ package repofs
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ferry-gitops/ferry/internal/gitcmd"
 )
 
 // OpenGit reads the tree of rev in the repository at gitDir (a bare mirror or
@@ -20,13 +20,13 @@ import (
 func OpenGit(ctx context.Context, gitDir, rev string) (*Tree, error) {
 	commit := rev
 	if !commitID.MatchString(rev) {
-		out, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+		out, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir}, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
 		if err != nil {
 			return nil, fmt.Errorf("resolve revision %q: %w", rev, err)
 		}
 		commit = strings.TrimSpace(out)
 	}
-	out, err := git(ctx, gitDir, "ls-tree", "-r", "-l", "-z", "--full-tree", commit+"^{commit}")
+	out, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir}, "ls-tree", "-r", "-l", "-z", "--full-tree", commit+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("list tree of %s: %w", commit, err)
 	}
@@ -63,7 +63,7 @@ var objectID = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // ResolveCommit returns the full commit id of rev.
 func ResolveCommit(ctx context.Context, gitDir, rev string) (string, error) {
-	out, err := git(ctx, gitDir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+	out, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir}, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
 	if err != nil {
 		return "", fmt.Errorf("resolve revision %q: %w", rev, err)
 	}
@@ -73,55 +73,30 @@ func ResolveCommit(ctx context.Context, gitDir, rev string) (string, error) {
 // MergeBase returns the best common ancestor of two commits, which is what a
 // pull request's diff is taken against.
 func MergeBase(ctx context.Context, gitDir, a, b string) (string, error) {
-	out, err := git(ctx, gitDir, "merge-base", a, b)
+	out, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir}, "merge-base", a, b)
 	if err != nil {
 		return "", fmt.Errorf("merge-base %s %s: %w", a, b, err)
 	}
 	return strings.TrimSpace(out), nil
 }
 
-func git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = gitEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return string(out), nil
-}
-
-// gitEnv keeps the user's git configuration from changing what ferry reads
-// (replace refs, alternates from the environment, pagers).
-func gitEnv() []string {
-	return append(cmdEnv(), "GIT_NO_REPLACE_OBJECTS=1", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
-}
-
 type gitSource struct {
 	dir string
 
 	mu     sync.Mutex
-	cmd    *exec.Cmd
+	cmd    *gitcmd.Process
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
 }
 
+// start starts the cat-file process. It lives as long as the tree, past
+// the call that opened it, so no caller's context bounds it: close ends it.
 func (g *gitSource) start() error {
-	cmd := exec.Command("git", "-C", g.dir, "cat-file", "--batch")
-	cmd.Env = gitEnv()
-	stdin, err := cmd.StdinPipe()
+	cmd, err := gitcmd.Start(context.Background(), gitcmd.Options{Dir: g.dir}, "cat-file", "--batch")
 	if err != nil {
-		return err
+		return err // names git cat-file
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start git cat-file: %w", err)
-	}
-	g.cmd, g.stdin, g.stdout = cmd, stdin, bufio.NewReaderSize(stdout, 64<<10)
+	g.cmd, g.stdin, g.stdout = cmd, cmd.Stdin, bufio.NewReaderSize(cmd.Stdout, 64<<10)
 	return nil
 }
 
@@ -206,8 +181,7 @@ func (g *gitSource) readObject(name string) ([]byte, error) {
 
 func (g *gitSource) reset() {
 	if g.cmd != nil {
-		_ = g.stdin.Close()
-		_ = g.cmd.Wait()
+		_ = g.cmd.Close()
 		g.cmd = nil
 	}
 }

@@ -5,14 +5,14 @@
 package revert
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/ferry-gitops/ferry/internal/gitcmd"
 )
 
 // ErrConflict means the revert does not apply cleanly on the branch's tip.
@@ -42,7 +42,8 @@ func Branch(commit string) string {
 // worktree that is removed afterwards). A merge commit is reverted against
 // its first parent (`-m 1`), a squash or plain commit as is.
 func Make(ctx context.Context, gitDir, tip, commit string, author Author, message string) (*Result, error) {
-	parents, err := git(ctx, gitDir, nil, "rev-list", "--parents", "-n", "1", commit)
+	repo := gitcmd.Options{Dir: gitDir}
+	parents, err := gitcmd.Output(ctx, repo, "rev-list", "--parents", "-n", "1", commit)
 	if err != nil {
 		return nil, fmt.Errorf("revert %s: %w", short(commit), err)
 	}
@@ -52,47 +53,41 @@ func Make(ctx context.Context, gitDir, tip, commit string, author Author, messag
 	}
 	defer os.RemoveAll(tmp)
 	wt := filepath.Join(tmp, "wt")
-	if _, err := git(ctx, gitDir, nil, "worktree", "add", "--quiet", "--detach", wt, tip); err != nil {
+	if err := gitcmd.Run(ctx, repo, "worktree", "add", "--quiet", "--detach", wt, tip); err != nil {
 		return nil, fmt.Errorf("revert %s: %w", short(commit), err)
 	}
-	defer git(context.WithoutCancel(ctx), gitDir, nil, "worktree", "remove", "--force", wt)
+	defer gitcmd.Run(context.WithoutCancel(ctx), repo, "worktree", "remove", "--force", wt)
 
-	env := []string{
-		"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
-		"GIT_COMMITTER_NAME=" + author.Name, "GIT_COMMITTER_EMAIL=" + author.Email,
-	}
+	work := gitcmd.Options{Dir: wt, Env: author.env()}
 	args := []string{"revert", "--no-edit"}
 	if len(strings.Fields(parents)) > 2 {
 		args = append(args, "-m", "1")
 	}
-	if _, err := git(ctx, wt, env, append(args, commit)...); err != nil {
-		_, _ = git(ctx, wt, env, "revert", "--abort")
+	if _, err := gitcmd.Output(ctx, work, append(args, commit)...); err != nil {
+		_ = gitcmd.Run(ctx, work, "revert", "--abort")
 		if strings.Contains(err.Error(), "conflict") || strings.Contains(err.Error(), "could not revert") {
 			return nil, fmt.Errorf("revert %s onto %s: %w", short(commit), short(tip), ErrConflict)
 		}
 		return nil, fmt.Errorf("revert %s: %w", short(commit), err)
 	}
 	if message != "" {
-		if _, err := git(ctx, wt, env, "commit", "--amend", "--quiet", "-m", message); err != nil {
+		if _, err := gitcmd.Output(ctx, work, "commit", "--amend", "--quiet", "-m", message); err != nil {
 			return nil, fmt.Errorf("revert %s: reword: %w", short(commit), err)
 		}
 	}
-	head, err := git(ctx, wt, nil, "rev-parse", "HEAD")
+	head, err := gitcmd.Output(ctx, work, "rev-parse", "HEAD")
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Branch: Branch(commit), Commit: strings.TrimSpace(head)}, nil
 }
 
-func git(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_EDITOR=true"), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()+" "+stdout.String()))
+// env makes the author the commits' author and committer.
+func (a Author) env() []string {
+	return []string{
+		"GIT_AUTHOR_NAME=" + a.Name, "GIT_AUTHOR_EMAIL=" + a.Email,
+		"GIT_COMMITTER_NAME=" + a.Name, "GIT_COMMITTER_EMAIL=" + a.Email,
 	}
-	return stdout.String(), nil
 }
 
 func short(sha string) string {
@@ -105,15 +100,12 @@ func short(sha string) string {
 // Restore makes a commit on top of tip whose tree is exactly rev's: the
 // rollback of everything since rev, as one reviewable change.
 func Restore(ctx context.Context, gitDir, tip, rev string, author Author, message string) (string, error) {
-	env := []string{
-		"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
-		"GIT_COMMITTER_NAME=" + author.Name, "GIT_COMMITTER_EMAIL=" + author.Email,
-	}
-	tipCommit, err := git(ctx, gitDir, nil, "rev-parse", "--verify", tip+"^{commit}")
+	tipCommit, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir}, "rev-parse", "--verify", tip+"^{commit}")
 	if err != nil {
 		return "", fmt.Errorf("restore %s: %w", short(rev), err)
 	}
-	out, err := git(ctx, gitDir, env, "commit-tree", rev+"^{tree}", "-p", strings.TrimSpace(tipCommit), "-m", message)
+	out, err := gitcmd.Output(ctx, gitcmd.Options{Dir: gitDir, Env: author.env()},
+		"commit-tree", rev+"^{tree}", "-p", strings.TrimSpace(tipCommit), "-m", message)
 	if err != nil {
 		return "", fmt.Errorf("restore %s: %w", short(rev), err)
 	}
