@@ -848,21 +848,23 @@ const (
 )
 
 type checkRunInput struct {
-	Name        *string `json:"name"`
-	HeadSHA     *string `json:"head_sha"`
-	DetailsURL  *string `json:"details_url"`
-	ExternalID  *string `json:"external_id"`
-	Status      *string `json:"status"`
-	Conclusion  *string `json:"conclusion"`
-	StartedAt   *string `json:"started_at"`
-	CompletedAt *string `json:"completed_at"`
-	Output      *struct {
-		Title       *string          `json:"title"`
-		Summary     *string          `json:"summary"`
-		Text        *string          `json:"text"`
-		Annotations []map[string]any `json:"annotations"`
-	} `json:"output"`
-	Actions []map[string]any `json:"actions"`
+	Name        *string          `json:"name"`
+	HeadSHA     *string          `json:"head_sha"`
+	DetailsURL  *string          `json:"details_url"`
+	ExternalID  *string          `json:"external_id"`
+	Status      *string          `json:"status"`
+	Conclusion  *string          `json:"conclusion"`
+	StartedAt   *string          `json:"started_at"`
+	CompletedAt *string          `json:"completed_at"`
+	Output      *checkRunOutput  `json:"output"`
+	Actions     []map[string]any `json:"actions"`
+}
+
+type checkRunOutput struct {
+	Title       *string          `json:"title"`
+	Summary     *string          `json:"summary"`
+	Text        *string          `json:"text"`
+	Annotations []map[string]any `json:"annotations"`
 }
 
 // validate answers 422 as GitHub does when the input breaks a check run
@@ -884,69 +886,95 @@ func (in *checkRunInput) validate(w http.ResponseWriter, rq *request, create boo
 		}
 	}
 	var anns []Annotation
-	if o := in.Output; o != nil {
-		if create && o.Title == nil {
-			invalid(w, rq, "\"title\" wasn't supplied.")
+	if in.Output != nil {
+		var ok bool
+		if anns, ok = in.Output.validate(w, rq, create); !ok {
 			return nil, nil, false
-		}
-		if o.Summary == nil {
-			invalid(w, rq, "\"summary\" wasn't supplied.")
-			return nil, nil, false
-		}
-		for _, f := range []struct {
-			name string
-			v    *string
-		}{{"summary", o.Summary}, {"text", o.Text}} {
-			if f.v == nil {
-				continue
-			}
-			if n := runeLen(*f.v); n > maxCheckOutput {
-				invalid(w, rq, "Only %d characters are allowed; %d were supplied.", maxCheckOutput, n)
-				return nil, nil, false
-			}
-			// GitHub's model also counts bytes, which bites multi-byte text
-			// that the character limit lets through.
-			if len(*f.v) > maxCheckOutput {
-				validationFailed(w, rq, fieldError{Resource: "CheckRun", Code: "custom", Field: f.name,
-					Message: fmt.Sprintf("%s exceeds a maximum bytesize of %d", f.name, maxCheckOutput)})
-				return nil, nil, false
-			}
-		}
-		if n := len(o.Annotations); n > maxAnnotationsPerRequest {
-			invalid(w, rq, "No more than %d items are allowed; %d were supplied.", maxAnnotationsPerRequest, n)
-			return nil, nil, false
-		}
-		for _, a := range o.Annotations {
-			for _, req := range []string{"path", "start_line", "end_line", "annotation_level", "message"} {
-				if _, ok := a[req]; !ok {
-					invalid(w, rq, "%q wasn't supplied.", req)
-					return nil, nil, false
-				}
-			}
-			if lvl, _ := a["annotation_level"].(string); !slices.Contains([]string{"notice", "warning", "failure"}, lvl) {
-				invalid(w, rq, "%q is not a member of [\"notice\", \"warning\", \"failure\"].", lvl)
-				return nil, nil, false
-			}
-			var ann Annotation
-			raw, _ := json.Marshal(a)
-			if err := json.Unmarshal(raw, &ann); err != nil {
-				invalid(w, rq, "annotation: %v", err)
-				return nil, nil, false
-			}
-			anns = append(anns, ann)
 		}
 	}
-	if n := len(in.Actions); n > maxCheckActions {
-		invalid(w, rq, "No more than %d items are allowed; %d were supplied.", maxCheckActions, n)
+	actions, ok := validateActions(w, rq, in.Actions)
+	if !ok {
 		return nil, nil, false
 	}
+	return anns, actions, true
+}
+
+// validate checks a check run's output and returns its annotations.
+func (o *checkRunOutput) validate(w http.ResponseWriter, rq *request, create bool) ([]Annotation, bool) {
+	if create && o.Title == nil {
+		invalid(w, rq, "\"title\" wasn't supplied.")
+		return nil, false
+	}
+	if o.Summary == nil {
+		invalid(w, rq, "\"summary\" wasn't supplied.")
+		return nil, false
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"summary", o.Summary}, {"text", o.Text}} {
+		if f.v == nil {
+			continue
+		}
+		if n := runeLen(*f.v); n > maxCheckOutput {
+			invalid(w, rq, "Only %d characters are allowed; %d were supplied.", maxCheckOutput, n)
+			return nil, false
+		}
+		// GitHub's model also counts bytes, which bites multi-byte text
+		// that the character limit lets through.
+		if len(*f.v) > maxCheckOutput {
+			validationFailed(w, rq, fieldError{Resource: "CheckRun", Code: "custom", Field: f.name,
+				Message: fmt.Sprintf("%s exceeds a maximum bytesize of %d", f.name, maxCheckOutput)})
+			return nil, false
+		}
+	}
+	if n := len(o.Annotations); n > maxAnnotationsPerRequest {
+		invalid(w, rq, "No more than %d items are allowed; %d were supplied.", maxAnnotationsPerRequest, n)
+		return nil, false
+	}
+	var anns []Annotation
+	for _, a := range o.Annotations {
+		ann, ok := validateAnnotation(w, rq, a)
+		if !ok {
+			return nil, false
+		}
+		anns = append(anns, ann)
+	}
+	return anns, true
+}
+
+func validateAnnotation(w http.ResponseWriter, rq *request, a map[string]any) (Annotation, bool) {
+	for _, req := range []string{"path", "start_line", "end_line", "annotation_level", "message"} {
+		if _, ok := a[req]; !ok {
+			invalid(w, rq, "%q wasn't supplied.", req)
+			return Annotation{}, false
+		}
+	}
+	if lvl, _ := a["annotation_level"].(string); !slices.Contains([]string{"notice", "warning", "failure"}, lvl) {
+		invalid(w, rq, "%q is not a member of [\"notice\", \"warning\", \"failure\"].", lvl)
+		return Annotation{}, false
+	}
+	var ann Annotation
+	raw, _ := json.Marshal(a)
+	if err := json.Unmarshal(raw, &ann); err != nil {
+		invalid(w, rq, "annotation: %v", err)
+		return Annotation{}, false
+	}
+	return ann, true
+}
+
+func validateActions(w http.ResponseWriter, rq *request, in []map[string]any) ([]CheckRunAction, bool) {
+	if n := len(in); n > maxCheckActions {
+		invalid(w, rq, "No more than %d items are allowed; %d were supplied.", maxCheckActions, n)
+		return nil, false
+	}
 	var actions []CheckRunAction
-	for _, a := range in.Actions {
+	for _, a := range in {
 		var act CheckRunAction
 		raw, _ := json.Marshal(a)
 		if err := json.Unmarshal(raw, &act); err != nil {
 			invalid(w, rq, "action: %v", err)
-			return nil, nil, false
+			return nil, false
 		}
 		for _, f := range []struct {
 			v   string
@@ -954,16 +982,16 @@ func (in *checkRunInput) validate(w http.ResponseWriter, rq *request, create boo
 		}{{act.Label, 20}, {act.Description, 40}, {act.Identifier, 20}} {
 			if f.v == "" {
 				invalid(w, rq, "actions need a label, description and identifier.")
-				return nil, nil, false
+				return nil, false
 			}
 			if n := runeLen(f.v); n > f.max {
 				invalid(w, rq, "Only %d characters are allowed; %d were supplied.", f.max, n)
-				return nil, nil, false
+				return nil, false
 			}
 		}
 		actions = append(actions, act)
 	}
-	return anns, actions, true
+	return actions, true
 }
 
 func (in *checkRunInput) apply(cr *CheckRun, anns []Annotation, actions []CheckRunAction) {

@@ -17,21 +17,45 @@ const GeneratedBases = 4
 // kustomize; there are no Applications, so discovery falls back to
 // convention. The output is the same for the same n.
 func GenerateOverlays(dir string, n int) error {
-	write := func(name, content string) error {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("generate overlays: %w", err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return fmt.Errorf("generate overlays: %w", err)
-		}
-		return nil
-	}
 	for b := 0; b < GeneratedBases; b++ {
 		svc := fmt.Sprintf("service-%d", b)
-		base := "bases/" + svc + "/"
-		files := map[string]string{
-			"kustomization.yaml": fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+		for name, template := range baseFiles {
+			if err := writeGenerated(dir, "bases/"+svc+"/"+name, fmt.Sprintf(template, svc)); err != nil {
+				return err
+			}
+		}
+	}
+	width := max(len(fmt.Sprint(n-1)), 3)
+	for i := 0; i < n; i++ {
+		env := fmt.Sprintf("env-%0*d", width, i)
+		svc := fmt.Sprintf("service-%d", i%GeneratedBases)
+		overlay := "overlays/" + env + "/"
+		if err := writeGenerated(dir, overlay+"kustomization.yaml", fmt.Sprintf(overlayKustomization, env, svc, 1+i%5, i)); err != nil {
+			return err
+		}
+		if err := writeGenerated(dir, overlay+"configmap-patch.yaml", fmt.Sprintf(overlayPatch, env)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGenerated writes one generated file, slash-separated name, under dir.
+func writeGenerated(dir, name, content string) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("generate overlays: %w", err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("generate overlays: %w", err)
+	}
+	return nil
+}
+
+// baseFiles are the files of a generated base, templates of its service
+// name (%[1]s).
+var baseFiles = map[string]string{
+	"kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - deployment.yaml
@@ -41,8 +65,8 @@ labels:
   - pairs:
       app: %[1]s
     includeSelectors: true
-`, svc),
-			"deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
+`,
+	"deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: %[1]s
@@ -64,8 +88,8 @@ spec:
           envFrom:
             - configMapRef:
                 name: %[1]s-config
-`, svc),
-			"service.yaml": fmt.Sprintf(`apiVersion: v1
+`,
+	"service.yaml": `apiVersion: v1
 kind: Service
 metadata:
   name: %[1]s
@@ -75,30 +99,20 @@ spec:
   ports:
     - port: 80
       targetPort: 8080
-`, svc),
-			"configmap.yaml": fmt.Sprintf(`apiVersion: v1
+`,
+	"configmap.yaml": `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: %[1]s-config
 data:
   environment: default
   log_level: info
-`, svc),
-		}
-		for name, content := range files {
-			if err := write(base+name, content); err != nil {
-				return err
-			}
-		}
-	}
+`,
+}
 
-	width := len(fmt.Sprint(n - 1))
-	width = max(width, 3)
-	for i := 0; i < n; i++ {
-		env := fmt.Sprintf("env-%0*d", width, i)
-		svc := fmt.Sprintf("service-%d", i%GeneratedBases)
-		overlay := "overlays/" + env + "/"
-		if err := write(overlay+"kustomization.yaml", fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+// overlayKustomization is a generated overlay's kustomization.yaml: its
+// namespace (%[1]s), base (%[2]s), replica count and image minor version.
+const overlayKustomization = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: %[1]s
 resources:
@@ -114,15 +128,11 @@ patches:
     target:
       kind: ConfigMap
       name: %[2]s-config
-`, env, svc, 1+i%5, i)); err != nil {
-			return err
-		}
-		if err := write(overlay+"configmap-patch.yaml", fmt.Sprintf(`- op: replace
+`
+
+// overlayPatch is a generated overlay's JSON 6902 patch, naming its
+// environment.
+const overlayPatch = `- op: replace
   path: /data/environment
   value: %s
-`, env)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+`
