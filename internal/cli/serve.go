@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,17 +22,18 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		kubeconfig                                                      string
 		clusters                                                        map[string]string
 		limits                                                          renderLimits
+		healthTimeout, degradationWindow                                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
-				Kubeconfig: kubeconfig, ClusterContexts: clusters}
+				Kubeconfig: kubeconfig, ClusterContexts: clusters, HealthTimeout: healthTimeout, DegradationWindow: degradationWindow}
 			var err error
 			if cfg.Render, err = limits.options(); err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -84,6 +86,8 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig whose contexts are the destination clusters (FERRY_KUBECONFIG)")
 	limits.addFlags(f)
+	f.DurationVar(&healthTimeout, "health-timeout", 5*time.Minute, "how long a synced rollout may take to become healthy; .ferry.yaml sync.healthTimeout overrides it (FERRY_HEALTH_TIMEOUT)")
+	f.DurationVar(&degradationWindow, "degradation-window", 10*time.Minute, "how long after a successful sync a rollout turning Degraded still opens a revert pull request; negative: never; .ferry.yaml sync.degradationWindow overrides it (FERRY_DEGRADATION_WINDOW)")
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	return cmd
 }

@@ -46,7 +46,7 @@ func (c *Client) PullRequestForCommit(ctx context.Context, repo Repo, sha string
 	for _, pr := range prs {
 		if pr.GetMergeCommitSHA() == sha || pr.GetMerged() || pr.MergedAt != nil {
 			return &PullRequest{Number: pr.GetNumber(), State: pr.GetState(), Merged: true, Author: pr.GetUser().GetLogin(),
-				HeadSHA: pr.GetHead().GetSHA(), BaseRef: pr.GetBase().GetRef(), Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(),
+				HeadSHA: pr.GetHead().GetSHA(), HeadRef: pr.GetHead().GetRef(), BaseRef: pr.GetBase().GetRef(), Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(),
 				MergedBy: pr.GetMergedBy().GetLogin()}, nil
 		}
 	}

@@ -18,6 +18,7 @@ type PullRequest struct {
 	Merged   bool
 	Author   string
 	HeadSHA  string
+	HeadRef  string
 	BaseRef  string
 	Labels   []string
 	Title    string
@@ -36,7 +37,7 @@ func (c *Client) GetPullRequest(ctx context.Context, repo Repo, number int) (*Pu
 	}
 	out := &PullRequest{
 		Number: pr.GetNumber(), State: pr.GetState(), Draft: pr.GetDraft(), Merged: pr.GetMerged(),
-		Author: pr.GetUser().GetLogin(), HeadSHA: pr.GetHead().GetSHA(), BaseRef: pr.GetBase().GetRef(),
+		Author: pr.GetUser().GetLogin(), HeadSHA: pr.GetHead().GetSHA(), HeadRef: pr.GetHead().GetRef(), BaseRef: pr.GetBase().GetRef(),
 		Title: pr.GetTitle(), HTMLURL: pr.GetHTMLURL(), MergedBy: pr.GetMergedBy().GetLogin(),
 		MergeCommit: pr.GetMergeCommitSHA(),
 	}

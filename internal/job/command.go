@@ -17,78 +17,26 @@ import (
 	"github.com/ferry-gitops/ferry/internal/revert"
 )
 
-// Kinds of chat-ops work.
-const (
-	// KindCommand runs the /ferry commands of one PR comment.
-	KindCommand = "comment.command"
-	// KindRelease unlocks an environment and queues the syncs it held, in
-	// the environment's own queue so it cannot race them.
-	KindRelease = "environment.release"
-)
-
-// CommentCommands are the commands of one comment. Only the parsed commands
-// are queued, never the comment's other text.
-type CommentCommands struct {
-	InstallationID int64                 `json:"installation_id"`
-	Repo           string                `json:"repo"`
-	CloneURL       string                `json:"clone_url"`
-	HTMLURL        string                `json:"html_url"`
-	DefaultBranch  string                `json:"default_branch,omitempty"`
-	Number         int                   `json:"number"`
-	CommentID      int64                 `json:"comment_id"`
-	Author         string                `json:"author"`
-	Commands       []chatops.Command     `json:"commands"`
-	Errors         []*chatops.UsageError `json:"errors,omitempty"`
-}
-
-// CommandSpec queues a comment's commands behind the pull request's other work.
-func CommandSpec(c CommentCommands) (queue.Spec, error) {
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return queue.Spec{}, err
-	}
-	return queue.Spec{Kind: KindCommand, Key: fmt.Sprintf("%s#%d", c.Repo, c.Number), Args: raw}, nil
-}
-
-// CommandGitHub is what chat-ops does on GitHub.
-type CommandGitHub interface {
-	React(ctx context.Context, repo github.Repo, commentID int64, content string) error
-	Permission(ctx context.Context, repo github.Repo, user string) (string, error)
-	GetPullRequest(ctx context.Context, repo github.Repo, number int) (*github.PullRequest, error)
-	CreateComment(ctx context.Context, repo github.Repo, number int, body string) (int64, error)
-	OpenPullRequest(ctx context.Context, repo github.Repo, head, base, title, body string) (int, string, error)
-}
-
-// SyncHistory reads an environment's kept syncs, newest first.
-type SyncHistory interface {
-	Syncs(ctx context.Context, environment string) ([]history.Sync, error)
-}
-
-// Commander handles KindCommand and KindRelease jobs.
-type Commander struct {
-	Client  func(installationID int64) (CommandGitHub, error)
-	Token   func(ctx context.Context, installationID int64) (string, error)
-	Mirrors SyncMirrors
-	State   State
-	Queue   Enqueuer
-	Wake    func()
-	History SyncHistory
-	Logger  *slog.Logger
+// Commands handles work.KindCommand: the /ferry commands of one comment.
+type Commands struct {
+	Repos  Repos
+	DB     *store.DB
+	Queue  Enqueuer
+	Logger *slog.Logger
 }
 
 // Handle runs each command of a comment: 👀 when taken, then 🚀 when all
 // went well or 😕, and a reply for whatever needs words.
-func (c *Commander) Handle(ctx context.Context, j queue.Job) error {
-	a, repo, err := decode[CommentCommands](j)
+func (c *Commands) Handle(ctx context.Context, j queue.Job) error {
+	a, err := work.Decode[work.Command](j)
 	if err != nil {
 		return err
 	}
 	// The same comment runs once, whatever GitHub redelivers.
-	doneKey := fmt.Sprintf("%s/%d", a.Repo, a.CommentID)
-	if _, done, err := c.State.Get(ctx, "comment_done", doneKey); err != nil || done {
+	if done, err := c.DB.CommentDone(ctx, a.FullName, a.CommentID); err != nil || done {
 		return err
 	}
-	gh, err := c.Client(a.InstallationID)
+	gh, repo, err := c.Repos.client(a.Repo)
 	if err != nil {
 		return err
 	}
@@ -103,8 +51,29 @@ func (c *Commander) Handle(ctx context.Context, j queue.Job) error {
 		}
 		have = chatops.ParsePermission(perm)
 	}
-	var replies []string
-	ok := len(a.Errors) == 0
+	replies, ok, err := c.runAll(ctx, gh, repo, a, have)
+	if err != nil {
+		return err
+	}
+	if len(replies) > 0 {
+		if _, err := gh.CreateComment(ctx, repo, a.Number, strings.Join(replies, "\n\n---\n\n")); err != nil {
+			return githubRetry(err)
+		}
+	}
+	final := "rocket"
+	if !ok {
+		final = "confused"
+	}
+	if err := gh.React(ctx, repo, a.CommentID, final); err != nil {
+		return githubRetry(err)
+	}
+	return c.DB.MarkCommentDone(ctx, a.FullName, a.CommentID, final)
+}
+
+// runAll runs the commands the author may run and answers the rest; ok
+// reports whether all went well.
+func (c *Commands) runAll(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, have chatops.Permission) (replies []string, ok bool, err error) {
+	ok = len(a.Errors) == 0
 	for _, e := range a.Errors {
 		reply := e.Markdown()
 		if e.Suggestion == "" {
@@ -119,30 +88,18 @@ func (c *Commander) Handle(ctx context.Context, j queue.Job) error {
 			continue
 		}
 		reply, err := c.run(ctx, gh, repo, a, cmd)
+		var refused *refusal
+		if errors.As(err, &refused) {
+			reply, ok, err = refused.msg, false, nil
+		}
 		if err != nil {
-			var refused *refusal
-			if !errors.As(err, &refused) {
-				return err
-			}
-			reply, ok = refused.msg, false
+			return nil, false, err
 		}
 		if reply != "" {
 			replies = append(replies, reply)
 		}
 	}
-	if len(replies) > 0 {
-		if _, err := gh.CreateComment(ctx, repo, a.Number, strings.Join(replies, "\n\n---\n\n")); err != nil {
-			return githubRetry(err)
-		}
-	}
-	final := "rocket"
-	if !ok {
-		final = "confused"
-	}
-	if err := gh.React(ctx, repo, a.CommentID, final); err != nil {
-		return githubRetry(err)
-	}
-	return c.State.Put(ctx, "comment_done", doneKey, final)
+	return replies, ok, nil
 }
 
 // refusal is a command that was understood and allowed but cannot run now.
@@ -152,31 +109,29 @@ func (r *refusal) Error() string { return r.msg }
 
 func refuse(format string, args ...any) error { return &refusal{msg: fmt.Sprintf(format, args...)} }
 
-func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, cmd chatops.Command) (string, error) {
+func (c *Commands) run(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
 	switch cmd.Name {
 	case chatops.HelpCmd:
 		return chatops.Help(), nil
 	case chatops.DiffCmd:
 		return "", c.diff(ctx, gh, repo, a, cmd.Live)
 	case chatops.HistoryCmd:
-		syncs, err := c.History.Syncs(ctx, cmd.Env)
+		syncs, err := c.DB.Syncs(ctx, cmd.Env)
 		if err != nil {
 			return "", err
 		}
 		return history.Markdown(cmd.Env, syncs), nil
 	case chatops.LockCmd:
-		lock := envLock{By: a.Author, Reason: cmd.Reason, PR: a.Number}
-		b, _ := json.Marshal(lock)
-		if err := c.State.Put(ctx, "lock", a.Repo+"/"+cmd.Env, string(b)); err != nil {
+		if err := c.DB.SetLock(ctx, a.FullName, cmd.Env, store.Lock{By: a.Author, Reason: cmd.Reason, PR: a.Number}); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("🔒 %s is locked: merges to it queue until %s.", report.Code(cmd.Env), report.Code("/ferry unlock "+cmd.Env)), nil
 	case chatops.UnlockCmd:
-		spec, err := releaseSpec(a, cmd.Env)
+		spec, err := work.Release{Repo: a.Repo, Environment: cmd.Env, Actor: a.Author, PR: a.Number}.Spec()
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔓 %s is unlocked: queued syncs resume in order.", report.Code(cmd.Env)), c.enqueue(ctx, spec)
+		return fmt.Sprintf("🔓 %s is unlocked: queued syncs resume in order.", report.Code(cmd.Env)), c.Queue.Enqueue(ctx, spec)
 	case chatops.SyncCmd:
 		return c.sync(ctx, gh, repo, a, cmd)
 	case chatops.RollbackCmd:
@@ -185,18 +140,8 @@ func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo,
 	return "", refuse("%s is not implemented", report.Code(string(cmd.Name)))
 }
 
-func (c *Commander) enqueue(ctx context.Context, specs ...queue.Spec) error {
-	if err := c.Queue.Enqueue(ctx, specs...); err != nil {
-		return err
-	}
-	if c.Wake != nil {
-		c.Wake()
-	}
-	return nil
-}
-
 // diff re-renders the pull request and refreshes its comment and checks.
-func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, live bool) error {
+func (c *Commands) diff(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, live bool) error {
 	pr, err := gh.GetPullRequest(ctx, repo, a.Number)
 	if err != nil {
 		return githubRetry(err)
@@ -204,18 +149,17 @@ func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo
 	if pr.State != "open" {
 		return refuse("#%d is closed: there is nothing to preview.", a.Number)
 	}
-	spec, err := PreviewSpec(PullRequest{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
-		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live, DefaultBranch: a.DefaultBranch})
+	spec, err := work.Preview{Repo: a.Repo, Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live}.Spec()
 	if err != nil {
 		return err
 	}
-	return c.enqueue(ctx, spec)
+	return c.Queue.Enqueue(ctx, spec)
 }
 
 // sync syncs an environment to a merged pull request's merge commit: the
 // "an engineer approves each sync" of a manual sync policy. An open pull
 // request is refused: Git first.
-func (c *Commander) sync(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, cmd chatops.Command) (string, error) {
+func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
 	pr, err := gh.GetPullRequest(ctx, repo, a.Number)
 	if err != nil {
 		return "", githubRetry(err)
@@ -223,18 +167,17 @@ func (c *Commander) sync(ctx context.Context, gh CommandGitHub, repo github.Repo
 	if !pr.Merged || pr.MergeCommit == "" {
 		return "", refuse("%s runs on a merged pull request: Git first. Merge this pull request (its checks show what it will do), then sync.", report.Code("/ferry sync "+cmd.Env))
 	}
-	spec, err := SyncSpec(SyncArgs{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
-		Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: "manual", PR: a.Number, Actor: a.Author})
+	spec, err := work.Sync{Repo: a.Repo, Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: work.TriggerManual, PR: a.Number, Actor: a.Author}.Spec()
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Syncing %s to %s; the result follows here.", report.Code(cmd.Env), report.Code(short(pr.MergeCommit))), c.enqueue(ctx, spec)
+	return fmt.Sprintf("Syncing %s to %s; the result follows here.", report.Code(cmd.Env), report.Code(short(pr.MergeCommit))), c.Queue.Enqueue(ctx, spec)
 }
 
 // rollback opens a pull request whose content is a revision from the
 // environment's history: by default the one before the current.
-func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, cmd chatops.Command) (string, error) {
-	syncs, err := c.History.Syncs(ctx, cmd.Env)
+func (c *Commands) rollback(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
+	syncs, err := c.DB.Syncs(ctx, cmd.Env)
 	if err != nil {
 		return "", err
 	}
@@ -242,16 +185,12 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 	if err != nil {
 		return "", err
 	}
-	token, err := c.Token(ctx, a.InstallationID)
-	if err != nil {
-		return "", githubRetry(err)
-	}
 	pr, err := gh.GetPullRequest(ctx, repo, a.Number)
 	if err != nil {
 		return "", githubRetry(err)
 	}
 	branch := pr.BaseRef
-	dir, err := c.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(branch))
+	dir, token, err := c.Repos.fetchBranch(ctx, a.Repo, branch)
 	if err != nil {
 		return "", err
 	}
@@ -259,12 +198,12 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 		return "", refuse("revision %s is not on %s any more", report.Code(short(target.Revision)), report.Code(branch))
 	}
 	title := fmt.Sprintf("Roll back %s to %s", cmd.Env, short(target.Revision))
-	commit, err := revert.Restore(ctx, dir, "refs/ferry/heads/"+branch, target.Revision, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
+	commit, err := revert.Restore(ctx, dir, branchRef(branch), target.Revision, ferryAuthor, title)
 	if err != nil {
 		return "", err
 	}
-	head := "ferry/rollback-" + cmd.Env + "-" + short(target.Revision)
-	if err := c.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, commit+":refs/heads/"+head); err != nil {
+	head := rollbackBranchPrefix + cmd.Env + "-" + short(target.Revision)
+	if err := c.Repos.Mirrors.Push(ctx, a.FullName, a.CloneURL, token, commit+":refs/heads/"+head); err != nil {
 		return "", err
 	}
 	body := fmt.Sprintf("Requested by %s in #%d: the repository as it was at %s, synced to %s as sync %s (%s).\n\nMerging this syncs it back, through the same review and checks as any change.",
@@ -307,75 +246,44 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 	return history.Sync{}, refuse("%s has no earlier successful revision to roll back to.", report.Code(cmd.Env))
 }
 
-// envLock is an environment's lock.
-type envLock struct {
-	By     string `json:"by"`
-	Reason string `json:"reason,omitempty"`
-	PR     int    `json:"pr"`
+// rollbackBranchPrefix names the branches of rollback pull requests; a
+// merge from one syncs with the rollback trigger.
+const rollbackBranchPrefix = "ferry/rollback-"
+
+// Releases handles work.KindRelease: it lifts an environment's lock and
+// queues the syncs it held, in the order they were held, in one
+// transaction.
+type Releases struct {
+	DB     *store.DB
+	Logger *slog.Logger
 }
 
-func releaseSpec(a CommentCommands, env string) (queue.Spec, error) {
-	raw, err := json.Marshal(SyncArgs{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL, Environment: env, Actor: a.Author, PR: a.Number})
-	if err != nil {
-		return queue.Spec{}, err
-	}
-	return queue.Spec{Kind: KindRelease, Key: a.Repo + "/env/" + env, Args: raw}, nil
-}
-
-// Release handles KindRelease: it lifts the lock and queues the held syncs
-// in the order they were held.
-func (c *Commander) Release(ctx context.Context, j queue.Job) error {
-	var a SyncArgs
-	if err := json.Unmarshal(j.Args, &a); err != nil {
-		return queue.Permanent(err)
-	}
-	key := a.Repo + "/" + a.Environment
-	held, err := heldSyncs(ctx, c.State, key)
+// Handle releases the environment.
+func (h *Releases) Handle(ctx context.Context, j queue.Job) error {
+	a, err := work.Decode[work.Release](j)
 	if err != nil {
 		return err
 	}
-	if err := c.State.Put(ctx, "lock", key, ""); err != nil {
-		return err
-	}
-	var specs []queue.Spec
-	for _, h := range held {
-		spec, err := SyncSpec(h)
-		if err != nil {
-			return err
+	n := 0
+	err = h.DB.Release(ctx, a.FullName, a.Environment, func(held [][]byte) ([]queue.Spec, error) {
+		specs := make([]queue.Spec, 0, len(held))
+		for _, raw := range held {
+			spec, err := work.Decode[work.Sync](queue.Job{Kind: work.KindSync, Args: raw})
+			if err != nil {
+				return nil, err
+			}
+			s, err := spec.Spec()
+			if err != nil {
+				return nil, err
+			}
+			specs = append(specs, s)
 		}
-		specs = append(specs, spec)
-	}
-	if err := c.State.Put(ctx, "held", key, "[]"); err != nil {
+		n = len(specs)
+		return specs, nil
+	})
+	if err != nil {
 		return err
 	}
-	if len(specs) == 0 {
-		return nil
-	}
-	c.Logger.Info("environment unlocked; resuming held syncs", "repo", a.Repo, "environment", a.Environment, "syncs", len(specs))
-	return c.enqueue(ctx, specs...)
-}
-
-func heldSyncs(ctx context.Context, st State, key string) ([]SyncArgs, error) {
-	raw, ok, err := st.Get(ctx, "held", key)
-	if err != nil || !ok || raw == "" {
-		return nil, err
-	}
-	var held []SyncArgs
-	if err := json.Unmarshal([]byte(raw), &held); err != nil {
-		return nil, fmt.Errorf("held syncs of %s: %w", key, err)
-	}
-	return held, nil
-}
-
-// lockOf returns an environment's lock, if it is locked.
-func lockOf(ctx context.Context, st State, key string) (*envLock, error) {
-	raw, ok, err := st.Get(ctx, "lock", key)
-	if err != nil || !ok || raw == "" {
-		return nil, err
-	}
-	var l envLock
-	if err := json.Unmarshal([]byte(raw), &l); err != nil {
-		return nil, fmt.Errorf("lock of %s: %w", key, err)
-	}
-	return &l, nil
+	h.Logger.Info("environment unlocked", "repo", a.FullName, "environment", a.Environment, "resumed_syncs", n)
+	return nil
 }

@@ -32,26 +32,14 @@ const (
 	DefaultHealQuiet = 10 * time.Minute
 )
 
-// DriftGitHub is what drift reporting does on GitHub.
-type DriftGitHub interface {
-	CreateIssue(ctx context.Context, repo github.Repo, title, body string) (int, error)
-	EditIssue(ctx context.Context, repo github.Repo, number int, body, state string) error
-}
-
-// Auditor appends to the audit log.
-type Auditor interface {
-	AppendAudit(ctx context.Context, e history.Event) error
-}
-
 // Drift keeps what ferry last applied, watches it in each cluster, and acts
 // on out-of-band changes: it records them, and self-heals (selfHeal: true)
 // or keeps one GitHub issue per environment up to date (selfHeal: false).
+// Run owns the watchers; Synced hands it each successful sync.
 type Drift struct {
-	Client func(installationID int64) (DriftGitHub, error)
-	State  State
+	Repos  Repos
+	DB     *store.DB
 	Queue  Enqueuer
-	Wake   func()
-	Audit  Auditor
 	Logger *slog.Logger
 	Now    func() time.Time
 	// HealQuiet overrides DefaultHealQuiet.
@@ -60,14 +48,15 @@ type Drift struct {
 	// fields' values in Git and live (secrets.Masker; nil: none).
 	Mask diff.Masker
 
+	once sync.Once
+	// mu guards the desired state the watchers read (Desired) and what the
+	// handler of their events reads.
 	mu       sync.Mutex
 	desired  map[string]map[manifest.Key]manifest.Object
-	synced   map[string]SyncArgs // the sync that set the desired state
+	synced   map[string]work.Sync // the sync that set the desired state
 	selfHeal map[string]bool
 	heals    map[string]healState
-	watchers map[*kube.Cluster]*drift.Watcher
-	events   chan drift.Event
-	ctx      context.Context
+	tracks   chan track
 }
 
 type healState struct {
@@ -75,25 +64,46 @@ type healState struct {
 	last  time.Time
 }
 
-// NewDrift returns a Drift; Run must be called for it to act.
-func NewDrift() *Drift {
-	return &Drift{
-		desired: map[string]map[manifest.Key]manifest.Object{}, synced: map[string]SyncArgs{}, selfHeal: map[string]bool{},
-		heals: map[string]healState{}, watchers: map[*kube.Cluster]*drift.Watcher{}, events: make(chan drift.Event, 256),
-	}
+// track asks Run to watch kinds of an environment in a cluster.
+type track struct {
+	cluster *kube.Cluster
+	env     string
+	kinds   []schema.GroupVersionKind
+}
+
+func (d *Drift) init() {
+	d.once.Do(func() {
+		d.desired = map[string]map[manifest.Key]manifest.Object{}
+		d.synced, d.selfHeal, d.heals = map[string]work.Sync{}, map[string]bool{}, map[string]healState{}
+		d.tracks = make(chan track)
+	})
 }
 
 // Desired implements drift.Desired.
 func (d *Drift) Desired(app string, key manifest.Key) (manifest.Object, bool) {
+	d.init()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	o, ok := d.desired[app][key]
 	return o, ok
 }
 
-// Synced records what a successful sync applied and starts watching it.
+// Synced records what a successful sync applied and has Run watch it.
 // Keys come from the change set, which has the namespaces the sync filled in.
-func (d *Drift) Synced(c *kube.Cluster, a SyncArgs, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) {
+func (d *Drift) Synced(ctx context.Context, c *kube.Cluster, a work.Sync, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) {
+	d.init()
+	want, kinds := desiredState(rendered, cs)
+	d.mu.Lock()
+	d.desired[a.Environment], d.synced[a.Environment], d.selfHeal[a.Environment] = want, a, selfHeal
+	d.mu.Unlock()
+	select {
+	case d.tracks <- track{cluster: c, env: a.Environment, kinds: kinds}:
+	case <-ctx.Done():
+	}
+}
+
+// desiredState pairs the rendered objects with the keys the sync applied.
+func desiredState(rendered []manifest.Object, cs *syncer.ChangeSet) (map[manifest.Key]manifest.Object, []schema.GroupVersionKind) {
 	want := map[manifest.Key]manifest.Object{}
 	kinds := map[schema.GroupVersionKind]bool{}
 	for _, ch := range cs.Changes {
@@ -110,39 +120,31 @@ func (d *Drift) Synced(c *kube.Cluster, a SyncArgs, selfHeal bool, rendered []ma
 			kinds[schema.FromAPIVersionAndKind(o.APIVersion(), o.Key.Kind)] = true
 		}
 	}
-	d.mu.Lock()
-	d.desired[a.Environment] = want
-	d.synced[a.Environment] = a
-	d.selfHeal[a.Environment] = selfHeal
-	w, ok := d.watchers[c]
-	if !ok {
-		w = drift.NewWatcher(c, d, drift.DefaultOptions(), d.Logger)
-		d.watchers[c] = w
-		if d.ctx != nil {
-			go d.runWatcher(d.ctx, w)
-		}
-	}
-	d.mu.Unlock()
 	gvks := make([]schema.GroupVersionKind, 0, len(kinds))
 	for k := range kinds {
 		gvks = append(gvks, k)
 	}
-	w.Track(a.Environment, gvks)
+	return want, gvks
 }
 
-// Run acts on drift until ctx ends.
+// Run watches and acts on drift until ctx ends: one watcher per cluster.
 func (d *Drift) Run(ctx context.Context) {
-	d.mu.Lock()
-	d.ctx = ctx
-	for _, w := range d.watchers {
-		go d.runWatcher(ctx, w)
-	}
-	d.mu.Unlock()
+	d.init()
+	watchers := map[*kube.Cluster]*drift.Watcher{}
+	events := make(chan drift.Event, 256)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-d.events:
+		case t := <-d.tracks:
+			w, ok := watchers[t.cluster]
+			if !ok {
+				w = drift.NewWatcher(t.cluster, d, drift.DefaultOptions(), d.Logger)
+				watchers[t.cluster] = w
+				go d.runWatcher(ctx, w, events)
+			}
+			w.Track(t.env, t.kinds)
+		case ev := <-events:
 			if err := d.handle(ctx, ev); err != nil {
 				d.Logger.Warn("drift not handled", "environment", ev.App, "object", ev.Key.String(), "err", err)
 			}
@@ -150,8 +152,8 @@ func (d *Drift) Run(ctx context.Context) {
 	}
 }
 
-func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher) {
-	if err := w.Run(ctx, d.events); err != nil {
+func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher, events chan<- drift.Event) {
+	if err := w.Run(ctx, events); err != nil {
 		d.Logger.Warn("drift watcher stopped", "err", err)
 	}
 }
@@ -180,7 +182,7 @@ func (d *Drift) handle(ctx context.Context, ev drift.Event) error {
 		detail += " by " + managers
 	}
 	d.Logger.Info("drift", "environment", ev.App, "object", ev.Key.String(), "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers, "at", ev.Time)
-	if err := d.Audit.AppendAudit(ctx, history.Event{Time: ev.Time, Environment: ev.App, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Environment: ev.App, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
 		return err
 	}
 	if heal {
@@ -190,103 +192,85 @@ func (d *Drift) handle(ctx context.Context, ev drift.Event) error {
 }
 
 // heal re-applies the desired state, waiting longer each time the same
-// object drifts again (2 s, ×3, at most 5 min).
-func (d *Drift) heal(ctx context.Context, ev drift.Event, a SyncArgs) error {
+// object drifts again (at once, then 2 s, ×3, at most 5 min).
+func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 	key := ev.App + "/" + ev.Key.String()
 	now := d.now()
 	d.mu.Lock()
 	st := d.heals[key]
-	quiet := d.HealQuiet
-	if quiet <= 0 {
-		quiet = DefaultHealQuiet
-	}
-	if now.Sub(st.last) > quiet {
+	if now.Sub(st.last) > cmp.Or(d.HealQuiet, DefaultHealQuiet) {
 		st.count = 0
 	}
-	var delay time.Duration
-	if st.count > 0 {
-		delay = healBase
-		for i := 1; i < st.count && delay < healMax; i++ {
-			delay *= healFactor
-		}
-		delay = min(delay, healMax)
-	}
+	delay := healBackoff(st.count)
 	st.count++
 	st.last = now
 	d.heals[key] = st
 	d.mu.Unlock()
 	heal := a
-	heal.Trigger, heal.PR, heal.Actor = "self-heal", 0, ""
-	spec, err := SyncSpec(heal)
+	heal.Trigger, heal.PR, heal.Actor = work.TriggerSelfHeal, 0, ""
+	spec, err := heal.Spec()
 	if err != nil {
 		return err
 	}
 	spec.RunAfter = now.Add(delay)
-	if err := d.Audit.AppendAudit(ctx, history.Event{Time: now, Environment: ev.App, Kind: "heal", Revision: a.Commit,
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: now, Environment: ev.App, Kind: "heal", Revision: a.Commit,
 		Detail: fmt.Sprintf("re-applying %s (heal #%d, after %s)", ev.Key, st.count, delay)}); err != nil {
 		return err
 	}
-	if err := d.Queue.Enqueue(ctx, spec); err != nil {
-		return err
+	return d.Queue.Enqueue(ctx, spec)
+}
+
+// healBackoff is Argo CD's self-heal backoff: the first heal at once, then
+// 2 s, ×3 each time, at most 5 min.
+func healBackoff(previous int) time.Duration {
+	if previous == 0 {
+		return 0
 	}
-	if d.Wake != nil {
-		d.Wake()
+	d := healBase
+	for i := 1; i < previous && d < healMax; i++ {
+		d *= healFactor
 	}
-	return nil
+	return min(d, healMax)
 }
 
 // report keeps one open issue per environment describing its drift.
-func (d *Drift) report(ctx context.Context, ev drift.Event, a SyncArgs) error {
-	repo, err := github.ParseRepo(a.Repo)
-	if err != nil {
-		return queue.Permanent(err)
-	}
-	gh, err := d.Client(a.InstallationID)
+func (d *Drift) report(ctx context.Context, ev drift.Event, a work.Sync) error {
+	gh, repo, err := d.Repos.client(a.Repo)
 	if err != nil {
 		return err
 	}
-	key := a.Repo + "/" + a.Environment
 	body := diff.MaskWith(d.Mask, driftIssueBody(ev, a))
-	if raw, ok, err := d.State.Get(ctx, "drift_issue", key); err != nil {
+	if n, err := d.DB.DriftIssue(ctx, a.FullName, a.Environment); err != nil {
 		return err
-	} else if ok && raw != "" {
-		var n int
-		fmt.Sscan(raw, &n)
+	} else if n != 0 {
 		return gh.EditIssue(ctx, repo, n, body, "open")
 	}
 	n, err := gh.CreateIssue(ctx, repo, fmt.Sprintf("ferry: %s drifted from Git", a.Environment), body)
 	if err != nil {
 		return err
 	}
-	return d.State.Put(ctx, "drift_issue", key, fmt.Sprint(n))
+	return d.DB.SetDriftIssue(ctx, a.FullName, a.Environment, n)
 }
 
 // Resolved closes an environment's drift issue after a successful sync.
-func (d *Drift) Resolved(ctx context.Context, a SyncArgs) error {
-	key := a.Repo + "/" + a.Environment
-	raw, ok, err := d.State.Get(ctx, "drift_issue", key)
-	if err != nil || !ok || raw == "" {
+func (d *Drift) Resolved(ctx context.Context, a work.Sync) error {
+	n, err := d.DB.DriftIssue(ctx, a.FullName, a.Environment)
+	if err != nil || n == 0 {
 		return err
 	}
-	repo, err := github.ParseRepo(a.Repo)
+	gh, repo, err := d.Repos.client(a.Repo)
 	if err != nil {
 		return err
 	}
-	gh, err := d.Client(a.InstallationID)
-	if err != nil {
-		return err
-	}
-	var n int
-	fmt.Sscan(raw, &n)
 	body := fmt.Sprintf("%s was synced to %s: the cluster matches Git again.", report.Code(a.Environment), report.Code(short(a.Commit)))
 	if err := gh.EditIssue(ctx, repo, n, body, "closed"); err != nil {
 		return err
 	}
-	return d.State.Put(ctx, "drift_issue", key, "")
+	return d.DB.SetDriftIssue(ctx, a.FullName, a.Environment, 0)
 }
 
 // driftIssueBody describes one drift of an environment without self-heal.
-func driftIssueBody(ev drift.Event, a SyncArgs) string {
+func driftIssueBody(ev drift.Event, a work.Sync) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ferry found %s drifting from Git (revision %s). selfHeal is off, so ferry reports instead of reverting.\n\n", report.Code(a.Environment), report.Code(short(a.Commit)))
 	b.WriteString("| Object | Change | Fields | By | When |\n| :-- | :-- | :-- | :-- | :-- |\n")

@@ -28,14 +28,14 @@ const liveTitle = "ferry diff --live (head against the cluster)"
 // its definition there, and only objects ferry tracks for it (its tracking
 // id, found by its label or in its inventory) are read. Anything else the
 // head names is shown as a sync would create it, from the render alone.
-func (p *Previewer) liveSection(ctx context.Context, pr PullRequest, snap *snapshot) string {
+func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snapshot) string {
 	branch := pr.DefaultBranch
 	if branch == "" {
 		branch = pr.BaseRef
 	}
 	defs, err := p.liveDefinitions(ctx, pr, snap, branch)
 	if err != nil {
-		p.Logger.Warn("live diff: default branch environments", "repo", pr.Repo, "pr", pr.Number, "branch", branch, "error", err)
+		p.Logger.Warn("live diff: default branch environments", "repo", pr.FullName, "pr", pr.Number, "branch", branch, "error", err)
 		return "### " + report.Escape(liveTitle) + "\n\nferry could not read the environments of the default branch " + report.Code(branch) + ", so nothing live is shown.\n"
 	}
 	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
@@ -52,7 +52,7 @@ func (p *Previewer) liveSection(ctx context.Context, pr PullRequest, snap *snaps
 		if def.External {
 			continue
 		}
-		r, untracked := p.liveEnvironment(ctx, pr.Repo, snap, e, def)
+		r, untracked := p.liveEnvironment(ctx, pr.FullName, snap, e, def)
 		if untracked > 0 {
 			notes = append(notes, fmt.Sprintf("%s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.", report.Code(e.Name), untracked))
 		}
@@ -67,15 +67,11 @@ func (p *Previewer) liveSection(ctx context.Context, pr PullRequest, snap *snaps
 
 // liveDefinitions are the environments defined on the default branch, by
 // name: the head's definitions never decide where ferry reads.
-func (p *Previewer) liveDefinitions(ctx context.Context, pr PullRequest, snap *snapshot, branch string) (map[string]environment.Environment, error) {
+func (p *Previews) liveDefinitions(ctx context.Context, pr work.Preview, snap *snapshot, branch string) (map[string]environment.Environment, error) {
 	tree := snap.baseTip
 	if branch != pr.BaseRef {
-		token, err := p.Token(ctx, pr.InstallationID)
-		if err != nil {
-			return nil, err
-		}
 		ref := "refs/ferry/base/" + branch
-		dir, err := p.Mirrors.Fetch(ctx, pr.Repo, pr.CloneURL, token, "+refs/heads/"+branch+":"+ref)
+		dir, _, err := p.Repos.fetch(ctx, pr.Repo, "+refs/heads/"+branch+":"+ref)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +93,7 @@ func (p *Previewer) liveDefinitions(ctx context.Context, pr PullRequest, snap *s
 
 // liveEnvironment diffs one environment's head render against what ferry
 // tracks for it, and counts the head's objects it does not track.
-func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snapshot, e preview.EnvironmentResult, def environment.Environment) (preview.EnvironmentResult, int) {
+func (p *Previews) liveEnvironment(ctx context.Context, repo string, snap *snapshot, e preview.EnvironmentResult, def environment.Environment) (preview.EnvironmentResult, int) {
 	r := preview.EnvironmentResult{Name: e.Name, Type: def.Type, Path: def.Path, Destination: def.Destination, Touched: true, Status: preview.Unchanged, Resources: []diff.Change{}}
 	fail := func(msg string) (preview.EnvironmentResult, int) {
 		r.Status, r.Error = preview.Error, msg
@@ -110,7 +106,7 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 	if err != nil {
 		return fail(err.Error())
 	}
-	inv, err := p.inventory(ctx, repo, def.Name)
+	inv, _, err := p.DB.Inventory(ctx, repo, def.Name)
 	if err != nil {
 		return fail(err.Error())
 	}
@@ -166,17 +162,4 @@ func keyed(obj map[string]any, k manifest.Key) manifest.Object {
 	o := manifest.New(obj, "")
 	o.Key = k
 	return o
-}
-
-// inventory is what the environment's last sync left tracked, if any.
-func (p *Previewer) inventory(ctx context.Context, repo, env string) (syncer.Inventory, error) {
-	raw, ok, err := p.State.Get(ctx, "inventory", repo+"/"+env)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var inv syncer.Inventory
-	if err := json.Unmarshal([]byte(raw), &inv); err != nil {
-		return nil, fmt.Errorf("inventory of %s: %w", env, err)
-	}
-	return inv, nil
 }

@@ -29,7 +29,7 @@ type verdict struct {
 // evaluate scans what the pull request adds for secrets and judges it with
 // the policies of the base branch's tip: never with anything the pull
 // request itself changes.
-func (p *Previewer) evaluate(ctx context.Context, gh GitHub, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
+func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
 	v := &verdict{}
 	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger), secrets.WithRenderInputs(renderInputs(snap.res)))
 	if err != nil {

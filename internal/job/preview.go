@@ -21,44 +21,12 @@ import (
 	"github.com/ferry-gitops/ferry/internal/secrets"
 )
 
-// Check and comment identities. The check names are stable: branch
-// protection requires them by name.
-const (
-	DiffCheckName = "ferry/diff"
-	diffMarker    = "<!-- ferry:diff -->"
-	// commentBudget leaves GitHub's 65,536-character limit a margin for the marker.
-	commentBudget = 65536 - 64
-	checkBudget   = 65535
-)
-
-// GitHub is what a preview does on GitHub, for one installation.
-type GitHub interface {
-	UpsertComment(ctx context.Context, repo github.Repo, number int, knownID int64, marker, body string) (int64, error)
-	StartCheckRun(ctx context.Context, repo github.Repo, name, sha, title string) (int64, error)
-	CompleteCheckRun(ctx context.Context, repo github.Repo, id int64, name, conclusion string, out github.CheckOutput) error
-	GetPullRequest(ctx context.Context, repo github.Repo, number int) (*github.PullRequest, error)
-	LatestReviews(ctx context.Context, repo github.Repo, number int) ([]github.Review, error)
-	Permission(ctx context.Context, repo github.Repo, user string) (string, error)
-	TeamMember(ctx context.Context, org, team, user string) (bool, error)
-}
-
-// Mirrors fetches a repository's refs into a local bare mirror.
-type Mirrors interface {
-	Fetch(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) (string, error)
-}
-
-// State remembers small facts across jobs (the sticky comment's id).
-type State interface {
-	Get(ctx context.Context, namespace, key string) (string, bool, error)
-	Put(ctx context.Context, namespace, key, value string) error
-}
-
-// Previewer handles KindPreview jobs.
-type Previewer struct {
-	Client  func(installationID int64) (GitHub, error)
-	Token   func(ctx context.Context, installationID int64) (string, error)
-	Mirrors Mirrors
-	State   State
+// Previews handles work.KindPreview: it renders a pull request at one head
+// commit and judges it (the diff comment, the ferry/diff and ferry/policy
+// checks).
+type Previews struct {
+	Repos Repos
+	DB    *store.DB
 	// Renderer renders untrusted trees (a sandbox.Pool in the server).
 	Renderer preview.Renderer
 	// SecretRules are gitleaks' rules, compiled once at start-up.
@@ -72,41 +40,21 @@ type Previewer struct {
 	Logger *slog.Logger
 }
 
-// Handle previews one pull request at one head commit and judges it: the
-// diff comment, the ferry/diff check and the ferry/policy check.
-func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
-	pr, repo, err := decode[PullRequest](j)
+// Handle previews one pull request and posts the result.
+func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
+	pr, err := work.Decode[work.Preview](j)
 	if err != nil {
 		return err
 	}
-	gh, err := p.Client(pr.InstallationID)
+	gh, repo, err := p.Repos.client(pr.Repo)
 	if err != nil {
 		return err
 	}
-	info, err := gh.GetPullRequest(ctx, repo, pr.Number)
-	if github.IsNotFound(err) {
-		// Right after the webhook GitHub's replicas may not know the PR yet.
-		return queue.RetryAfter(err, 2*time.Second)
+	info, err := p.openPullRequest(ctx, gh, repo, &pr)
+	if err != nil || info == nil {
+		return err
 	}
-	if err != nil {
-		return githubRetry(err)
-	}
-	if info.State != "open" {
-		p.Logger.Info("preview skipped: pull request is closed", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA))
-		return nil
-	}
-	// The event's head wins over the one GitHub reports: right after a push
-	// a replica may still answer with the old head. A head that is really
-	// gone is found missing at fetch time, and the newer push has its own job.
-	info.HeadSHA = pr.HeadSHA
-	if pr.BaseRef == "" {
-		pr.BaseRef = info.BaseRef
-	}
-	diffID, err := p.checkRun(ctx, gh, repo, pr, DiffCheckName)
-	if err != nil {
-		return githubRetry(err)
-	}
-	policyID, err := p.checkRun(ctx, gh, repo, pr, PolicyCheckName)
+	checks, err := p.startChecks(ctx, gh, repo, pr)
 	if err != nil {
 		return githubRetry(err)
 	}
@@ -119,87 +67,107 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
 			// Nothing will retry this: say why on both checks instead of
 			// leaving them in progress forever (and the PR unmergeable).
-			out := github.CheckOutput{Title: "ferry could not preview this pull request", Summary: report.Fenced("", err.Error())}
-			for _, c := range []struct {
-				id   int64
-				name string
-			}{{diffID, DiffCheckName}, {policyID, PolicyCheckName}} {
-				if cerr := gh.CompleteCheckRun(ctx, repo, c.id, c.name, "failure", out); cerr != nil {
-					return githubRetry(cerr)
-				}
-			}
+			return errors.Join(err, githubRetry(checks.fail(ctx, gh, repo, report.PreviewFailed(err.Error()))))
 		}
 		return err
 	}
 	defer snap.Close()
-	res := snap.res
 	v, err := p.evaluate(ctx, gh, repo, info, snap)
 	if err != nil {
 		return githubRetry(err)
 	}
-	elapsed := time.Since(started)
-	footer := fmt.Sprintf("ferry rendered `%s` (merge base `%s`) in %s.", short(pr.HeadSHA), short(res.Base), elapsed.Round(time.Millisecond))
-	policySection := policyMarkdown(v)
+	var live string
 	if pr.Live {
-		policySection += "\n" + p.liveSection(ctx, pr, snap)
+		live = p.liveSection(ctx, pr, snap)
 	}
-
-	body := report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", Marker: diffMarker, MaxChars: commentBudget, Footer: policySection + "\n" + footer})
-	if err := p.upsertComment(ctx, gh, repo, pr, body); err != nil {
+	post := report.PreviewOf(snap.res, v.decision, v.findings, live, time.Since(started))
+	if err := p.post(ctx, gh, repo, pr, checks, post); err != nil {
 		return githubRetry(err)
 	}
-	conclusion, summary, annotations := checkConclusion(res)
-	out := github.CheckOutput{
-		Title:       summary,
-		Summary:     report.Markdown(res, report.MarkdownOptions{Title: "ferry diff", MaxChars: checkBudget, Footer: footer}),
-		Annotations: annotations,
-	}
-	if err := gh.CompleteCheckRun(ctx, repo, diffID, DiffCheckName, conclusion, out); err != nil {
-		return githubRetry(err)
-	}
-	policyConclusion, policyOut := policyCheck(v)
-	if err := gh.CompleteCheckRun(ctx, repo, policyID, PolicyCheckName, policyConclusion, policyOut); err != nil {
-		return githubRetry(err)
-	}
-	p.Logger.Info("preview posted", "repo", pr.Repo, "pr", pr.Number, "head", short(pr.HeadSHA), "environments", len(res.Environments),
-		"diff", conclusion, "policy", policyConclusion, "secret_findings", len(v.findings), "elapsed", elapsed)
+	p.Logger.Info("preview posted", "repo", pr.FullName, "pr", pr.Number, "head", short(pr.HeadSHA), "environments", len(snap.res.Environments),
+		"diff", post.DiffConclusion, "policy", post.PolicyConclusion, "secret_findings", len(v.findings), "elapsed", time.Since(started))
 	return nil
 }
 
-// checkRun creates the in-progress check once per head commit; a retried job
-// finds the id it stored and reuses the run.
-func (p *Previewer) checkRun(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest, name string) (int64, error) {
-	key := pr.Repo + "@" + pr.HeadSHA + "/" + name
-	if v, ok, err := p.State.Get(ctx, "check_run", key); err != nil {
-		return 0, err
-	} else if ok {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return id, nil
-		}
+// openPullRequest reads the pull request; nil when it is closed (nothing
+// to preview). The event's head wins over the one GitHub reports: right
+// after a push a replica may still answer with the old head, and a head
+// that is really gone is found missing at fetch time.
+func (p *Previews) openPullRequest(ctx context.Context, gh *github.Client, repo github.Repo, pr *work.Preview) (*github.PullRequest, error) {
+	info, err := gh.GetPullRequest(ctx, repo, pr.Number)
+	if github.IsNotFound(err) {
+		// Right after the webhook GitHub's replicas may not know the PR yet.
+		return nil, queue.RetryAfter(err, 2*time.Second)
 	}
-	id, err := gh.StartCheckRun(ctx, repo, name, pr.HeadSHA, "Rendering environments…")
 	if err != nil {
-		return 0, err
+		return nil, githubRetry(err)
 	}
-	return id, p.State.Put(ctx, "check_run", key, strconv.FormatInt(id, 10))
+	if info.State != "open" {
+		p.Logger.Info("preview skipped: pull request is closed", "repo", pr.FullName, "pr", pr.Number, "head", short(pr.HeadSHA))
+		return nil, nil
+	}
+	info.HeadSHA = pr.HeadSHA
+	if pr.BaseRef == "" {
+		pr.BaseRef = info.BaseRef
+	}
+	return info, nil
 }
 
-func (p *Previewer) upsertComment(ctx context.Context, gh GitHub, repo github.Repo, pr PullRequest, body string) error {
-	key := pr.Key()
-	var known int64
-	if v, ok, err := p.State.Get(ctx, "diff_comment", key); err != nil {
-		return err
-	} else if ok {
-		known, _ = strconv.ParseInt(v, 10, 64)
+// checks are a head commit's two check runs.
+type checks struct{ diff, policy int64 }
+
+// startChecks creates the in-progress checks once per head commit; a
+// retried job finds the ids it stored and reuses the runs.
+func (p *Previews) startChecks(ctx context.Context, gh *github.Client, repo github.Repo, pr work.Preview) (checks, error) {
+	var c checks
+	for _, run := range []struct {
+		id   *int64
+		name string
+	}{{&c.diff, report.DiffCheckName}, {&c.policy, report.PolicyCheckName}} {
+		id, ok, err := p.DB.CheckRun(ctx, pr.FullName, pr.HeadSHA, run.name)
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			if id, err = gh.StartCheckRun(ctx, repo, run.name, pr.HeadSHA, "Rendering environments…"); err != nil {
+				return c, err
+			}
+			if err := p.DB.SetCheckRun(ctx, pr.FullName, pr.HeadSHA, run.name, id); err != nil {
+				return c, err
+			}
+		}
+		*run.id = id
 	}
-	id, err := gh.UpsertComment(ctx, repo, pr.Number, known, diffMarker, body)
+	return c, nil
+}
+
+// fail completes both checks with one failure.
+func (c checks) fail(ctx context.Context, gh *github.Client, repo github.Repo, out github.CheckOutput) error {
+	if err := gh.CompleteCheckRun(ctx, repo, c.diff, report.DiffCheckName, "failure", out); err != nil {
+		return err
+	}
+	return gh.CompleteCheckRun(ctx, repo, c.policy, report.PolicyCheckName, "failure", out)
+}
+
+// post updates the sticky comment and completes both checks.
+func (p *Previews) post(ctx context.Context, gh *github.Client, repo github.Repo, pr work.Preview, c checks, post report.Preview) error {
+	known, err := p.DB.DiffComment(ctx, pr.FullName, pr.Number)
+	if err != nil {
+		return err
+	}
+	id, err := gh.UpsertComment(ctx, repo, pr.Number, known, report.DiffMarker, post.Comment)
 	if err != nil {
 		return err
 	}
 	if id != known {
-		return p.State.Put(ctx, "diff_comment", key, strconv.FormatInt(id, 10))
+		if err := p.DB.SetDiffComment(ctx, pr.FullName, pr.Number, id); err != nil {
+			return err
+		}
 	}
-	return nil
+	if err := gh.CompleteCheckRun(ctx, repo, c.diff, report.DiffCheckName, post.DiffConclusion, post.Diff); err != nil {
+		return err
+	}
+	return gh.CompleteCheckRun(ctx, repo, c.policy, report.PolicyCheckName, post.PolicyConclusion, post.Policy)
 }
 
 // errHeadMoved marks a head commit that is no longer on the pull request.
@@ -223,14 +191,10 @@ func (s *snapshot) Close() {
 
 // snapshot fetches the pull request and renders it against its merge base
 // with the base branch, judged by the base branch's configuration.
-func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, error) {
-	token, err := p.Token(ctx, pr.InstallationID)
-	if err != nil {
-		return nil, githubRetry(err)
-	}
+func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, error) {
 	baseRef := "refs/ferry/base/" + pr.BaseRef
 	headRef := fmt.Sprintf("refs/ferry/pull/%d/head", pr.Number)
-	dir, err := p.Mirrors.Fetch(ctx, pr.Repo, pr.CloneURL, token,
+	dir, _, err := p.Repos.fetch(ctx, pr.Repo,
 		"+refs/heads/"+pr.BaseRef+":"+baseRef,
 		fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, headRef))
 	if err != nil {
@@ -238,7 +202,7 @@ func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, er
 	}
 	if _, err := repofs.ResolveCommit(ctx, dir, pr.HeadSHA); err != nil {
 		// The PR moved on before we fetched; the newer push has its own job.
-		return nil, queue.Permanent(fmt.Errorf("head %s of %s#%d: %w: %w", short(pr.HeadSHA), pr.Repo, pr.Number, errHeadMoved, err))
+		return nil, queue.Permanent(fmt.Errorf("head %s of %s#%d: %w: %w", short(pr.HeadSHA), pr.FullName, pr.Number, errHeadMoved, err))
 	}
 	mergeBase, err := repofs.MergeBase(ctx, dir, baseRef, pr.HeadSHA)
 	if err != nil {
@@ -268,75 +232,8 @@ func (p *Previewer) snapshot(ctx context.Context, pr PullRequest) (*snapshot, er
 	})
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("preview %s#%d: %w", pr.Repo, pr.Number, err)
+		return nil, fmt.Errorf("preview %s#%d: %w", pr.FullName, pr.Number, err)
 	}
 	return s, nil
 }
 
-// maskedError is an error whose text is masked; it unwraps to the error,
-// so the queue still reads retries and permanence from it.
-type maskedError struct {
-	msg string
-	err error
-}
-
-func (e *maskedError) Error() string { return e.msg }
-func (e *maskedError) Unwrap() error { return e.err }
-
-// maskError masks err's text; a nil masker leaves it as it is.
-func maskError(m diff.Masker, err error) error {
-	if m == nil {
-		return err
-	}
-	return &maskedError{msg: m.MaskText(err.Error()), err: err}
-}
-
-// checkConclusion fails the check when an environment does not render, and
-// points an annotation at the file and line of each error.
-func checkConclusion(res *preview.Result) (string, string, []github.Annotation) {
-	var failed []string
-	var annotations []github.Annotation
-	changed := 0
-	for _, e := range res.Environments {
-		switch e.Status {
-		case preview.Changed:
-			changed++
-		case preview.Error:
-			failed = append(failed, e.Name)
-			if e.ErrorFile != "" {
-				annotations = append(annotations, github.Annotation{
-					Path: e.ErrorFile, StartLine: max(e.ErrorLine, 1), Level: "failure",
-					Title: "ferry: " + e.Name + " does not render", Message: e.Error,
-				})
-			}
-		}
-	}
-	if len(failed) > 0 {
-		return "failure", fmt.Sprintf("%d environment(s) fail to render: %s", len(failed), strings.Join(failed, ", ")), annotations
-	}
-	if changed == 0 {
-		return "success", "No environment changes", nil
-	}
-	return "success", fmt.Sprintf("%d environment(s) change", changed), nil
-}
-
-// githubRetry turns GitHub's rate limits into a queue retry at the right time.
-func githubRetry(err error) error {
-	if err == nil {
-		return nil
-	}
-	if queue.IsPermanent(err) {
-		return err
-	}
-	if d, ok := github.RetryDelay(err, time.Now()); ok && d > 0 {
-		return queue.RetryAfter(err, d)
-	}
-	return err
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}

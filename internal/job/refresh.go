@@ -4,38 +4,26 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
-// OpenPullRequests lists a branch's open pull requests.
-type OpenPullRequests interface {
-	OpenPullRequests(ctx context.Context, repo github.Repo, base string) ([]github.PullRequest, error)
-}
-
-// Enqueuer adds follow-up work to the queue.
-type Enqueuer interface {
-	Enqueue(ctx context.Context, specs ...queue.Spec) error
-}
-
-// Refresher handles KindRefresh: it queues a preview of every open pull
-// request into the branch, so a policy change on the base takes effect
+// Refreshes handles work.KindRefresh: it queues a preview of every open
+// pull request into a branch, so a policy change on the base takes effect
 // without waiting for each pull request's next push.
-type Refresher struct {
-	Client func(installationID int64) (OpenPullRequests, error)
+type Refreshes struct {
+	Repos  Repos
 	Queue  Enqueuer
-	// Wake tells idle workers that previews are waiting.
-	Wake   func()
 	Logger *slog.Logger
 }
 
 // Handle queues the previews.
-func (r *Refresher) Handle(ctx context.Context, j queue.Job) error {
-	args, repo, err := decode[Refresh](j)
+func (r *Refreshes) Handle(ctx context.Context, j queue.Job) error {
+	args, err := work.Decode[work.Refresh](j)
 	if err != nil {
 		return err
 	}
-	gh, err := r.Client(args.InstallationID)
+	gh, repo, err := r.Repos.client(args.Repo)
 	if err != nil {
 		return err
 	}
@@ -43,12 +31,9 @@ func (r *Refresher) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return githubRetry(err)
 	}
-	var specs []queue.Spec
+	specs := make([]queue.Spec, 0, len(prs))
 	for _, pr := range prs {
-		spec, err := PreviewSpec(PullRequest{
-			InstallationID: args.InstallationID, Repo: args.Repo, CloneURL: args.CloneURL, HTMLURL: args.HTMLURL,
-			Number: pr.Number, HeadSHA: pr.HeadSHA, BaseRef: args.BaseRef, Author: pr.Author,
-		})
+		spec, err := work.Preview{Repo: args.Repo, Number: pr.Number, HeadSHA: pr.HeadSHA, BaseRef: args.BaseRef, Author: pr.Author}.Spec()
 		if err != nil {
 			return queue.Permanent(err)
 		}
@@ -57,12 +42,6 @@ func (r *Refresher) Handle(ctx context.Context, j queue.Job) error {
 	if len(specs) == 0 {
 		return nil
 	}
-	r.Logger.Info("re-judging open pull requests after a policy change", "repo", args.Repo, "branch", args.BaseRef, "pull_requests", len(specs))
-	if err := r.Queue.Enqueue(ctx, specs...); err != nil {
-		return err
-	}
-	if r.Wake != nil {
-		r.Wake()
-	}
-	return nil
+	r.Logger.Info("re-judging open pull requests after a policy change", "repo", args.FullName, "branch", args.BaseRef, "pull_requests", len(specs))
+	return r.Queue.Enqueue(ctx, specs...)
 }

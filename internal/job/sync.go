@@ -2,748 +2,304 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/deploy"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
-	"github.com/ferry-gitops/ferry/internal/health"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
-	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
-	"github.com/ferry-gitops/ferry/internal/revert"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
-// Kinds of sync work.
-const (
-	// KindPush plans the syncs a push to a branch calls for.
-	KindPush = "push.plan"
-	// KindSync syncs one environment to one commit.
-	KindSync = "environment.sync"
-	// KindRevert opens the revert pull request of a commit whose rollout
-	// degraded after its sync had succeeded.
-	KindRevert = "environment.revert"
-)
+// maxRetries caps an Application's retry limit at what the queue runs.
+const maxRetries = queue.DefaultMaxAttempts - 1
 
-// Push is a push to a branch, as the planner needs it.
-type Push struct {
-	InstallationID int64  `json:"installation_id"`
-	Repo           string `json:"repo"`
-	CloneURL       string `json:"clone_url"`
-	HTMLURL        string `json:"html_url"`
-	Branch         string `json:"branch"`
-	DefaultBranch  string `json:"default_branch"`
-	Before         string `json:"before"`
-	After          string `json:"after"`
-}
+// DefaultDegradationWindow is how long after a successful sync a rollout
+// turning Degraded still reverts its commit, unless .ferry.yaml says.
+const DefaultDegradationWindow = 10 * time.Minute
 
-// PushSpec queues the planning of a push. Pushes of a branch are planned in
-// order, so merges apply in order.
-func PushSpec(p Push) (queue.Spec, error) {
-	if p.Repo == "" || p.Branch == "" || p.After == "" || p.InstallationID == 0 {
-		return queue.Spec{}, errors.New("push lacks repository, branch, commit or installation")
-	}
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return queue.Spec{}, err
-	}
-	return queue.Spec{Kind: KindPush, Key: p.Repo + "@" + p.Branch, Args: raw}, nil
-}
-
-// SyncArgs is one environment to sync to one commit.
-type SyncArgs struct {
-	InstallationID int64  `json:"installation_id"`
-	Repo           string `json:"repo"`
-	CloneURL       string `json:"clone_url"`
-	HTMLURL        string `json:"html_url"`
-	Branch         string `json:"branch"`
-	Commit         string `json:"commit"`
-	Environment    string `json:"environment"`
-	Trigger        string `json:"trigger"` // merge, first-sight, manual, rollback
-	PR             int    `json:"pr,omitempty"`
-	Actor          string `json:"actor,omitempty"`
-}
-
-// SyncSpec queues a sync; syncs of one environment run one at a time, in order.
-func SyncSpec(a SyncArgs) (queue.Spec, error) {
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return queue.Spec{}, err
-	}
-	return queue.Spec{Kind: KindSync, Key: a.Repo + "/env/" + a.Environment, Args: raw}, nil
-}
-
-// SyncGitHub is what syncing does on GitHub.
-type SyncGitHub interface {
-	PullRequestForCommit(ctx context.Context, repo github.Repo, sha string) (*github.PullRequest, error)
-	LatestReviews(ctx context.Context, repo github.Repo, number int) ([]github.Review, error)
-	CreateComment(ctx context.Context, repo github.Repo, number int, body string) (int64, error)
-	CreateDeployment(ctx context.Context, repo github.Repo, ref, environment, description string) (int64, error)
-	SetDeploymentStatus(ctx context.Context, repo github.Repo, id int64, state, description string) error
-	OpenPullRequest(ctx context.Context, repo github.Repo, head, base, title, body string) (int, string, error)
-}
-
-// Cluster applies and checks one environment's objects.
-type Cluster interface {
-	Sync(ctx context.Context, objs []manifest.Object, prev syncer.Inventory, opts syncer.Options) (*syncer.ChangeSet, syncer.Inventory, error)
-	WaitHealthy(ctx context.Context, keys []manifest.Key, timeout time.Duration) (syncer.HealthReport, error)
-}
-
-// SyncMirrors is the git access syncing needs: fetch, and push a revert branch.
-type SyncMirrors interface {
-	Mirrors
-	Push(ctx context.Context, fullName, cloneURL, token string, refspecs ...string) error
-}
-
-// History records syncs and audit events.
-type History interface {
-	RecordSync(ctx context.Context, s history.Sync, limit int) (int64, error)
-	AppendAudit(ctx context.Context, e history.Event) error
-}
-
-// Syncer handles KindPush and KindSync jobs.
-type Syncer struct {
-	Client   func(installationID int64) (SyncGitHub, error)
-	Token    func(ctx context.Context, installationID int64) (string, error)
-	Mirrors  SyncMirrors
-	State    State
-	Queue    Enqueuer
-	Wake     func()
+// Syncs handles work.KindSync: one environment to one commit, tried again
+// by the queue under the Application's retry policy, then recorded,
+// reported, and reverted when it fails.
+type Syncs struct {
+	Repos    Repos
+	DB       *store.DB
 	Clusters func(dest environment.Destination) (*kube.Cluster, error)
-	// Drift, when set, watches what each successful sync applied.
-	Drift   *Drift
-	History History
 	// Renderer renders the commit being synced (a sandbox.Pool in the server).
 	Renderer preview.Renderer
-	// Mask hides secret values in the errors a sync records and shows: the
-	// API server quotes the values it refuses (secrets.Masker; nil: none).
+	// Mask hides secret values in what a sync records and shows: the API
+	// server quotes the values it refuses (secrets.Masker; nil: none).
 	Mask diff.Masker
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
-	// DegradationWindow is how long after a successful sync a rollout
-	// turning Degraded still reverts the commit (default 10 min).
+	// DegradationWindow is DefaultDegradationWindow unless set (negative:
+	// no watch); .ferry.yaml's sync.degradationWindow overrides it.
 	DegradationWindow time.Duration
-	// Lifetime bounds the background watches of synced rollouts (the
-	// server's lifetime); nil means they run to the end of their window.
-	Lifetime context.Context
-
-	watchMu sync.Mutex
-	watches map[string]context.CancelFunc // per environment: a newer sync ends the older watch
-	// Sleep waits between retries; tests pass a fake clock.
-	Sleep  func(ctx context.Context, d time.Duration) error
-	Logger *slog.Logger
+	// Drift and Rollouts, when set, watch what each successful sync applied.
+	Drift    *Drift
+	Rollouts *Rollouts
+	Logger   *slog.Logger
 }
 
-// Planner returns the handler of KindPush jobs.
-func (s *Syncer) Planner() Handler { return queue.HandlerFunc(s.plan) }
-
-// plan decides which environments a push syncs: those whose target branch
-// it is and whose files it touches, and those ferry has never synced.
-func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
-	p, repo, err := decode[Push](j)
+// Handle runs one attempt of the sync.
+func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
+	a, err := work.Decode[work.Sync](j)
 	if err != nil {
 		return err
 	}
-	gh, err := s.Client(p.InstallationID)
+	run, done, err := h.run(ctx, a, j.ID)
+	if err != nil || done {
+		return err
+	}
+	gh, repo, err := h.Repos.client(a.Repo)
 	if err != nil {
 		return err
 	}
-	dir, _, err := s.fetchBranch(ctx, p.InstallationID, p.Repo, p.CloneURL, p.Branch)
+	if held, err := h.hold(ctx, gh, repo, a); err != nil || held {
+		return err
+	}
+	co, err := h.checkout(ctx, a)
 	if err != nil {
 		return err
 	}
-	after, err := repofs.OpenGit(ctx, dir, p.After)
-	if err != nil {
-		return queue.Permanent(err)
-	}
-	defer after.Close()
-	var before *repofs.Tree
-	if p.Before != "" && strings.Trim(p.Before, "0") != "" {
-		if before, err = repofs.OpenGit(ctx, dir, p.Before); err == nil {
-			defer before.Close()
-		}
-	}
-	found, err := preview.Discover(after, p.HTMLURL)
-	if err != nil {
-		return queue.Permanent(fmt.Errorf("discover environments at %s: %w", short(p.After), err))
-	}
-	var changed []string
-	if before != nil {
-		changed = repofs.Changed(before, after)
-	}
-	pr, err := gh.PullRequestForCommit(ctx, repo, p.After)
-	if err != nil {
-		s.Logger.Warn("no pull request for the pushed commit", "repo", p.Repo, "commit", short(p.After), "err", err)
-	}
-	var specs []queue.Spec
-	var manual []string
-	for _, env := range found.Environments {
-		if env.External || !targets(env, p.Branch, p.DefaultBranch) {
-			continue
-		}
-		seen, err := s.seen(ctx, p.Repo, env.Name)
-		if err != nil {
+	defer co.tree.Close()
+	if run.DeploymentID == 0 {
+		if err := h.begin(ctx, gh, repo, a, &run); err != nil {
 			return err
 		}
-		trigger := "merge"
-		switch {
-		case !seen:
-			trigger = "first-sight"
-		case before == nil:
-		default:
-			deps, err := environment.Dependencies(after, env)
-			if err == nil && !deps.Touches(changed) {
-				if bdeps, berr := environment.Dependencies(before, env); berr == nil && !bdeps.Touches(changed) {
-					continue
-				}
-			}
-		}
-		if !automated(env) {
-			manual = append(manual, env.Name)
-			continue
-		}
-		args := SyncArgs{InstallationID: p.InstallationID, Repo: p.Repo, CloneURL: p.CloneURL, HTMLURL: p.HTMLURL,
-			Branch: p.Branch, Commit: p.After, Environment: env.Name, Trigger: trigger}
-		if pr != nil {
-			args.PR, args.Actor = pr.Number, pr.MergedBy
-		}
-		spec, err := SyncSpec(args)
-		if err != nil {
-			return queue.Permanent(err)
-		}
-		specs = append(specs, spec)
 	}
-	if len(manual) > 0 && pr != nil {
-		body := fmt.Sprintf("ferry: %s %s a manual sync policy, so this merge is not applied yet. Comment `/ferry sync ENV` here to sync it (an engineer approves each sync).",
-			codeList(manual), pluralVerb(len(manual)))
-		if _, err := gh.CreateComment(ctx, repo, pr.Number, body); err != nil {
-			return githubRetry(err)
-		}
+	kc, out, err := h.attempt(ctx, a, co, &run)
+	if err != nil {
+		return err
 	}
-	if len(specs) == 0 {
+	if out.Retryable {
+		if wait, ok := deploy.RetryPolicy(co.env, maxRetries).After(run.Attempts); ok {
+			h.Logger.Warn("sync failed; retrying", "repo", a.FullName, "environment", a.Environment, "attempt", run.Attempts, "wait", wait, "err", out.Err)
+			return queue.RetryIn(out.Err, wait)
+		}
+		out.Err = fmt.Errorf("after %d attempts: %w", run.Attempts, out.Err)
+	}
+	rec, err := h.finish(ctx, gh, repo, a, co.env, &run, out)
+	if err != nil {
+		return err
+	}
+	if out.Result == history.Succeeded {
+		h.watch(ctx, kc, a, co, out)
+	}
+	var note string
+	if rec.Result == history.Failed || rec.Result == history.Degraded {
+		note = openRevert(ctx, h.Repos, h.DB, gh, repo, a, report.RevertBody(a.Environment, a.Commit, a.PR, rec, out.Unhealthy))
+		h.Logger.Info("revert", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
+	}
+	if a.PR == 0 {
 		return nil
 	}
-	s.Logger.Info("syncs planned", "repo", p.Repo, "branch", p.Branch, "commit", short(p.After), "environments", len(specs))
-	if err := s.Queue.Enqueue(ctx, specs...); err != nil {
-		return err
-	}
-	if s.Wake != nil {
-		s.Wake()
-	}
-	return nil
+	body := report.SyncComment(report.SyncResult{Environment: a.Environment, Record: rec, Changes: out.Changes, Unhealthy: out.Unhealthy, RevertNote: note})
+	_, err = gh.CreateComment(ctx, repo, a.PR, body)
+	return githubRetry(err)
 }
 
-// fetchBranch brings a branch into the repository's mirror (as
-// refs/ferry/heads/<branch>) and returns the mirror and the token used.
-func (s *Syncer) fetchBranch(ctx context.Context, installation int64, repo, cloneURL, branch string) (dir, token string, err error) {
-	token, err = s.Token(ctx, installation)
+// run is the sync's record across attempts. A commit merged or seen
+// first is synced once per environment, whatever GitHub redelivers; a
+// manual sync or a self-heal re-applies each time it is asked (the job id
+// tells its runs apart). done reports a finished one.
+func (h *Syncs) run(ctx context.Context, a work.Sync, jobID int64) (run store.SyncRun, done bool, err error) {
+	commit := a.Commit
+	if a.Trigger == work.TriggerManual || a.Trigger == work.TriggerSelfHeal {
+		commit = fmt.Sprintf("%s#%s-%d", a.Commit, a.Trigger, jobID)
+	}
+	run, ok, err := h.DB.SyncRun(ctx, a.FullName, a.Environment, commit)
+	if err != nil || (ok && run.Result != "") {
+		return run, ok && run.Result != "", err
+	}
+	if !ok {
+		run = store.SyncRun{Repo: a.FullName, Env: a.Environment, Commit: commit}
+	}
+	return run, false, nil
+}
+
+// hold queues the sync behind the environment's lock, if it is locked,
+// and tells its pull request so.
+func (h *Syncs) hold(ctx context.Context, gh *github.Client, repo github.Repo, a work.Sync) (bool, error) {
+	args, err := a.Spec()
 	if err != nil {
-		return "", "", githubRetry(err)
+		return false, queue.Permanent(err)
 	}
-	dir, err = s.Mirrors.Fetch(ctx, repo, cloneURL, token, branchRefspec(branch))
-	return dir, token, err
-}
-
-func branchRefspec(branch string) string {
-	return "+refs/heads/" + branch + ":refs/ferry/heads/" + branch
-}
-
-// targets reports whether env follows branch: its targetRevision, or the
-// default branch when it names none (or HEAD).
-func targets(env environment.Environment, branch, defaultBranch string) bool {
-	rev := strings.TrimPrefix(env.TargetRevision, "refs/heads/")
-	if rev == "" || rev == "HEAD" {
-		return branch == defaultBranch
+	lock, waiting, err := h.DB.HoldIfLocked(ctx, a.FullName, a.Environment, args.Args)
+	if err != nil || lock == nil {
+		return false, err
 	}
-	return rev == branch
+	if a.PR != 0 {
+		if _, err := gh.CreateComment(ctx, repo, a.PR, report.LockedNotice(a.Environment, lock.By, lock.Reason, waiting)); err != nil {
+			return true, githubRetry(err)
+		}
+	}
+	return true, nil
 }
 
-func automated(env environment.Environment) bool {
-	a := env.SyncPolicy
-	return a != nil && a.Automated != nil && (a.Automated.Enabled == nil || *a.Automated.Enabled)
+// checkout is the commit being synced and the environment it defines.
+type checkout struct {
+	tree *repofs.Tree
+	env  environment.Environment
+	cfg  *config.Config
 }
 
-func (s *Syncer) seen(ctx context.Context, repo, env string) (bool, error) {
-	_, ok, err := s.State.Get(ctx, "inventory", repo+"/"+env)
-	return ok, err
-}
-
-// Handle syncs one environment to one commit, with the Application's retry
-// policy, waits for it to become healthy, records it, and opens a revert
-// pull request when it fails.
-func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
-	a, repo, err := decode[SyncArgs](j)
+func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
+	dir, _, err := h.Repos.fetchBranch(ctx, a.Repo, a.Branch)
 	if err != nil {
-		return err
-	}
-	// One attempt sequence per (commit, environment): a failed commit is not
-	// retried in a loop by redelivered or replayed events.
-	// Self-heal re-applies a commit already synced, so it is exempt.
-	doneKey := a.Repo + "/" + a.Environment + "@" + a.Commit
-	if a.Trigger != "self-heal" {
-		if _, done, err := s.State.Get(ctx, "synced", doneKey); err != nil || done {
-			return err
-		}
-	}
-	gh, err := s.Client(a.InstallationID)
-	if err != nil {
-		return err
-	}
-	// A locked environment holds its syncs, in order, until it is unlocked.
-	envKey := a.Repo + "/" + a.Environment
-	if lock, err := lockOf(ctx, s.State, envKey); err != nil {
-		return err
-	} else if lock != nil {
-		held, err := heldSyncs(ctx, s.State, envKey)
-		if err != nil {
-			return err
-		}
-		b, err := json.Marshal(append(held, a))
-		if err != nil {
-			return err
-		}
-		if err := s.State.Put(ctx, "held", envKey, string(b)); err != nil {
-			return err
-		}
-		if a.PR != 0 {
-			if _, err := gh.CreateComment(ctx, repo, a.PR, lockedNotice(a.Environment, lock, len(held)+1)); err != nil {
-				return githubRetry(err)
-			}
-		}
-		return nil
-	}
-	dir, token, err := s.fetchBranch(ctx, a.InstallationID, a.Repo, a.CloneURL, a.Branch)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	tree, err := repofs.OpenGit(ctx, dir, a.Commit)
 	if err != nil {
-		return queue.Permanent(err)
+		return nil, queue.Permanent(err)
 	}
-	defer tree.Close()
+	co := &checkout{tree: tree}
 	found, err := preview.Discover(tree, a.HTMLURL)
-	if err != nil {
-		return queue.Permanent(err)
-	}
-	var env *environment.Environment
-	for i := range found.Environments {
-		if found.Environments[i].Name == a.Environment {
-			env = &found.Environments[i]
-		}
-	}
-	if env == nil {
-		return queue.Permanent(fmt.Errorf("environment %q is not defined at %s", a.Environment, short(a.Commit)))
-	}
-	rec := history.Sync{Environment: env.Name, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger, Started: time.Now()}
-	if a.PR != 0 {
-		if reviews, err := gh.LatestReviews(ctx, repo, a.PR); err == nil {
-			for _, r := range reviews {
-				if r.State == "APPROVED" {
-					rec.Approvers = append(rec.Approvers, r.User)
-				}
+	if err == nil {
+		err = fmt.Errorf("environment %q is not defined at %s", a.Environment, short(a.Commit))
+		for _, e := range found.Environments {
+			if e.Name == a.Environment {
+				co.env, err = e, nil
 			}
 		}
 	}
-	deployment, err := gh.CreateDeployment(ctx, repo, a.Commit, env.Name, "ferry sync of "+env.Name)
+	if err == nil {
+		// The target branch's .ferry.yaml: only merged changes reach it.
+		co.cfg, err = config.Load(tree)
+	}
+	if err != nil {
+		tree.Close()
+		return nil, queue.Permanent(err)
+	}
+	return co, nil
+}
+
+// begin opens the sync's GitHub deployment and remembers it for the
+// attempts that follow.
+func (h *Syncs) begin(ctx context.Context, gh *github.Client, repo github.Repo, a work.Sync, run *store.SyncRun) error {
+	id, err := gh.CreateDeployment(ctx, repo, a.Commit, a.Environment, "ferry sync of "+a.Environment)
 	if err != nil {
 		return githubRetry(err)
 	}
-	if err := gh.SetDeploymentStatus(ctx, repo, deployment, "in_progress", "syncing"); err != nil {
+	if err := gh.SetDeploymentStatus(ctx, repo, id, "in_progress", "syncing"); err != nil {
 		return githubRetry(err)
 	}
+	run.DeploymentID, run.Started = id, time.Now()
+	return h.DB.PutSyncRun(ctx, *run)
+}
 
-	outcome := s.sync(ctx, a, env, tree, &rec)
-	s.mask(&rec, outcome)
-	rec.Finished = time.Now()
-	if _, err := s.History.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
-		return err
+// attempt runs the deploy engine once and keeps the inventory it leaves.
+func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *store.SyncRun) (*kube.Cluster, deploy.Outcome, error) {
+	kc, err := h.Clusters(co.env.Destination)
+	if err != nil {
+		return nil, deploy.Outcome{Result: history.Failed, Err: err}, nil
 	}
-	if a.Trigger != "self-heal" {
-		if err := s.State.Put(ctx, "synced", doneKey, rec.Result); err != nil {
-			return err
+	inv, _, err := h.DB.Inventory(ctx, a.FullName, a.Environment)
+	if err != nil {
+		return nil, deploy.Outcome{}, err
+	}
+	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv, HealthTimeout: h.HealthTimeout})
+	out.Mask(h.Mask)
+	if out.Inventory != nil {
+		if err := h.DB.SetInventory(ctx, a.FullName, a.Environment, out.Inventory); err != nil {
+			return nil, out, err
 		}
+	}
+	run.Attempts++
+	return kc, out, h.DB.PutSyncRun(ctx, *run)
+}
+
+// finish records the sync in the environment's history and completes its
+// deployment.
+func (h *Syncs) finish(ctx context.Context, gh *github.Client, repo github.Repo, a work.Sync, env environment.Environment, run *store.SyncRun, out deploy.Outcome) (history.Sync, error) {
+	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger,
+		Started: run.Started, Finished: time.Now(), Result: out.Result}
+	if out.Err != nil {
+		rec.Error = out.Err.Error()
+	}
+	rec.Applied, rec.Pruned = out.Applied()
+	if a.PR != 0 {
+		h.pullRequestOf(ctx, gh, repo, a.PR, &rec)
+	}
+	if _, err := h.DB.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
+		return rec, err
+	}
+	run.Result, run.Finished = rec.Result, rec.Finished
+	if err := h.DB.PutSyncRun(ctx, *run); err != nil {
+		return rec, err
 	}
 	state := "success"
 	if rec.Result != history.Succeeded {
 		state = "failure"
 	}
-	if err := gh.SetDeploymentStatus(ctx, repo, deployment, state, rec.Result+": "+firstLine(rec.Error)); err != nil {
-		return githubRetry(err)
+	if err := gh.SetDeploymentStatus(ctx, repo, run.DeploymentID, state, rec.Result+": "+firstLine(rec.Error)); err != nil {
+		return rec, githubRetry(err)
 	}
-	s.Logger.Info("sync finished", "repo", a.Repo, "environment", env.Name, "commit", short(a.Commit), "result", rec.Result, "applied", len(rec.Applied), "pruned", len(rec.Pruned))
-
-	var revertNote string
-	if rec.Result == history.Failed || rec.Result == history.Degraded {
-		revertNote = s.openRevert(ctx, gh, repo, a, dir, token, &rec, outcome)
-		s.Logger.Info("revert", "repo", a.Repo, "environment", env.Name, "commit", short(a.Commit), "outcome", revertNote)
-	}
-	if a.PR != 0 {
-		body := syncComment(env.Name, &rec, outcome, revertNote)
-		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
-			return githubRetry(err)
-		}
-	}
-	return nil
+	h.Logger.Info("sync finished", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "result", rec.Result,
+		"applied", len(rec.Applied), "pruned", len(rec.Pruned), "attempts", run.Attempts)
+	return rec, nil
 }
 
-// mask hides secret values in a sync's errors before they are stored,
-// logged or shown.
-func (s *Syncer) mask(rec *history.Sync, out syncOutcome) {
-	rec.Error = diff.MaskWith(s.Mask, rec.Error)
-	if out.changes == nil {
+// pullRequestOf adds the merged pull request's title, author and approvers
+// to the record; what GitHub can't tell now is left out, not retried.
+func (h *Syncs) pullRequestOf(ctx context.Context, gh *github.Client, repo github.Repo, number int, rec *history.Sync) {
+	if pr, err := gh.GetPullRequest(ctx, repo, number); err == nil {
+		rec.PRTitle, rec.Author = pr.Title, pr.Author
+	}
+	reviews, err := gh.LatestReviews(ctx, repo, number)
+	if err != nil {
 		return
 	}
-	for i := range out.changes.Changes {
-		out.changes.Changes[i].Error = diff.MaskWith(s.Mask, out.changes.Changes[i].Error)
+	for _, r := range reviews {
+		if r.State == "APPROVED" {
+			rec.Approvers = append(rec.Approvers, r.User)
+		}
 	}
 }
 
-// syncOutcome is what the comment and the revert pull request explain.
-type syncOutcome struct {
-	changes   *syncer.ChangeSet
-	unhealthy []syncer.ResourceHealth
+// watch hands a successful sync to the drift and degradation watches.
+func (h *Syncs) watch(ctx context.Context, kc *kube.Cluster, a work.Sync, co *checkout, out deploy.Outcome) {
+	def := h.DegradationWindow
+	if def == 0 {
+		def = DefaultDegradationWindow
+	}
+	window := co.cfg.Sync.Window(def)
+	if h.Rollouts != nil && window > 0 && a.Trigger != work.TriggerSelfHeal {
+		h.Rollouts.Watch(ctx, Rollout{Sync: a, Cluster: syncer.New(kc), Keys: out.Healthy, Window: window})
+	}
+	if h.Drift == nil {
+		return
+	}
+	h.Drift.Synced(ctx, kc, a, selfHeal(co.env), out.Objects, out.Changes)
+	if err := h.Drift.Resolved(ctx, a); err != nil && !errors.Is(err, context.Canceled) {
+		h.Logger.Warn("drift issue not closed", "environment", a.Environment, "err", err)
+	}
 }
 
-func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environment, tree *repofs.Tree, rec *history.Sync) syncOutcome {
-	var out syncOutcome
-	fail := func(result string, err error) syncOutcome {
-		rec.Result, rec.Error = result, err.Error()
-		return out
-	}
-	res, err := s.Renderer.Render(ctx, tree, *env)
-	if err != nil {
-		return fail(history.Failed, fmt.Errorf("render: %w", err))
-	}
-	kc, err := s.Clusters(env.Destination)
-	if err != nil {
-		return fail(history.Failed, err)
-	}
-	var cluster Cluster = syncer.New(kc, s.Logger)
-	invKey := a.Repo + "/" + env.Name
-	var prev syncer.Inventory
-	if raw, ok, err := s.State.Get(ctx, "inventory", invKey); err != nil {
-		return fail(history.Failed, err)
-	} else if ok {
-		if err := json.Unmarshal([]byte(raw), &prev); err != nil {
-			return fail(history.Failed, fmt.Errorf("inventory of %s: %w", env.Name, err))
-		}
-	}
-	// The target branch's .ferry.yaml: only merged changes reach it.
-	cfg, err := config.Load(tree)
-	if err != nil {
-		return fail(history.Failed, err)
-	}
-	opts := syncer.OptionsFor(*env)
-	opts.MaxPruneFraction = cfg.Sync.MaxPruneFraction(opts.MaxPruneFraction)
-	retry := retryPolicy(env)
-	var inv syncer.Inventory
-	for attempt := 0; ; attempt++ {
-		out.changes, inv, err = cluster.Sync(ctx, res.Objects, prev, opts)
-		if inv != nil {
-			prev = inv
-			if b, merr := json.Marshal(inv); merr == nil {
-				if perr := s.State.Put(ctx, "inventory", invKey, string(b)); perr != nil {
-					return fail(history.Failed, perr)
-				}
-			}
-		}
-		if err == nil {
-			break
-		}
-		if errors.Is(err, syncer.ErrEmptySync) || errors.Is(err, syncer.ErrPruneLimit) {
-			return fail(history.Refused, err)
-		}
-		if attempt >= retry.limit {
-			rec.Applied, rec.Pruned = changeList(out.changes)
-			return fail(history.Failed, fmt.Errorf("after %d attempts: %w", attempt+1, err))
-		}
-		wait := retry.delay(attempt)
-		s.Logger.Warn("sync failed; retrying", "environment", env.Name, "attempt", attempt+1, "wait", wait, "err", diff.MaskWith(s.Mask, err.Error()))
-		if serr := s.Sleep(ctx, wait); serr != nil {
-			return fail(history.Failed, serr)
-		}
-	}
-	rec.Applied, rec.Pruned = changeList(out.changes)
-	// The change set's keys carry the namespaces the sync filled in.
-	keys := out.changes.Keys(syncer.Created, syncer.Configured, syncer.Unchanged)
-	timeout := cfg.Sync.Timeout(s.HealthTimeout)
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
-	}
-	report, err := cluster.WaitHealthy(ctx, keys, timeout)
-	if err != nil {
-		out.unhealthy = report.Unhealthy()
-		return fail(history.Degraded, err)
-	}
-	rec.Result = history.Succeeded
-	window := cfg.Sync.Window(s.DegradationWindow)
-	if window == 0 && cfg.Sync.DegradationWindow == "" {
-		window = 10 * time.Minute
-	}
-	if window > 0 && a.Trigger != "self-heal" {
-		s.startWatch(a, cluster, keys, window)
-	}
-	if s.Drift != nil {
-		s.Drift.Synced(kc, a, selfHeal(env), res.Objects, out.changes)
-		if err := s.Drift.Resolved(ctx, a); err != nil {
-			s.Logger.Warn("drift issue not closed", "environment", env.Name, "err", err)
-		}
-	}
-	return out
-}
-
-func selfHeal(env *environment.Environment) bool {
-	return automated(*env) && env.SyncPolicy.Automated.SelfHeal
-}
-
-func changeList(cs *syncer.ChangeSet) (applied, pruned []string) {
-	if cs == nil {
-		return nil, nil
-	}
-	for _, c := range cs.Changes {
-		switch c.Action {
-		case syncer.Pruned:
-			pruned = append(pruned, c.Key.String())
-		case syncer.Created, syncer.Configured, syncer.Unchanged, syncer.Failed:
-			applied = append(applied, string(c.Action)+" "+c.Key.String())
-		}
-	}
-	return applied, pruned
-}
-
-// backoff is an Application's retry policy: limit retries, waiting
-// duration × factor^n, capped at maxDuration.
-type backoff struct {
-	limit         int
-	base, ceiling time.Duration
-	factor        int64
-}
-
-func (b backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 0; i < attempt; i++ {
-		d *= time.Duration(b.factor)
-		if d >= b.ceiling {
-			return b.ceiling
-		}
-	}
-	return min(d, b.ceiling)
-}
-
-// retryPolicy reads spec.syncPolicy.retry with Argo CD's defaults
-// (5s, factor 2, 3m); no retry block means no retries.
-func retryPolicy(env *environment.Environment) backoff {
-	b := backoff{base: 5 * time.Second, factor: 2, ceiling: 3 * time.Minute}
-	p := env.SyncPolicy
-	if p == nil || p.Retry == nil {
-		return b
-	}
-	b.limit = int(p.Retry.Limit)
-	if bo := p.Retry.Backoff; bo != nil {
-		if d, err := time.ParseDuration(bo.Duration); err == nil && d > 0 {
-			b.base = d
-		}
-		if bo.Factor != nil && *bo.Factor > 0 {
-			b.factor = *bo.Factor
-		}
-		if d, err := time.ParseDuration(bo.MaxDuration); err == nil && d > 0 {
-			b.ceiling = d
-		}
-	}
-	return b
-}
-
-func revisionHistoryLimit(env *environment.Environment) int {
+func revisionHistoryLimit(env environment.Environment) int {
 	if env.RevisionHistoryLimit != nil && *env.RevisionHistoryLimit > 0 {
 		return int(*env.RevisionHistoryLimit)
 	}
 	return history.DefaultLimit
 }
 
-// openRevert opens (once per commit) a pull request that reverts the
-// failed commit on its branch, and returns a line for the sync comment.
-func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo, a SyncArgs, dir, token string, rec *history.Sync, out syncOutcome) string {
-	key := a.Repo + "@" + a.Commit
-	if url, ok, err := s.State.Get(ctx, "revert", key); err == nil && ok {
-		return "A revert pull request is already open: " + url
-	}
-	// Revert on top of the branch as it is now, which may have moved on.
-	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(a.Branch)); err != nil {
-		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
-	}
-	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
-	res, err := revert.Make(ctx, dir, "refs/ferry/heads/"+a.Branch, a.Commit, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
-	if errors.Is(err, revert.ErrConflict) {
-		return fmt.Sprintf("ferry could not open a revert pull request: reverting %s conflicts with later changes on %s; revert it by hand.", report.Code(short(a.Commit)), report.Code(a.Branch))
-	}
-	if err != nil {
-		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
-	}
-	if err := s.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, res.Commit+":refs/heads/"+res.Branch); err != nil {
-		return "ferry could not push the revert branch: " + report.Escape(err.Error())
-	}
-	body := revertBody(a, rec, out)
-	number, url, err := gh.OpenPullRequest(ctx, repo, res.Branch, a.Branch, title, body)
-	if err != nil {
-		return "ferry pushed " + report.Code(res.Branch) + " but could not open its pull request: " + report.Escape(err.Error())
-	}
-	_ = s.State.Put(ctx, "revert", key, url)
-	s.Logger.Info("revert pull request opened", "repo", a.Repo, "commit", short(a.Commit), "pr", number)
-	return fmt.Sprintf("ferry opened #%d to revert this change: %s", number, url)
-}
-
-func revertBody(a SyncArgs, rec *history.Sync, out syncOutcome) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ferry could not roll out %s to **%s** (result: %s), so this pull request reverts it.\n\n", report.Code(short(a.Commit)), report.Escape(a.Environment), report.Escape(rec.Result))
-	if a.PR != 0 {
-		fmt.Fprintf(&b, "Original pull request: #%d\n\n", a.PR)
-	}
-	b.WriteString("**Error**\n\n" + report.Fenced("", rec.Error))
-	if len(out.unhealthy) > 0 {
-		b.WriteString("**Unhealthy resources**\n\n")
-		for _, u := range out.unhealthy {
-			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
-		}
-	}
-	return b.String()
-}
-
-func syncComment(env string, rec *history.Sync, out syncOutcome, revertNote string) string {
-	var b strings.Builder
-	icon := map[string]string{history.Succeeded: "✅", history.Failed: "❌", history.Degraded: "❌", history.Refused: "⛔"}[rec.Result]
-	fmt.Fprintf(&b, "### ferry sync: %s %s %s\n\n", icon, report.Code(env), report.Escape(rec.Result))
-	fmt.Fprintf(&b, "Revision %s, %s.\n\n", report.Code(short(rec.Revision)), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
-	if out.changes != nil {
-		b.WriteString(changeSetMarkdown(out.changes))
-		b.WriteString("\n")
-	}
-	if rec.Error != "" {
-		b.WriteString(report.Fenced("", rec.Error))
-	}
-	for _, u := range out.unhealthy {
-		if u.Status.Code != health.Healthy {
-			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
-		}
-	}
-	if revertNote != "" {
-		b.WriteString("\n" + revertNote + "\n")
-	}
-	return b.String()
-}
-
-func pluralVerb(n int) string {
-	if n == 1 {
-		return "has"
-	}
-	return "have"
-}
-
 func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
 	return s
-}
-
-// startWatch watches a synced rollout, ending the watch of the
-// environment's previous sync: only the newest commit is to blame.
-func (s *Syncer) startWatch(a SyncArgs, cluster Cluster, keys []manifest.Key, window time.Duration) {
-	base := s.Lifetime
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(base, window)
-	s.watchMu.Lock()
-	if s.watches == nil {
-		s.watches = map[string]context.CancelFunc{}
-	}
-	key := a.Repo + "/" + a.Environment
-	if prev := s.watches[key]; prev != nil {
-		prev()
-	}
-	s.watches[key] = cancel
-	s.watchMu.Unlock()
-	go s.watchDegradation(ctx, cluster, a, keys, window)
-}
-
-// watchDegradation keeps checking a synced rollout for the degradation
-// window: one that turns Degraded (a crash loop after the first pods came up,
-// say) is this commit's fault, so its revert pull request is queued.
-func (s *Syncer) watchDegradation(ctx context.Context, cluster Cluster, a SyncArgs, keys []manifest.Key, window time.Duration) {
-	poll := min(2*time.Second, window)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(poll):
-		}
-		report, err := cluster.WaitHealthy(ctx, keys, poll)
-		if !errors.Is(err, syncer.ErrDegraded) {
-			continue
-		}
-		var msgs []string
-		for _, u := range report.Unhealthy() {
-			msgs = append(msgs, fmt.Sprintf("%s: %s %s", u.Key, u.Status.Code, u.Status.Message))
-		}
-		raw, merr := json.Marshal(revertArgs{SyncArgs: a, Reason: "degraded after a successful sync: " + strings.Join(msgs, "; ")})
-		if merr != nil {
-			return
-		}
-		spec := queue.Spec{Kind: KindRevert, Key: a.Repo + "/env/" + a.Environment, Args: raw}
-		if err := s.Queue.Enqueue(ctx, spec); err != nil {
-			s.Logger.Warn("revert after degradation not queued", "environment", a.Environment, "err", err)
-			return
-		}
-		if s.Wake != nil {
-			s.Wake()
-		}
-		s.Logger.Warn("rollout degraded after its sync", "environment", a.Environment, "commit", short(a.Commit), "detail", strings.Join(msgs, "; "))
-		return
-	}
-}
-
-type revertArgs struct {
-	SyncArgs
-	Reason string `json:"reason"`
-}
-
-// Reverter returns the handler of KindRevert jobs.
-func (s *Syncer) Reverter() Handler { return queue.HandlerFunc(s.revertDegraded) }
-
-func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
-	a, repo, err := decode[revertArgs](j)
-	if err != nil {
-		return err
-	}
-	gh, err := s.Client(a.InstallationID)
-	if err != nil {
-		return err
-	}
-	dir, token, err := s.fetchBranch(ctx, a.InstallationID, a.Repo, a.CloneURL, a.Branch)
-	if err != nil {
-		return err
-	}
-	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, Result: history.Degraded, Error: a.Reason}
-	if err := s.History.AppendAudit(ctx, history.Event{Environment: a.Environment, Kind: "degraded", Revision: a.Commit, Detail: a.Reason}); err != nil {
-		return err
-	}
-	note := s.openRevert(ctx, gh, repo, a.SyncArgs, dir, token, &rec, syncOutcome{})
-	s.Logger.Info("revert", "repo", a.Repo, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
-	if a.PR != 0 {
-		body := fmt.Sprintf("### ferry: ❌ %s degraded after its sync\n\n%s%s\n", report.Code(a.Environment), report.Fenced("", a.Reason), note)
-		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
-			return githubRetry(err)
-		}
-	}
-	return nil
 }

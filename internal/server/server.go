@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +28,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/webhook"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 // Config is everything `ferry serve` is told.
@@ -54,8 +56,13 @@ type Config struct {
 	// HealQuiet is how long a drifted object must stay put before its
 	// self-heal backoff starts again from 2 s (default 10 min).
 	HealQuiet time.Duration
-	// Sleep overrides the wait between sync retries (tests use a fake clock).
-	Sleep func(ctx context.Context, d time.Duration) error
+	// DegradationWindow is how long after a successful sync a rollout
+	// turning Degraded still reverts its commit (job's default when zero;
+	// negative: not watched). .ferry.yaml's sync.degradationWindow wins.
+	DegradationWindow time.Duration
+	// RetryDelay, when set, maps each retry delay the queue schedules
+	// (tests record the sync backoff and don't wait it out).
+	RetryDelay func(time.Duration) time.Duration
 	// Render bounds each environment's render, which runs in a worker
 	// process (see sandbox.Options; zero fields take the defaults).
 	Render sandbox.Options
@@ -78,16 +85,15 @@ func (c Config) Validate() error {
 
 // Server is a running ferry.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *store.DB
-	pool    *queue.Pool
-	echo    *echo.Echo
-	ready   bool
-	readyM  sync.Mutex
-	drift   *job.Drift
-	syncs   *job.Syncer
-	renders *sandbox.Pool
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	pool     *queue.Pool
+	echo     *echo.Echo
+	ready    atomic.Bool
+	drift    *job.Drift
+	rollouts *job.Rollouts
+	renders  *sandbox.Pool
 }
 
 // New opens the store and builds the server; Run starts it.
@@ -112,106 +118,47 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db}
-	router, wakers, err := s.handlers(app, mirrors)
-	if err != nil {
+	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay}
+	if s.pool.Handler, err = s.handlers(job.Repos{App: app, Mirrors: mirrors}); err != nil {
 		db.Close()
 		return nil, err
-	}
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = 4
-	}
-	s.pool = &queue.Pool{Store: db, Handler: router, Workers: workers, Logger: log}
-	for _, w := range wakers {
-		*w = s.pool.Wake
 	}
 	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now, Limits: cfg.HTTP.Webhook}
 	s.echo = newEcho(s, hook)
 	return s, nil
 }
 
-// handlers builds the job handlers, one per kind of work, and returns the
-// Wake hooks to point at the pool once it exists (handlers that queue
-// follow-up work wake idle workers).
-func (s *Server) handlers(app *github.App, mirrors *gitmirror.Mirrors) (job.Router, []*func(), error) {
-	cfg, db, log := s.cfg, s.db, s.log
+// handlers builds the job handlers, one per kind of work. Follow-up work
+// goes through the pool, which wakes its workers.
+func (s *Server) handlers(repos job.Repos) (job.Router, error) {
+	cfg, db, log, pool := s.cfg, s.db, s.log, s.pool
 	rules, err := secrets.LoadRules()
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret scanning rules: %w", err)
+		return nil, fmt.Errorf("secret scanning rules: %w", err)
 	}
 	clusterFor, err := cfg.clusters()
 	if err != nil {
-		return nil, nil, err
-	}
-	sleep := cfg.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
+		return nil, err
 	}
 	masker, err := rules.Masker()
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret masking: %w", err)
+		return nil, fmt.Errorf("secret masking: %w", err)
 	}
-	renders, err := sandbox.New(cfg.Render)
-	if err != nil {
-		return nil, nil, err
+	if s.renders, err = sandbox.New(cfg.Render); err != nil {
+		return nil, err
 	}
-	s.renders = renders
-	previewer := &job.Previewer{
-		Client:      func(id int64) (job.GitHub, error) { return app.Client(id) },
-		Token:       app.Token,
-		Mirrors:     mirrors,
-		State:       db,
-		Renderer:    renders,
-		Mask:        masker,
-		SecretRules: rules,
-		Clusters:    clusterFor,
-		Logger:      log,
-	}
-	drifts := job.NewDrift()
-	drifts.Client = func(id int64) (job.DriftGitHub, error) { return app.Client(id) }
-	drifts.State, drifts.Queue, drifts.Audit, drifts.Logger = db, db, db, log
-	drifts.HealQuiet, drifts.Mask = cfg.HealQuiet, masker
-	s.drift = drifts
-	syncs := &job.Syncer{
-		Client:        func(id int64) (job.SyncGitHub, error) { return app.Client(id) },
-		Token:         app.Token,
-		Mirrors:       mirrors,
-		State:         db,
-		Queue:         db,
-		Clusters:      clusterFor,
-		History:       db,
-		Drift:         drifts,
-		Renderer:      renders,
-		Mask:          masker,
-		HealthTimeout: cfg.HealthTimeout,
-		Sleep:         sleep,
-		Logger:        log,
-	}
-	s.syncs = syncs
-	commander := &job.Commander{
-		Client:  func(id int64) (job.CommandGitHub, error) { return app.Client(id) },
-		Token:   app.Token,
-		Mirrors: mirrors,
-		State:   db,
-		Queue:   db,
-		History: db,
-		Logger:  log,
-	}
-	refresher := &job.Refresher{
-		Client: func(id int64) (job.OpenPullRequests, error) { return app.Client(id) },
-		Queue:  db,
-		Logger: log,
-	}
-	router := job.Router{
-		job.KindPreview: previewer,
-		job.KindRefresh: refresher,
-		job.KindPush:    syncs.Planner(),
-		job.KindSync:    syncs,
-		job.KindRevert:  syncs.Reverter(),
-		job.KindCommand: commander,
-		job.KindRelease: queue.HandlerFunc(commander.Release),
-	}
-	return router, []*func(){&refresher.Wake, &syncs.Wake, &drifts.Wake, &commander.Wake}, nil
+	s.drift = &job.Drift{Repos: repos, DB: db, Queue: pool, Logger: log, HealQuiet: cfg.HealQuiet, Mask: masker}
+	s.rollouts = job.NewRollouts(pool, log)
+	return job.Router{
+		work.KindPreview: &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Logger: log},
+		work.KindRefresh: &job.Refreshes{Repos: repos, Queue: pool, Logger: log},
+		work.KindPush:    &job.Plans{Repos: repos, DB: db, Queue: pool, Logger: log},
+		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: s.renders, Mask: masker,
+			HealthTimeout: cfg.HealthTimeout, DegradationWindow: cfg.DegradationWindow, Drift: s.drift, Rollouts: s.rollouts, Logger: log},
+		work.KindRevert:  &job.Reverts{Repos: repos, DB: db, Logger: log},
+		work.KindCommand: &job.Commands{Repos: repos, DB: db, Queue: pool, Logger: log},
+		work.KindRelease: &job.Releases{DB: db, Logger: log},
+	}, nil
 }
 
 // newEcho routes `ferry serve`. The App manifest flow is not among them:
@@ -241,13 +188,10 @@ func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 }
 
 func (s *Server) readyz(c echo.Context) error {
-	s.readyM.Lock()
-	ready := s.ready
-	s.readyM.Unlock()
-	if !ready {
+	if !s.ready.Load() {
 		return c.String(http.StatusServiceUnavailable, "starting\n")
 	}
-	if _, _, err := s.db.Get(c.Request().Context(), "health", "ping"); err != nil {
+	if err := s.db.Ping(c.Request().Context()); err != nil {
 		return c.String(http.StatusServiceUnavailable, "store unavailable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
@@ -264,17 +208,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := s.cfg.HTTP.httpServer(s.echo)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
-	s.syncs.Lifetime = poolCtx
 	poolDone := make(chan error, 1)
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
 	go s.pruneLoop(poolCtx)
 	go s.drift.Run(poolCtx)
+	go s.rollouts.Run(poolCtx)
 	s.renders.Warm(2)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
-	s.readyM.Lock()
-	s.ready = true
-	s.readyM.Unlock()
+	s.ready.Store(true)
 	s.log.Info("ferry serving", "addr", ln.Addr().String())
 
 	var err error
@@ -313,16 +255,5 @@ func (s *Server) pruneLoop(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

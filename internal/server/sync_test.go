@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func newSyncHarness(t testing.TB, rollout string, configure ...func(*Config)) *s
 		}
 	}
 	var sleeps []time.Duration
+	var mu sync.Mutex
 	h := newHarnessWith(t, src, func(c *Config) {
 		c.HealthTimeout = 20 * time.Second
 		kc, err := kube.NewCluster(cfg)
@@ -57,7 +59,12 @@ func newSyncHarness(t testing.TB, rollout string, configure ...func(*Config)) *s
 		}
 		c.ClusterFor = func(environment.Destination) (*kube.Cluster, error) { return kc, nil }
 		// A fake clock: record the backoff, don't wait it out.
-		c.Sleep = func(ctx context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
+		c.RetryDelay = func(d time.Duration) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			sleeps = append(sleeps, d)
+			return 0
+		}
 		for _, f := range configure {
 			f(c)
 		}

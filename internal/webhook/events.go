@@ -7,8 +7,8 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/ferry-gitops/ferry/internal/chatops"
-	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 // translation is what a verified event means to ferry.
@@ -66,16 +66,13 @@ func pullRequestJobs(ev *gh.PullRequestEvent) ([]queue.Spec, error) {
 
 // previewOf is the preview job of a pull request at head.
 func previewOf(inst *gh.Installation, repo *gh.Repository, pr *gh.PullRequest, head string) ([]queue.Spec, error) {
-	spec, err := job.PreviewSpec(job.PullRequest{
-		InstallationID: inst.GetID(),
-		Repo:           repo.GetFullName(),
-		CloneURL:       repo.GetCloneURL(),
-		HTMLURL:        repo.GetHTMLURL(),
-		Number:         pr.GetNumber(),
-		HeadSHA:        head,
-		BaseRef:        pr.GetBase().GetRef(),
-		Author:         pr.GetUser().GetLogin(),
-	})
+	spec, err := work.Preview{
+		Repo:    repoOf(inst, repo),
+		Number:  pr.GetNumber(),
+		HeadSHA: head,
+		BaseRef: pr.GetBase().GetRef(),
+		Author:  pr.GetUser().GetLogin(),
+	}.Spec()
 	if err != nil {
 		return nil, err
 	}
@@ -121,16 +118,14 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	if !ok || ev.GetDeleted() {
 		return nil, nil
 	}
-	plan, err := job.PushSpec(job.Push{
+	repo := work.Repo{
 		InstallationID: ev.GetInstallation().GetID(),
-		Repo:           ev.GetRepo().GetFullName(),
+		FullName:       ev.GetRepo().GetFullName(),
 		CloneURL:       ev.GetRepo().GetCloneURL(),
 		HTMLURL:        ev.GetRepo().GetHTMLURL(),
-		Branch:         branch,
 		DefaultBranch:  ev.GetRepo().GetDefaultBranch(),
-		Before:         ev.GetBefore(),
-		After:          ev.GetAfter(),
-	})
+	}
+	plan, err := work.Push{Repo: repo, Branch: branch, Before: ev.GetBefore(), After: ev.GetAfter()}.Spec()
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +134,7 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	for _, c := range ev.Commits {
 		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, f := range files {
-				if job.JudgesPullRequests(f) {
+				if work.JudgesPullRequests(f) {
 					touched = true
 				}
 			}
@@ -148,13 +143,7 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	if !touched {
 		return specs, nil
 	}
-	spec, err := job.RefreshSpec(job.Refresh{
-		InstallationID: ev.GetInstallation().GetID(),
-		Repo:           ev.GetRepo().GetFullName(),
-		CloneURL:       ev.GetRepo().GetCloneURL(),
-		HTMLURL:        ev.GetRepo().GetHTMLURL(),
-		BaseRef:        branch,
-	})
+	spec, err := work.Refresh{Repo: repo, BaseRef: branch}.Spec()
 	if err != nil {
 		return nil, err
 	}
@@ -176,20 +165,27 @@ func commentJobs(ev *gh.IssueCommentEvent) ([]queue.Spec, error) {
 	if len(cmds) == 0 && len(errs) == 0 {
 		return nil, nil
 	}
-	spec, err := job.CommandSpec(job.CommentCommands{
-		InstallationID: ev.GetInstallation().GetID(),
-		Repo:           ev.GetRepo().GetFullName(),
-		CloneURL:       ev.GetRepo().GetCloneURL(),
-		HTMLURL:        ev.GetRepo().GetHTMLURL(),
-		DefaultBranch:  ev.GetRepo().GetDefaultBranch(),
-		Number:         ev.GetIssue().GetNumber(),
-		CommentID:      ev.GetComment().GetID(),
-		Author:         user.GetLogin(),
-		Commands:       cmds,
-		Errors:         errs,
-	})
+	spec, err := work.Command{
+		Repo:      repoOf(ev.GetInstallation(), ev.GetRepo()),
+		Number:    ev.GetIssue().GetNumber(),
+		CommentID: ev.GetComment().GetID(),
+		Author:    user.GetLogin(),
+		Commands:  cmds,
+		Errors:    errs,
+	}.Spec()
 	if err != nil {
 		return nil, err
 	}
 	return []queue.Spec{spec}, nil
+}
+
+// repoOf is the repository an event is about.
+func repoOf(inst *gh.Installation, repo *gh.Repository) work.Repo {
+	return work.Repo{
+		InstallationID: inst.GetID(),
+		FullName:       repo.GetFullName(),
+		CloneURL:       repo.GetCloneURL(),
+		HTMLURL:        repo.GetHTMLURL(),
+		DefaultBranch:  repo.GetDefaultBranch(),
+	}
 }

@@ -1,0 +1,68 @@
+package job
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ferry-gitops/ferry/internal/chatops"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
+	"github.com/ferry-gitops/ferry/internal/work"
+)
+
+// TestCommandsHandle runs comments as their authors: what each is answered,
+// how the comment is reacted to, and what is queued.
+func TestCommandsHandle(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	pr := f.openPR(2, testrepo.Branch(testrepo.ImageBumpProduction))
+	f.gh.SetPermission(owner, repoName, "writer", "write")
+	f.gh.SetPermission(owner, repoName, "reader", "read")
+	h := &Commands{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
+	tests := []struct {
+		name, user, body string
+		reply            string // the reply contains this ("" = no reply)
+		final            string // the last reaction
+		queued           string // a job of this kind is queued
+	}{
+		{"help by a reader", "reader", "/ferry help", "/ferry diff", "rocket", ""},
+		{"typo", "reader", "/ferry hlep", "Did you mean", "confused", ""},
+		{"lock by a reader", "reader", "/ferry lock payment-service-production", "needs write", "confused", ""},
+		{"diff by a reader", "reader", "/ferry diff", "", "rocket", work.KindPreview},
+		{"sync of an open pull request", "writer", "/ferry sync payment-service-production", "merged pull request", "confused", ""},
+		{"lock", "writer", "/ferry lock payment-service-production release freeze", "is locked", "rocket", ""},
+		{"unlock", "writer", "/ferry unlock payment-service-production", "is unlocked", "rocket", work.KindRelease},
+		{"history", "reader", "/ferry history payment-service-production", "payment-service-production", "rocket", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.gh.Comments(owner, repoName, pr.Number))
+			c := f.gh.AddComment(owner, repoName, pr.Number, tt.user, tt.body)
+			cmds, errs := chatops.Parse(tt.body)
+			j := f.job(work.Command{Repo: f.repo, Number: pr.Number, CommentID: c.ID, Author: tt.user, Commands: cmds, Errors: errs}.Spec())
+			for range 2 { // a redelivery runs nothing twice
+				if err := h.Handle(ctx, j); err != nil {
+					t.Fatal(err)
+				}
+			}
+			comments := f.gh.Comments(owner, repoName, pr.Number)
+			replies := comments[before+1:]
+			switch {
+			case tt.reply == "" && len(replies) != 0:
+				t.Errorf("unexpected replies %+v", replies)
+			case tt.reply != "" && (len(replies) != 1 || !strings.Contains(replies[0].Body, tt.reply)):
+				t.Errorf("replies %+v, want one containing %q", replies, tt.reply)
+			}
+			reactions := f.gh.Reactions(c.ID)
+			if len(reactions) != 2 || reactions[0].Content != "eyes" || reactions[1].Content != tt.final {
+				t.Errorf("reactions %+v, want eyes then %s", reactions, tt.final)
+			}
+			if tt.queued != "" && len(f.queued(tt.queued)) == 0 {
+				t.Errorf("no %s job queued", tt.queued)
+			}
+		})
+	}
+	if lock, err := f.db.Lock(ctx, f.repo.FullName, "payment-service-production"); err != nil || lock == nil || lock.By != "writer" || lock.Reason != "release freeze" {
+		t.Errorf("lock %+v (%v)", lock, err)
+	}
+}
