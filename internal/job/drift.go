@@ -116,7 +116,7 @@ func (d *Drift) Synced(c *kube.Cluster, a SyncArgs, selfHeal bool, rendered []ma
 	d.selfHeal[a.Environment] = selfHeal
 	w, ok := d.watchers[c]
 	if !ok {
-		w = drift.NewWatcher(c, d, drift.DefaultOptions(), d.Logger)
+		w = drift.NewWatcher(c, d, drift.DefaultOptions())
 		d.watchers[c] = w
 		if d.ctx != nil {
 			go d.runWatcher(d.ctx, w)
@@ -127,7 +127,9 @@ func (d *Drift) Synced(c *kube.Cluster, a SyncArgs, selfHeal bool, rendered []ma
 	for k := range kinds {
 		gvks = append(gvks, k)
 	}
-	w.Track(a.Environment, gvks)
+	if err := w.Track(a.Environment, gvks); err != nil {
+		d.Logger.Warn("drift not watched", "environment", a.Environment, "err", err)
+	}
 }
 
 // Run acts on drift until ctx ends.
@@ -151,7 +153,18 @@ func (d *Drift) Run(ctx context.Context) {
 }
 
 func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher) {
-	if err := w.Run(ctx, d.events); err != nil {
+	problems := make(chan error, 16)
+	go func() {
+		for {
+			select {
+			case err := <-problems:
+				d.Logger.Warn("drift watcher", "err", err)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := w.Run(ctx, d.events, problems); err != nil {
 		d.Logger.Warn("drift watcher stopped", "err", err)
 	}
 }

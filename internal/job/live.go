@@ -114,7 +114,7 @@ func (p *Previewer) liveEnvironment(ctx context.Context, repo string, snap *snap
 	if err != nil {
 		return fail(err.Error())
 	}
-	los, err := syncer.New(kc, p.Logger).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
+	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
 	if err != nil {
 		return fail(err.Error())
 	}

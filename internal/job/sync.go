@@ -430,7 +430,7 @@ func (s *Syncer) sync(ctx context.Context, a SyncArgs, env *environment.Environm
 	if err != nil {
 		return fail(history.Failed, err)
 	}
-	var cluster Cluster = syncer.New(kc, s.Logger)
+	var cluster Cluster = syncer.New(kc)
 	invKey := a.Repo + "/" + env.Name
 	var prev syncer.Inventory
 	if raw, ok, err := s.State.Get(ctx, "inventory", invKey); err != nil {
