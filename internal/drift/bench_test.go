@@ -59,7 +59,7 @@ func BenchmarkDetect(b *testing.B) {
 	}()
 	syncCtx, cancelSync := context.WithTimeout(ctx, time.Minute)
 	defer cancelSync()
-	if !w.WaitForSync(syncCtx) {
+	if !w.waitForSync(syncCtx) {
 		b.Fatal("informers did not sync")
 	}
 	runtime.GC()

@@ -110,8 +110,8 @@ type item struct {
 	key manifest.Key
 }
 
-// Watcher watches the objects of the tracked apps for drift. Track and
-// WaitForSync are safe for concurrent use; Run is called once.
+// Watcher watches the objects of the tracked apps for drift. Track is safe
+// for concurrent use; Run is called once.
 type Watcher struct {
 	cluster *kube.Cluster
 	desired Desired
@@ -299,18 +299,6 @@ func trackingOf(u *unstructured.Unstructured) (string, manifest.Key, bool) {
 		return "", manifest.Key{}, false
 	}
 	return app, key, true
-}
-
-// WaitForSync waits until every informer started so far has listed its
-// objects, or ctx is done; it reports whether they did.
-func (w *Watcher) WaitForSync(ctx context.Context) bool {
-	w.mu.Lock()
-	synced := make([]cache.InformerSynced, 0, len(w.informers))
-	for _, inf := range w.informers {
-		synced = append(synced, inf.HasSynced)
-	}
-	w.mu.Unlock()
-	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
 // Run starts the informers and sends an Event on events for each drift

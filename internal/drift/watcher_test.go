@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -207,7 +208,7 @@ func setup(t *testing.T) *testEnv {
 	})
 	syncCtx, cancelSync := context.WithTimeout(ctx, eventTimeout)
 	defer cancelSync()
-	if !w.WaitForSync(syncCtx) {
+	if !w.waitForSync(syncCtx) {
 		t.Fatal("informers did not sync")
 	}
 	return &testEnv{dyn: c.Dynamic, ns: ns, events: events, desired: desired,
@@ -524,4 +525,16 @@ func TestWatchFailures(t *testing.T) {
 	(&Watcher{}).watchFailed(gvr, errors.New("boom"))
 	full := make(chan error)
 	(&Watcher{problems: full}).watchFailed(gvr, errors.New("boom"))
+}
+
+// waitForSync waits until every informer started so far has listed its
+// objects, or ctx is done; it reports whether they did.
+func (w *Watcher) waitForSync(ctx context.Context) bool {
+	w.mu.Lock()
+	synced := make([]cache.InformerSynced, 0, len(w.informers))
+	for _, inf := range w.informers {
+		synced = append(synced, inf.HasSynced)
+	}
+	w.mu.Unlock()
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
