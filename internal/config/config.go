@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -65,7 +66,8 @@ type EnvironmentConfig struct {
 // anything (Helm's chart label, checksum annotations), left out of diffs.
 type DiffConfig struct {
 	// IgnoreLabels and IgnoreAnnotations are keys or patterns in which "*"
-	// matches any run of characters, "/" included: "checksum/*".
+	// matches any run of characters, "/" included: "checksum/*" (see
+	// diff.MatchKey, which the diffs use).
 	IgnoreLabels      []string `json:"ignoreLabels,omitempty"`
 	IgnoreAnnotations []string `json:"ignoreAnnotations,omitempty"`
 }
@@ -78,32 +80,11 @@ func (d DiffConfig) IgnoresAnnotation(key string) bool { return matchAny(d.Ignor
 
 func matchAny(patterns []string, key string) bool {
 	for _, p := range patterns {
-		if match(p, key) {
+		if diff.MatchKey(p, key) {
 			return true
 		}
 	}
 	return false
-}
-
-// match is a glob with "*" only, so label keys with "/" and "." need no escaping.
-func match(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, p)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(p):]
-	}
-	return strings.HasSuffix(s, last)
 }
 
 // Load reads .ferry.yaml from the root of tree. A repository without one

@@ -6,7 +6,6 @@ package diff
 
 import (
 	"fmt"
-	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,7 +21,7 @@ type Options struct {
 	// Context is the number of context lines per hunk: 0 means
 	// DefaultContext, a negative value means none.
 	Context int
-	// IgnoreLabels and IgnoreAnnotations are keys or path.Match globs
+	// IgnoreLabels and IgnoreAnnotations are keys or MatchKey patterns
 	// ("checksum/*", "helm.sh/chart") dropped from metadata.labels and
 	// metadata.annotations, and from the pod and job templates of workloads,
 	// before comparing: Helm stamps these on every release, and a preview
@@ -47,19 +46,6 @@ func MaskWith(m Masker, text string) string {
 		return text
 	}
 	return m.MaskText(text)
-}
-
-// Validate reports a malformed glob, which Compare would otherwise only
-// match as a literal key.
-func (o Options) Validate() error {
-	for _, list := range [][]string{o.IgnoreLabels, o.IgnoreAnnotations} {
-		for _, p := range list {
-			if _, err := path.Match(p, ""); err != nil {
-				return fmt.Errorf("diff: ignore pattern %q: %w", p, err)
-			}
-		}
-	}
-	return nil
 }
 
 func (o Options) context() int {
@@ -245,20 +231,41 @@ func dropKeys(obj map[string]any, p []string, patterns []string) map[string]any 
 
 func matchAny(patterns []string, key string) bool {
 	for _, p := range patterns {
-		if p == key {
-			return true
-		}
-		// path.Match is slow next to a prefix test, and nearly every
-		// label fails on its literal prefix ("checksum/", "helm.sh/").
-		lit := p[:strings.IndexAny(p+"*", "*?[\\")]
-		if !strings.HasPrefix(key, lit) || lit == p {
-			continue
-		}
-		if ok, err := path.Match(p, key); err == nil && ok {
+		if MatchKey(p, key) {
 			return true
 		}
 	}
 	return false
+}
+
+// MatchKey reports whether a label or annotation key matches pattern, a key
+// in which "*" matches any run of characters, "/" included: "checksum/*"
+// matches "checksum/config" and "checksum/secrets/db". Nothing else is
+// special, so keys need no escaping. These are the patterns .ferry.yaml's
+// diff.ignoreLabels and diff.ignoreAnnotations hold.
+func MatchKey(pattern, key string) bool {
+	first, rest, wild := strings.Cut(pattern, "*")
+	if !wild {
+		return pattern == key
+	}
+	// Nearly every key fails here, on the literal prefix ("checksum/",
+	// "helm.sh/").
+	if !strings.HasPrefix(key, first) {
+		return false
+	}
+	key = key[len(first):]
+	parts := strings.Split(rest, "*")
+	last := parts[len(parts)-1]
+	// Each middle part matches at its leftmost place: that leaves the most
+	// of the key for the parts after it.
+	for _, p := range parts[:len(parts)-1] {
+		i := strings.Index(key, p)
+		if i < 0 {
+			return false
+		}
+		key = key[i+len(p):]
+	}
+	return strings.HasSuffix(key, last)
 }
 
 // equal is reflect.DeepEqual specialised to decoded JSON values, several

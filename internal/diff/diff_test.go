@@ -104,6 +104,19 @@ func TestCompare(t *testing.T) {
 			noDiffText: []string{"checksum", "helm.sh/chart", "annotations"},
 		},
 		{
+			// .ferry.yaml's "checksum/*" is Helm's checksum/secrets/db too:
+			// "*" spans "/".
+			name: "a glob matches keys with more slashes",
+			base: strings.Replace(fmt.Sprintf(deployment, 1, "old"), "checksum/config: old", "checksum/config: old\n        checksum/secrets/db: 1a2b", 1),
+			head: strings.Replace(fmt.Sprintf(deployment, 2, "new"), "checksum/config: new", "checksum/config: new\n        checksum/secrets/db: 3c4d", 1),
+			opts: Options{IgnoreAnnotations: []string{"checksum/*"}},
+			want: map[string]ChangeType{"apps/Deployment/prod/web": Changed},
+			wantInDiff: map[string][]string{
+				"apps/Deployment/prod/web": {"-  replicas: 1\n+  replicas: 2\n"},
+			},
+			noDiffText: []string{"checksum", "1a2b", "3c4d"},
+		},
+		{
 			name: "context option",
 			base: fmt.Sprintf(deployment, 1, "x"),
 			head: fmt.Sprintf(deployment, 2, "x"),
@@ -172,17 +185,36 @@ func TestCompareLeavesInputAlone(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	tests := []struct {
-		opts    Options
-		wantErr bool
+func TestMatchKey(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, key string
+		want         bool
 	}{
-		{Options{IgnoreLabels: []string{"helm.sh/chart", "app.kubernetes.io/*"}}, false},
-		{Options{IgnoreAnnotations: []string{"checksum/["}}, true},
-	}
-	for _, tt := range tests {
-		if err := tt.opts.Validate(); (err != nil) != tt.wantErr {
-			t.Errorf("Validate(%v) = %v, want error %v", tt.opts, err, tt.wantErr)
+		{"helm.sh/chart", "helm.sh/chart", true},
+		{"helm.sh/chart", "helm.sh/chart-x", false},
+		{"app.kubernetes.io/*", "app.kubernetes.io/version", true},
+		{"app.kubernetes.io/*", "app.kubernetes.io", false},
+		{"app.kubernetes.io/*", "app", false},
+		{"checksum/*", "checksum/config", true},
+		{"checksum/*", "checksum/secrets/db", true},
+		{"checksum/*", "checksum/", true},
+		{"checksum/*", "checksum", false},
+		{"*/last-applied-*", "kubectl.kubernetes.io/last-applied-configuration", true},
+		{"*/last-applied-*", "helm.sh/chart", false},
+		{"*", "anything/at/all", true},
+		{"*", "", true},
+		{"a*b*c", "abc", true},
+		{"a*b*c", "a/x/b/y/c", true},
+		{"a*b*c", "acb", false},
+		{"a*a", "a", false},
+		{"ab*b", "ab", false},
+		{"*.io/*", "example.io/x", true},
+		// Nothing but "*" is special: these are literal keys.
+		{"checksum/[", "checksum/[", true},
+		{"checksum/?", "checksum/a", false},
+	} {
+		if got := MatchKey(tt.pattern, tt.key); got != tt.want {
+			t.Errorf("MatchKey(%q, %q) = %v, want %v", tt.pattern, tt.key, got, tt.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package drift
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -39,18 +38,19 @@ func BenchmarkDetect(b *testing.B) {
 	}
 	desired := &desiredState{}
 	ns := syncApp(b, c, desired, app, "bench", objs)
-	quiet := slog.New(slog.NewTextHandler(testWriter{b}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	w := NewWatcher(c, desired, DefaultOptions(), quiet)
-	w.Track(app, []schema.GroupVersionKind{{Version: "v1", Kind: "ConfigMap"}})
+	w := NewWatcher(c, desired, DefaultOptions())
+	if err := w.Track(app, []schema.GroupVersionKind{{Version: "v1", Kind: "ConfigMap"}}); err != nil {
+		b.Fatalf("Track: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	events := make(chan Event, 16)
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, events) }()
+	go func() { done <- w.Run(ctx, events, nil) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -59,7 +59,7 @@ func BenchmarkDetect(b *testing.B) {
 	}()
 	syncCtx, cancelSync := context.WithTimeout(ctx, time.Minute)
 	defer cancelSync()
-	if !w.WaitForSync(syncCtx) {
+	if !w.waitForSync(syncCtx) {
 		b.Fatal("informers did not sync")
 	}
 	runtime.GC()

@@ -14,40 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
-
-	"github.com/ferry-gitops/ferry/internal/manifest"
 )
 
 // Redacted stands in for a Secret's data values in an Event's Live and Want.
 const Redacted = "(redacted)"
-
-// Compare reports the fields of live that drifted from want, ferry's last
-// applied desired state, and the field managers that own them. Fields are
-// paths such as "spec.replicas", "data.log_level" or
-// "spec.template.spec.containers[name=app].image"; both slices are sorted.
-//
-// A field is compared when ferry's apply sets it: it is in want, and it is
-// in some manager's managedFields (ferry's own, or that of a manager which
-// took it over) or nobody owns it any more (it was removed). It drifted when
-// its live value differs from want's and ferry is not its only owner: a
-// field only ferry owns holds what ferry applied. Fields ferry never sets
-// (status, others' annotations, defaults, server-managed metadata) are never
-// drift. Compare assumes ferry's field manager is "ferry".
-func Compare(live *unstructured.Unstructured, want manifest.Object) (fields []string, managers []string) {
-	diffs := compare(live, want.Object, DefaultOptions().FieldManager)
-	seen := map[string]bool{}
-	for _, d := range diffs {
-		fields = append(fields, d.field)
-		for _, m := range d.managers {
-			if !seen[m] {
-				seen[m] = true
-				managers = append(managers, m)
-			}
-		}
-	}
-	slices.Sort(managers)
-	return fields, managers
-}
 
 // fieldDiff is one drifted field.
 type fieldDiff struct {
@@ -80,29 +50,24 @@ var serverMetadata = map[string]bool{
 	"deletionGracePeriodSeconds": true, "managedFields": true, "selfLink": true,
 }
 
-// compare is Compare with the drifted values, for fieldManager ferry.
-// Neither object is modified.
+// compare reports the fields of live that drifted from want, ferry's last
+// applied desired state, sorted by field ("spec.replicas", "data.log_level",
+// "spec.template.spec.containers[name=app].image"), each with the field
+// managers that own its live value and its two values.
+//
+// A field is compared when ferry's apply sets it: it is in want, and it is
+// in some manager's managedFields (ferry's own, or that of a manager which
+// took it over) or nobody owns it any more (it was removed). It drifted when
+// its live value differs from want's and ferry is not its only owner: a
+// field only ferry owns holds what ferry applied. Fields ferry never sets
+// (status, others' annotations, defaults, server-managed metadata) are never
+// drift. ferry is ferry's field manager. Neither object is modified.
 func compare(live *unstructured.Unstructured, want map[string]any, ferry string) []fieldDiff {
 	if isSecret(live) {
 		want = foldStringData(want)
 	}
 	entries := parseEntries(live.GetManagedFields())
-
-	candidates := map[string]fieldpath.Path{}
-	add := func(p fieldpath.Path) {
-		if len(p) == 0 || ignored(p) {
-			return
-		}
-		s := p.String()
-		if _, ok := candidates[s]; !ok {
-			candidates[s] = p.Copy()
-		}
-	}
-	for _, e := range entries {
-		e.set.Leaves().Iterate(add)
-	}
-	walkWant(want, nil, entries, add)
-
+	candidates := candidatePaths(want, entries)
 	var diffs []fieldDiff
 	for _, s := range slices.Sorted(maps.Keys(candidates)) {
 		p := candidates[s]
@@ -151,8 +116,35 @@ func compare(live *unstructured.Unstructured, want map[string]any, ferry string)
 		slices.Sort(d.managers)
 		diffs = append(diffs, d)
 	}
-	// An atomic map or list drifts as a whole: its fields are not listed
-	// again under it.
+	out := outermost(diffs)
+	slices.SortFunc(out, func(a, b fieldDiff) int { return strings.Compare(a.field, b.field) })
+	return out
+}
+
+// candidatePaths are the fields that may have drifted, by their string
+// form: every leaf a manager owns and every field ferry sets, less those
+// that never drift.
+func candidatePaths(want map[string]any, entries []entry) map[string]fieldpath.Path {
+	candidates := map[string]fieldpath.Path{}
+	add := func(p fieldpath.Path) {
+		if len(p) == 0 || ignored(p) {
+			return
+		}
+		s := p.String()
+		if _, ok := candidates[s]; !ok {
+			candidates[s] = p.Copy()
+		}
+	}
+	for _, e := range entries {
+		e.set.Leaves().Iterate(add)
+	}
+	walkWant(want, nil, entries, add)
+	return candidates
+}
+
+// outermost drops the diffs under another: an atomic map or list drifts as
+// a whole, and its fields are not listed again under it.
+func outermost(diffs []fieldDiff) []fieldDiff {
 	out := make([]fieldDiff, 0, len(diffs))
 	for _, d := range diffs {
 		if !slices.ContainsFunc(diffs, func(a fieldDiff) bool {
@@ -161,7 +153,6 @@ func compare(live *unstructured.Unstructured, want map[string]any, ferry string)
 			out = append(out, d)
 		}
 	}
-	slices.SortFunc(out, func(a, b fieldDiff) int { return strings.Compare(a.field, b.field) })
 	return out
 }
 

@@ -10,8 +10,7 @@
 // so that a burst of writes costs one; the informers' resync compares
 // everything again periodically, for events lost on the way.
 //
-// The comparison is local (see Compare): the live object from the
-// informer's cache against the desired state ferry last applied, on the
+// The comparison is local: the live object from the informer's cache against the desired state ferry last applied, on the
 // fields ferry's apply sets, read from managedFields. It costs no API
 // request. The alternative, a server-side dry-run apply of the desired state
 // compared with the live object, would let the server normalize values but
@@ -21,14 +20,19 @@
 // the change. The local comparison's blind spot, values the server
 // normalizes, is closed by not comparing fields only ferry owns: those hold
 // what ferry applied, whatever their spelling.
+//
+// The watcher does not log: drift comes out as Events, and what keeps it
+// from seeing drift (a kind it cannot watch, a watch that fails, an object
+// it cannot read) as errors, for its caller to log.
 package drift
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,13 +110,12 @@ type item struct {
 	key manifest.Key
 }
 
-// Watcher watches the objects of the tracked apps for drift. Track and
-// WaitForSync are safe for concurrent use; Run is called once.
+// Watcher watches the objects of the tracked apps for drift. Track is safe
+// for concurrent use; Run is called once.
 type Watcher struct {
 	cluster *kube.Cluster
 	desired Desired
 	opts    Options
-	log     *slog.Logger
 	factory dynamicinformer.DynamicSharedInformerFactory
 	queue   workqueue.TypedDelayingInterface[item]
 
@@ -124,6 +127,7 @@ type Watcher struct {
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
 	stop      <-chan struct{} // set by Run
+	problems  chan<- error    // set by Run
 
 	// reported is what was last reported per object, so that a resync does
 	// not report a drift again. Only Run's loop uses it.
@@ -132,7 +136,7 @@ type Watcher struct {
 
 // NewWatcher returns a watcher of c's objects. Options left zero take
 // DefaultOptions' values.
-func NewWatcher(c *kube.Cluster, desired Desired, opts Options, log *slog.Logger) *Watcher {
+func NewWatcher(c *kube.Cluster, desired Desired, opts Options) *Watcher {
 	def := DefaultOptions()
 	if opts.Resync <= 0 {
 		opts.Resync = def.Resync
@@ -143,16 +147,12 @@ func NewWatcher(c *kube.Cluster, desired Desired, opts Options, log *slog.Logger
 	if opts.FieldManager == "" {
 		opts.FieldManager = def.FieldManager
 	}
-	if log == nil {
-		log = slog.Default()
-	}
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.Dynamic, opts.Resync, metav1.NamespaceAll,
 		func(lo *metav1.ListOptions) { lo.LabelSelector = syncer.AppLabel })
 	return &Watcher{
 		cluster:   c,
 		desired:   desired,
 		opts:      opts,
-		log:       log.With("component", "drift"),
 		factory:   factory,
 		queue:     workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[item]{}),
 		apps:      map[string]bool{},
@@ -164,14 +164,16 @@ func NewWatcher(c *kube.Cluster, desired Desired, opts Options, log *slog.Logger
 // Track watches app's objects of kinds gvks: it starts an informer for each
 // kind not watched yet (all apps share it). It is idempotent: call it after
 // every sync with the kinds the sync applied. A kind that does not map (a
-// CRD not established yet) is logged and skipped: the next Track retries.
-func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) {
+// CRD not established yet) is skipped, and named in the error it returns:
+// the others are watched all the same, and the next Track retries it.
+func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.appsMu.Lock()
 	newApp := !w.apps[app]
 	w.apps[app] = true
 	w.appsMu.Unlock()
+	var errs []error
 	for _, gvk := range gvks {
 		var versions []string
 		if gvk.Version != "" {
@@ -179,7 +181,7 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) {
 		}
 		m, err := w.cluster.Mapper.RESTMapping(gvk.GroupKind(), versions...)
 		if err != nil {
-			w.log.Warn("cannot watch kind", "app", app, "kind", gvk.String(), "error", err)
+			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
 			continue
 		}
 		gvr := m.Resource
@@ -187,6 +189,10 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) {
 			continue
 		}
 		inf := w.factory.ForResource(gvr).Informer()
+		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { w.watchFailed(gvr, err) }); err != nil {
+			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
+			continue
+		}
 		_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { w.enqueue(gvr, obj) },
 			UpdateFunc: func(old, obj any) {
@@ -203,11 +209,10 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) {
 			},
 		})
 		if err != nil {
-			w.log.Warn("cannot watch kind", "app", app, "kind", gvk.String(), "error", err)
+			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
 			continue
 		}
 		w.informers[gvr] = inf
-		w.log.Debug("watching", "resource", gvr.String())
 	}
 	if newApp {
 		// The informers already running skipped this app's objects.
@@ -219,6 +224,35 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) {
 	}
 	if w.stop != nil {
 		w.factory.Start(w.stop)
+	}
+	return errors.Join(errs...)
+}
+
+// watchFailed reports an informer's failed list or watch, which it retries
+// with backoff. The routine ends of a watch (closed, or too old to resume,
+// which the informer handles by listing again) are no problem.
+func (w *Watcher) watchFailed(gvr schema.GroupVersionResource, err error) {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		apierrors.IsResourceExpired(err), apierrors.IsGone(err):
+		return
+	}
+	w.problem(fmt.Errorf("drift: watch %s, retrying: %w", gvr.String(), err))
+}
+
+// problem sends err to Run's problems channel, without blocking: the
+// informers that report watch failures must not wait for the caller, and
+// what goes on failing is reported again.
+func (w *Watcher) problem(err error) {
+	w.mu.Lock()
+	problems := w.problems
+	w.mu.Unlock()
+	if problems == nil {
+		return
+	}
+	select {
+	case problems <- err:
+	default:
 	}
 }
 
@@ -267,28 +301,23 @@ func trackingOf(u *unstructured.Unstructured) (string, manifest.Key, bool) {
 	return app, key, true
 }
 
-// WaitForSync waits until every informer started so far has listed its
-// objects, or ctx is done; it reports whether they did.
-func (w *Watcher) WaitForSync(ctx context.Context) bool {
-	w.mu.Lock()
-	synced := make([]cache.InformerSynced, 0, len(w.informers))
-	for _, inf := range w.informers {
-		synced = append(synced, inf.HasSynced)
-	}
-	w.mu.Unlock()
-	return cache.WaitForCacheSync(ctx.Done(), synced...)
-}
-
 // Run starts the informers and sends an Event on events for each drift
 // found, until ctx is done; it then returns nil. Existing drift is reported
 // as the informers first list the objects.
-func (w *Watcher) Run(ctx context.Context, events chan<- Event) error {
+//
+// What keeps the watcher from seeing drift goes to problems, for the caller
+// to log: a failing watch (which the informer retries), an object it cannot
+// read (which it retries a second later). Run never waits on problems: an
+// error sent while the channel is full is dropped, so give it a buffer and
+// read it along with events. A nil problems discards them.
+func (w *Watcher) Run(ctx context.Context, events chan<- Event, problems chan<- error) error {
 	w.mu.Lock()
 	if w.stop != nil {
 		w.mu.Unlock()
 		return errors.New("drift: Watcher.Run called twice")
 	}
 	w.stop = ctx.Done()
+	w.problems = problems
 	w.factory.Start(w.stop)
 	w.mu.Unlock()
 	defer w.factory.Shutdown()
@@ -314,11 +343,10 @@ func (w *Watcher) process(ctx context.Context, it item, events chan<- Event) {
 		delete(w.reported, it) // no longer ferry's to keep: pruned, or never rendered
 		return
 	}
-	log := w.log.With("app", it.app, "object", it.key.String())
 	live, err := w.live(ctx, it)
 	if err != nil {
 		if ctx.Err() == nil {
-			log.Warn("read live object, retrying", "error", err)
+			w.problem(fmt.Errorf("drift: app %s: %w; retrying in a second", it.app, err))
 			w.queue.AddAfter(it, time.Second)
 		}
 		return
@@ -334,35 +362,40 @@ func (w *Watcher) process(ctx context.Context, it item, events chan<- Event) {
 			delete(w.reported, it)
 			return
 		}
-		ev = Event{App: it.app, Key: it.key, Kind: Modified}
-		seen := map[string]bool{}
-		for _, d := range diffs {
-			ev.Fields = append(ev.Fields, d.field)
-			for _, m := range d.managers {
-				if !seen[m] {
-					seen[m] = true
-					ev.Managers = append(ev.Managers, m)
-				}
-			}
-			if d.time.After(ev.Time) {
-				ev.Time = d.time
-			}
-		}
-		if ev.Time.IsZero() {
-			ev.Time = time.Now()
-		}
-		ev.Live, ev.Want = values(diffs, isSecret(live))
+		ev = modified(it.app, it.key, diffs, isSecret(live))
 		sig = live.GetResourceVersion() + " " + strings.Join(ev.Fields, ",")
 	}
 	if w.reported[it] == sig {
 		return // reported already; a resync found it again
 	}
 	w.reported[it] = sig
-	log.Info("drift", "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers)
 	select {
 	case events <- ev:
 	case <-ctx.Done():
 	}
+}
+
+// modified is the Event for an object whose fields drifted: diffs, from
+// compare, are not empty.
+func modified(app string, key manifest.Key, diffs []fieldDiff, secret bool) Event {
+	ev := Event{App: app, Key: key, Kind: Modified}
+	for _, d := range diffs {
+		ev.Fields = append(ev.Fields, d.field)
+		for _, m := range d.managers {
+			if !slices.Contains(ev.Managers, m) {
+				ev.Managers = append(ev.Managers, m)
+			}
+		}
+		if d.time.After(ev.Time) {
+			ev.Time = d.time
+		}
+	}
+	slices.Sort(ev.Managers)
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	ev.Live, ev.Want = values(diffs, secret)
+	return ev
 }
 
 // live is the object from the informer's cache; when the cache has none it
@@ -378,7 +411,7 @@ func (w *Watcher) live(ctx context.Context, it item) (*unstructured.Unstructured
 	}
 	obj, exists, err := inf.GetStore().GetByKey(storeKey)
 	if err != nil {
-		return nil, fmt.Errorf("drift: cache lookup of %s: %w", it.key, err)
+		return nil, fmt.Errorf("cache lookup of %s: %w", it.key, err)
 	}
 	if exists {
 		if u, ok := obj.(*unstructured.Unstructured); ok {
@@ -396,7 +429,7 @@ func (w *Watcher) live(ctx context.Context, it item) (*unstructured.Unstructured
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("drift: get %s: %w", it.key, err)
+		return nil, fmt.Errorf("get %s: %w", it.key, err)
 	}
 	return u, nil
 }

@@ -3,8 +3,10 @@ package drift
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -12,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -120,17 +124,6 @@ func (e *testEnv) key(kind string) manifest.Key {
 	panic(kind)
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
 func newCluster(t testing.TB) *kube.Cluster {
 	t.Helper()
 	c, err := kube.NewCluster(cfg)
@@ -169,7 +162,7 @@ func syncInto(t testing.TB, c *kube.Cluster, desired *desiredState, app, ns stri
 	opts.Concurrency = 16
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cs, _, err := syncer.New(c, testLogger(t)).Sync(ctx, objs, nil, opts)
+	cs, _, err := syncer.New(c).Sync(ctx, objs, nil, opts)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
@@ -191,25 +184,31 @@ func setup(t *testing.T) *testEnv {
 	desired := &desiredState{}
 	ns := syncApp(t, c, desired, app, "drift", objs)
 
-	w := NewWatcher(c, desired, DefaultOptions(), testLogger(t))
-	w.Track(app, []schema.GroupVersionKind{
+	w := NewWatcher(c, desired, DefaultOptions())
+	if err := w.Track(app, []schema.GroupVersionKind{
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
 		{Version: "v1", Kind: "ConfigMap"},
 		{Version: "v1", Kind: "Secret"},
-	})
+	}); err != nil {
+		t.Fatalf("Track: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	events := make(chan Event, 100)
+	problems := make(chan error, 100)
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, events) }()
+	go func() { done <- w.Run(ctx, events, problems) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
+		for len(problems) > 0 {
+			t.Logf("watcher problem: %v", <-problems)
+		}
 	})
 	syncCtx, cancelSync := context.WithTimeout(ctx, eventTimeout)
 	defer cancelSync()
-	if !w.WaitForSync(syncCtx) {
+	if !w.waitForSync(syncCtx) {
 		t.Fatal("informers did not sync")
 	}
 	return &testEnv{dyn: c.Dynamic, ns: ns, events: events, desired: desired,
@@ -468,4 +467,74 @@ func TestWatcher(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrackReportsKindsItCannotWatch: a kind that does not map is named in
+// Track's error, and the others are watched all the same.
+func TestTrackReportsKindsItCannotWatch(t *testing.T) {
+	w := NewWatcher(newCluster(t), &desiredState{}, DefaultOptions())
+	err := w.Track(app, []schema.GroupVersionKind{
+		{Group: "widgets.example.com", Version: "v1", Kind: "Widget"},
+		{Version: "v1", Kind: "ConfigMap"},
+	})
+	want := "drift: app " + app + ": cannot watch widgets.example.com/v1, Kind=Widget: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Track = %v, want %s…", err, want)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.informers[schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}]; !ok || len(w.informers) != 1 {
+		t.Errorf("informers %v, want ConfigMaps' alone", slices.Collect(maps.Keys(w.informers)))
+	}
+}
+
+// TestWatchFailures: a failing watch is a problem for the caller to log;
+// the routine ends of a watch are not.
+func TestWatchFailures(t *testing.T) {
+	gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	gone := apierrors.NewResourceExpired("too old resource version: 1 (42)")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // "" for no problem
+	}{
+		{"closed", io.EOF, ""},
+		{"cut short", io.ErrUnexpectedEOF, ""},
+		{"too old to resume", gone, ""},
+		{"forbidden", apierrors.NewForbidden(gvr.GroupResource(), "", errors.New("RBAC")),
+			"drift: watch apps/v1, Resource=deployments, retrying: deployments.apps is forbidden: RBAC"},
+		{"connection refused", errors.New("dial tcp 10.0.0.1:443: connect: connection refused"),
+			"drift: watch apps/v1, Resource=deployments, retrying: dial tcp 10.0.0.1:443: connect: connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			problems := make(chan error, 1)
+			w := &Watcher{problems: problems}
+			w.watchFailed(gvr, tc.err)
+			var got string
+			select {
+			case err := <-problems:
+				got = err.Error()
+			default:
+			}
+			if got != tc.want {
+				t.Errorf("problem %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// Nobody listening: nothing blocks.
+	(&Watcher{}).watchFailed(gvr, errors.New("boom"))
+	full := make(chan error)
+	(&Watcher{problems: full}).watchFailed(gvr, errors.New("boom"))
+}
+
+// waitForSync waits until every informer started so far has listed its
+// objects, or ctx is done; it reports whether they did.
+func (w *Watcher) waitForSync(ctx context.Context) bool {
+	w.mu.Lock()
+	synced := make([]cache.InformerSynced, 0, len(w.informers))
+	for _, inf := range w.informers {
+		synced = append(synced, inf.HasSynced)
+	}
+	w.mu.Unlock()
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }

@@ -131,19 +131,23 @@ func desiredState(rendered []manifest.Object, cs *syncer.ChangeSet) (map[manifes
 func (d *Drift) Run(ctx context.Context) {
 	d.init()
 	watchers := map[*kube.Cluster]*drift.Watcher{}
-	events := make(chan drift.Event, 256)
+	events, problems := make(chan drift.Event, 256), make(chan error, 16)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case err := <-problems:
+			d.Logger.Warn("drift watcher", "err", err)
 		case t := <-d.tracks:
 			w, ok := watchers[t.cluster]
 			if !ok {
-				w = drift.NewWatcher(t.cluster, d, drift.DefaultOptions(), d.Logger)
+				w = drift.NewWatcher(t.cluster, d, drift.DefaultOptions())
 				watchers[t.cluster] = w
-				go d.runWatcher(ctx, w, events)
+				go d.runWatcher(ctx, w, events, problems)
 			}
-			w.Track(t.env, t.kinds)
+			if err := w.Track(t.env, t.kinds); err != nil {
+				d.Logger.Warn("drift not watched", "environment", t.env, "err", err)
+			}
 		case ev := <-events:
 			if err := d.handle(ctx, ev); err != nil {
 				d.Logger.Warn("drift not handled", "environment", ev.App, "object", ev.Key.String(), "err", err)
@@ -152,8 +156,8 @@ func (d *Drift) Run(ctx context.Context) {
 	}
 }
 
-func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher, events chan<- drift.Event) {
-	if err := w.Run(ctx, events); err != nil {
+func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher, events chan<- drift.Event, problems chan<- error) {
+	if err := w.Run(ctx, events, problems); err != nil {
 		d.Logger.Warn("drift watcher stopped", "err", err)
 	}
 }

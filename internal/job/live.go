@@ -110,7 +110,7 @@ func (p *Previews) liveEnvironment(ctx context.Context, repo string, snap *snaps
 	if err != nil {
 		return fail(err.Error())
 	}
-	los, err := syncer.New(kc, p.Logger).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
+	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
 	if err != nil {
 		return fail(err.Error())
 	}

@@ -3,6 +3,8 @@ package queue
 import (
 	"errors"
 	"time"
+
+	"github.com/ferry-gitops/ferry/internal/backoff"
 )
 
 // Permanent marks a handler error that retrying cannot fix (a malformed job,
@@ -38,6 +40,39 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
+// RetryIn asks for the job to be retried after d, for handlers that
+// schedule their own retries (a sync following its Application's retry
+// policy): d replaces the Pool's Backoff instead of being a floor under it.
+// A RetryAfter in the error it wraps still raises it (a rate limit stays a
+// rate limit), the Pool's Delay hook still applies, and MaxAttempts still
+// ends the retries. When RetryIn wraps another, the outer one counts.
+// RetryIn(nil, d) is nil.
+func RetryIn(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryInError{err: err, in: d}
+}
+
+type retryInError struct {
+	err error
+	in  time.Duration
+}
+
+func (e *retryInError) Error() string { return e.err.Error() }
+func (e *retryInError) Unwrap() error { return e.err }
+
+// retryDelay is when to retry after err, given the Pool's backoff for the
+// attempt: the RetryIn delay when err has one, else the backoff, either
+// raised to the largest RetryAfter floor.
+func retryDelay(err error, backoff time.Duration) time.Duration {
+	var in *retryInError
+	if errors.As(err, &in) {
+		backoff = in.in
+	}
+	return max(backoff, retryFloor(err), 0)
+}
+
 // IsPermanent reports whether err (or an error it wraps) was marked Permanent.
 func IsPermanent(err error) bool { return isPermanent(err) }
 
@@ -70,15 +105,11 @@ func retryFloor(err error) time.Duration {
 	return floor
 }
 
+// defaultBackoff is DefaultBackoff's policy.
+var defaultBackoff = backoff.Exponential{Base: time.Second, Factor: 2, Max: 5 * time.Minute}
+
 // DefaultBackoff waits 1s after the first failed attempt and doubles per
 // attempt, capped at 5 minutes.
 func DefaultBackoff(attempt int) time.Duration {
-	const maxDelay = 5 * time.Minute
-	if attempt < 1 {
-		attempt = 1
-	}
-	if attempt > 10 { // 2^9 s already exceeds the cap; avoid overflow
-		return maxDelay
-	}
-	return min(time.Second<<(attempt-1), maxDelay)
+	return defaultBackoff.Delay(max(attempt, 1))
 }

@@ -17,6 +17,7 @@ func TestErrorWrappersKeepTheCause(t *testing.T) {
 	}{
 		{"permanent", queue.Permanent(cause)},
 		{"retry after", queue.RetryAfter(cause, time.Minute)},
+		{"retry in", queue.RetryIn(cause, time.Minute)},
 		{"wrapped again", fmt.Errorf("render: %w", queue.Permanent(cause))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -28,7 +29,7 @@ func TestErrorWrappersKeepTheCause(t *testing.T) {
 			}
 		})
 	}
-	if queue.Permanent(nil) != nil || queue.RetryAfter(nil, time.Second) != nil {
+	if queue.Permanent(nil) != nil || queue.RetryAfter(nil, time.Second) != nil || queue.RetryIn(nil, time.Second) != nil {
 		t.Error("wrapping nil must stay nil")
 	}
 }

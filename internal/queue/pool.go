@@ -50,8 +50,14 @@ type Pool struct {
 	// MaxAttempts is the number of runs before a failing job is given up.
 	MaxAttempts int
 	// Backoff is the delay before retrying after the given failed attempt
-	// (1-based); DefaultBackoff when nil. A RetryAfter error raises it.
+	// (1-based); DefaultBackoff when nil. A RetryAfter error raises it; a
+	// RetryIn error replaces it.
 	Backoff func(attempt int) time.Duration
+	// Delay, when set, maps every retry delay, once Backoff, RetryAfter and
+	// RetryIn have decided it, to the one actually scheduled. It is a hook
+	// for tests, which observe the delays or compress them (return 0 or a
+	// millisecond) instead of waiting; nil schedules them as they are.
+	Delay func(d time.Duration) time.Duration
 	// ShutdownGrace is how long running handlers may go on after Run's
 	// context is done before their own context is cancelled. Zero lets them
 	// finish however long they take.
@@ -67,9 +73,23 @@ type Pool struct {
 	wakeCh   chan struct{}
 }
 
+// Enqueue stores jobs in the Store, then wakes an idle worker to run them:
+// handlers that enqueue follow-up work are given the Pool to do it with and
+// never call Wake themselves.
+func (p *Pool) Enqueue(ctx context.Context, specs ...Spec) error {
+	if p.Store == nil {
+		return errors.New("queue: enqueue: the pool has no Store")
+	}
+	if err := p.Store.Enqueue(ctx, specs...); err != nil {
+		return err
+	}
+	p.Wake()
+	return nil
+}
+
 // Wake prompts an idle worker to look for work now instead of at its next
-// poll. Call it after enqueuing; it never blocks and is safe to call before
-// Run or after it returned.
+// poll. Enqueue calls it; call it after enqueuing through the Store itself.
+// It never blocks and is safe to call before Run or after it returned.
 func (p *Pool) Wake() {
 	select {
 	case p.wake() <- struct{}{}:
@@ -268,7 +288,10 @@ func (r *runner) process(worker string, job *Job) {
 		log.Error("job failed; attempts exhausted", elapsed, slog.Int("max_attempts", r.maxAttempts), slog.Any("err", err))
 		r.record(log, "fail", func(ctx context.Context) error { return r.store.Fail(ctx, job.ID, err.Error()) })
 	default:
-		delay := max(r.backoff(job.Attempts), retryFloor(err), 0)
+		delay := retryDelay(err, r.backoff(job.Attempts))
+		if r.pool.Delay != nil {
+			delay = max(r.pool.Delay(delay), 0)
+		}
 		log.Warn("job failed; will retry", elapsed, slog.Duration("delay", delay), slog.Any("err", err))
 		if r.record(log, "retry", func(ctx context.Context) error {
 			return r.store.Retry(ctx, job.ID, r.now().Add(delay), err.Error())

@@ -37,10 +37,13 @@ type outcome struct {
 // fakeStore hands out a fixed list of jobs once and records what the pool
 // does with them.
 type fakeStore struct {
-	mu        sync.Mutex
-	jobs      []queue.Job
-	extendErr error
-	calls     chan outcome
+	mu         sync.Mutex
+	jobs       []queue.Job
+	extendErr  error
+	enqueueErr error
+	calls      chan outcome
+	// empty, when set, receives a value each time Claim finds nothing.
+	empty chan struct{}
 }
 
 func newFakeStore(jobs ...queue.Job) *fakeStore {
@@ -51,11 +54,30 @@ func (s *fakeStore) Claim(ctx context.Context, worker string, now time.Time, lea
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.jobs) == 0 {
+		if s.empty != nil {
+			select {
+			case s.empty <- struct{}{}:
+			default:
+			}
+		}
 		return nil, nil
 	}
 	j := s.jobs[0]
 	s.jobs = s.jobs[1:]
 	return &j, nil
+}
+
+// Enqueue adds a job per spec, with ids from 100 on, claimable at once.
+func (s *fakeStore) Enqueue(ctx context.Context, specs ...queue.Spec) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.enqueueErr != nil {
+		return s.enqueueErr
+	}
+	for _, sp := range specs {
+		s.jobs = append(s.jobs, queue.Job{ID: int64(100 + len(s.jobs)), Kind: sp.Kind, Key: sp.Key, Args: sp.Args, Attempts: 1})
+	}
+	return nil
 }
 
 func (s *fakeStore) Extend(ctx context.Context, id int64, worker string, until time.Time) error {
@@ -142,6 +164,18 @@ func TestPoolRecordsOutcomes(t *testing.T) {
 			wantOp: "retry", wantAt: t0.Add(90 * time.Second), wantErr: boom.Error(), wantHandled: true},
 		{name: "backoff longer than RetryAfter wins", attempts: 2, handler: func() error { return fmt.Errorf("list: %w", queue.RetryAfter(boom, time.Second)) },
 			wantOp: "retry", wantAt: t0.Add(2 * time.Second), wantErr: "list: " + boom.Error(), wantHandled: true},
+		{name: "RetryIn replaces a longer backoff", attempts: 2, handler: func() error { return queue.RetryIn(boom, 500*time.Millisecond) },
+			wantOp: "retry", wantAt: t0.Add(500 * time.Millisecond), wantErr: boom.Error(), wantHandled: true},
+		{name: "RetryIn replaces a shorter backoff", attempts: 1, handler: func() error { return fmt.Errorf("sync: %w", queue.RetryIn(boom, 20*time.Second)) },
+			wantOp: "retry", wantAt: t0.Add(20 * time.Second), wantErr: "sync: " + boom.Error(), wantHandled: true},
+		{name: "RetryIn of zero retries at once", attempts: 2, handler: func() error { return queue.RetryIn(boom, 0) },
+			wantOp: "retry", wantAt: t0, wantErr: boom.Error(), wantHandled: true},
+		{name: "outer RetryIn counts", attempts: 1, handler: func() error { return queue.RetryIn(queue.RetryIn(boom, time.Hour), 3*time.Second) },
+			wantOp: "retry", wantAt: t0.Add(3 * time.Second), wantErr: boom.Error(), wantHandled: true},
+		{name: "RetryAfter inside RetryIn still raises it", attempts: 1, handler: func() error { return queue.RetryIn(queue.RetryAfter(boom, time.Minute), 5*time.Second) },
+			wantOp: "retry", wantAt: t0.Add(time.Minute), wantErr: boom.Error(), wantHandled: true},
+		{name: "RetryIn on the last attempt fails", attempts: 3, handler: func() error { return queue.RetryIn(boom, time.Second) },
+			wantOp: "fail", wantErr: boom.Error(), wantHandled: true},
 		{name: "permanent fails at once", attempts: 1, handler: func() error { return queue.Permanent(boom) },
 			wantOp: "fail", wantErr: boom.Error(), wantHandled: true},
 		{name: "last attempt fails", attempts: 3, handler: func() error { return boom },
@@ -312,5 +346,87 @@ func TestPoolNeedsStoreAndHandler(t *testing.T) {
 		if err := p.Run(context.Background()); err == nil {
 			t.Error("Run succeeded on a misconfigured pool")
 		}
+	}
+}
+
+func TestPoolDelayHook(t *testing.T) {
+	boom := errors.New("apply: conflict")
+	for _, tc := range []struct {
+		name    string
+		err     error
+		hook    func(time.Duration) time.Duration
+		wantSaw time.Duration // the delay the hook was given
+		wantAt  time.Time
+	}{
+		{name: "compresses the backoff", err: boom, hook: func(time.Duration) time.Duration { return 0 },
+			wantSaw: time.Hour, wantAt: t0},
+		{name: "sees RetryIn's delay", err: queue.RetryIn(boom, 10*time.Second), hook: func(d time.Duration) time.Duration { return d / 1000 },
+			wantSaw: 10 * time.Second, wantAt: t0.Add(10 * time.Millisecond)},
+		{name: "sees RetryAfter's floor", err: queue.RetryAfter(boom, 2*time.Hour), hook: func(d time.Duration) time.Duration { return d },
+			wantSaw: 2 * time.Hour, wantAt: t0.Add(2 * time.Hour)},
+		{name: "a negative delay is now", err: boom, hook: func(time.Duration) time.Duration { return -time.Second },
+			wantSaw: time.Hour, wantAt: t0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFakeStore(queue.Job{ID: 7, Kind: "sync", Key: "o/r:prod", Attempts: 1})
+			saw := make(chan time.Duration, 1)
+			p := &queue.Pool{
+				Store:   s,
+				Handler: queue.HandlerFunc(func(context.Context, queue.Job) error { return tc.err }),
+				Workers: 1, MaxAttempts: 3, Poll: time.Hour, Clock: fixedClock, Logger: quietLogger(),
+				Backoff: func(int) time.Duration { return time.Hour },
+				Delay: func(d time.Duration) time.Duration {
+					saw <- d
+					return tc.hook(d)
+				},
+			}
+			runPool(t, p)
+			o := s.next(t)
+			if o.op != "retry" || !o.at.Equal(tc.wantAt) {
+				t.Errorf("recorded %s(at=%v), want retry(at=%v)", o.op, o.at, tc.wantAt)
+			}
+			if got := waitFor(t, saw, "the Delay hook"); got != tc.wantSaw {
+				t.Errorf("Delay hook given %v, want %v", got, tc.wantSaw)
+			}
+		})
+	}
+}
+
+func TestPoolEnqueueWakesAWorker(t *testing.T) {
+	s := newFakeStore()
+	s.empty = make(chan struct{}, 1)
+	ran := make(chan queue.Job, 2)
+	p := &queue.Pool{
+		Store: s,
+		Handler: queue.HandlerFunc(func(ctx context.Context, j queue.Job) error {
+			ran <- j
+			return nil
+		}),
+		// Without the wake-up, the idle worker would look again in an hour.
+		Workers: 1, Poll: time.Hour, Clock: fixedClock, Logger: quietLogger(),
+	}
+	runPool(t, p)
+	waitFor(t, s.empty, "the worker to find no work and idle")
+	if err := p.Enqueue(context.Background(), queue.Spec{Kind: "sync", Key: "o/r:prod", Args: []byte(`{"env":"prod"}`)}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	j := waitFor(t, ran, "the enqueued job to run")
+	if j.Kind != "sync" || j.Key != "o/r:prod" || string(j.Args) != `{"env":"prod"}` {
+		t.Errorf("ran %+v, want the enqueued sync", j)
+	}
+	if o := s.next(t); o.op != "complete" {
+		t.Errorf("recorded %s, want complete", o.op)
+	}
+}
+
+func TestPoolEnqueueError(t *testing.T) {
+	s := newFakeStore()
+	s.enqueueErr = errors.New("store: enqueue: database is locked")
+	p := &queue.Pool{Store: s, Handler: queue.HandlerFunc(func(context.Context, queue.Job) error { return nil })}
+	if err := p.Enqueue(context.Background(), queue.Spec{Kind: "sync", Key: "k"}); !errors.Is(err, s.enqueueErr) {
+		t.Errorf("Enqueue = %v, want the store's error", err)
+	}
+	if err := (&queue.Pool{}).Enqueue(context.Background(), queue.Spec{Kind: "sync", Key: "k"}); err == nil {
+		t.Error("Enqueue without a Store succeeded")
 	}
 }

@@ -62,6 +62,8 @@ var ErrLeaseLost = errors.New("queue: job lease lost")
 // lease without a heartbeat noticing could still overwrite the new owner's
 // run: Lease must comfortably exceed any pause a process may suffer.
 type Store interface {
+	// Enqueue adds jobs (see Spec); the Pool's Enqueue calls it.
+	Enqueue(ctx context.Context, specs ...Spec) error
 	// Claim marks the next ready job running, leased to worker until
 	// now+lease, and returns it; nil, nil when nothing is ready. A running job
 	// whose lease expired before now is ready again (crash recovery).

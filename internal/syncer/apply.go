@@ -78,8 +78,9 @@ func (l liveIndex) get(k manifest.Key) (m *metav1.PartialObjectMetadata, known b
 // namespaces), then, for namespaces holding many of the rest (a first sync),
 // everything of the kind there. In the steady state of GitOps, where the
 // objects exist and are the app's, a sync then costs one request per object:
-// its apply. Lists that fail only cost the saving: objects are then read.
-func (s *Syncer) index(ctx context.Context, targets []target, opts Options) liveIndex {
+// its apply. Lists that fail only cost the saving: objects are then read,
+// and the failure is noted in cs.
+func (s *Syncer) index(ctx context.Context, targets []target, opts Options, cs *ChangeSet) liveIndex {
 	idx := liveIndex{present: map[manifest.Key]*metav1.PartialObjectMetadata{}, absent: map[manifest.Key]bool{}}
 	var mapping *meta.RESTMapping
 	for _, t := range targets {
@@ -94,7 +95,7 @@ func (s *Syncer) index(ctx context.Context, targets []target, opts Options) live
 	gk := mapping.GroupVersionKind.GroupKind()
 	tracked, err := s.listTracked(ctx, gk, opts.App)
 	if err != nil {
-		s.log.Warn("list the app's objects", "app", opts.App, "kind", gk, "error", err)
+		cs.note("could not list the app's %s objects, read them one by one: %v", gk, err)
 	}
 	maps.Copy(idx.present, tracked)
 
@@ -116,7 +117,7 @@ func (s *Syncer) index(ctx context.Context, targets []target, opts Options) live
 			list, err = r.List(ctx, metav1.ListOptions{})
 		}
 		if err != nil {
-			s.log.Warn("list objects", "app", opts.App, "kind", gk, "namespace", ns, "error", err)
+			cs.note("could not list %s objects in namespace %s, read them one by one: %v", gk, ns, err)
 			continue
 		}
 		byName := make(map[string]*metav1.PartialObjectMetadata, len(list.Items))
@@ -136,14 +137,15 @@ func (s *Syncer) index(ctx context.Context, targets []target, opts Options) live
 
 // applyGroup applies objects of one kind in parallel. changes[i] and errs[i]
 // are objs[i]'s; the change's key is the effective one (namespace filled in).
-func (s *Syncer) applyGroup(ctx context.Context, objs []manifest.Object, opts Options) ([]Change, []*ObjectError) {
+// Notes go to cs; the changes are the caller's to add.
+func (s *Syncer) applyGroup(ctx context.Context, objs []manifest.Object, opts Options, cs *ChangeSet) ([]Change, []*ObjectError) {
 	changes := make([]Change, len(objs))
 	errs := make([]*ObjectError, len(objs))
 	targets := make([]target, len(objs))
 	for i, o := range objs {
 		targets[i] = s.resolve(o, opts.Namespace)
 	}
-	idx := s.index(ctx, targets, opts)
+	idx := s.index(ctx, targets, opts, cs)
 	forEach(len(objs), opts.Concurrency, func(i int) {
 		key := targets[i].key
 		action, err := s.apply(ctx, targets[i], idx, opts)
@@ -151,10 +153,7 @@ func (s *Syncer) applyGroup(ctx context.Context, objs []manifest.Object, opts Op
 		if err != nil {
 			changes[i] = Change{Key: key, Action: Failed, Error: err.Error()}
 			errs[i] = &ObjectError{Key: key, Err: err}
-			s.log.Warn("apply failed", "app", opts.App, "object", key, "error", err)
-			return
 		}
-		s.log.Debug("applied", "app", opts.App, "object", key, "action", action)
 	})
 	// A CRD is only useful once established and served: the custom
 	// resources after it would not map before.
@@ -321,7 +320,6 @@ func (s *Syncer) ensureNamespace(ctx context.Context, opts Options) (*Change, *O
 	case err != nil:
 		return fail(fmt.Errorf("create namespace: %w", err))
 	}
-	s.log.Info("created namespace", "app", opts.App, "namespace", opts.Namespace)
 	return &Change{Key: key, Action: Created}, nil
 }
 

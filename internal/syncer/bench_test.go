@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,8 +78,6 @@ spec:
 func BenchmarkApply300(b *testing.B) {
 	ctx := context.Background()
 	s := newSyncer(b, nil)
-	// Debug lines to the test log would cost more than the applies.
-	s.log = slog.New(slog.DiscardHandler)
 	kubectl := clustertest.Kubectl(b)
 	kubeconfig := clustertest.Kubeconfig(b, cfg)
 	cacheDir := b.TempDir()

@@ -37,13 +37,23 @@ type Change struct {
 }
 
 // ChangeSet is what a sync did, in the order it did it: applies by wave and
-// kind, then prunes.
+// kind, then prunes. The syncer does not log: this, its error and the
+// inventory are all it has to say.
 type ChangeSet struct {
 	App     string   `json:"app"`
 	Changes []Change `json:"changes"`
+	// Notes are what the sync noticed besides the objects' outcomes, for
+	// the caller to log: a list that failed (the objects were then read one
+	// by one), an inventory object that no longer carries the app's
+	// tracking id (someone took it over; it is forgotten, not pruned).
+	Notes []string `json:"notes,omitempty"`
 }
 
 func (cs *ChangeSet) add(c ...Change) { cs.Changes = append(cs.Changes, c...) }
+
+func (cs *ChangeSet) note(format string, args ...any) {
+	cs.Notes = append(cs.Notes, fmt.Sprintf(format, args...))
+}
 
 // Count is the number of objects with action a.
 func (cs *ChangeSet) Count(a Action) int {

@@ -58,7 +58,7 @@ func (s *Syncer) DryRun(ctx context.Context, objs []manifest.Object, prev Invent
 			check = append(check, k)
 		}
 	}
-	tracked, err := s.trackedOf(ctx, rendered.Kinds(), check, opts)
+	tracked, _, err := s.trackedOf(ctx, rendered.Kinds(), check, opts)
 	if err != nil {
 		return nil, fmt.Errorf("syncer: app %s: find tracked objects: %w", opts.App, err)
 	}

@@ -3,7 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
-	"log/slog"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -33,6 +33,9 @@ func TestMain(m *testing.M) { os.Exit(clustertest.Main(m, &cfg)) }
 type recorder struct {
 	mu   sync.Mutex
 	reqs []string // "METHOD path"
+	// fail, when set, answers the requests it picks with a 500 instead of
+	// sending them.
+	fail func(*http.Request) bool
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -43,7 +46,14 @@ func (r *recorder) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		r.mu.Lock()
 		r.reqs = append(r.reqs, req.Method+" "+req.URL.Path)
+		fail := r.fail
 		r.mu.Unlock()
+		if fail != nil && fail(req) {
+			return &http.Response{
+				StatusCode: http.StatusInternalServerError, Status: "500 Internal Server Error", Request: req,
+				Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("injected failure")),
+			}, nil
+		}
 		return rt.RoundTrip(req)
 	})
 }
@@ -62,7 +72,7 @@ func (r *recorder) patches() []string {
 }
 
 // newSyncer returns a syncer on the test cluster whose requests rec (when
-// not nil) records, logging to the test.
+// not nil) records.
 func newSyncer(t testing.TB, rec *recorder) *Syncer {
 	t.Helper()
 	c := rest.CopyConfig(cfg)
@@ -75,19 +85,11 @@ func newSyncer(t testing.TB, rec *recorder) *Syncer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(cluster, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s := New(cluster)
 	// Status changes in these tests are made by the test, not controllers:
 	// no reason to wait seconds between looks.
 	s.pollInterval = 50 * time.Millisecond
 	return s
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
 
 // testOptions are DefaultOptions for an app and namespace of the test's own.

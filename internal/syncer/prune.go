@@ -30,26 +30,14 @@ func (s *Syncer) prune(ctx context.Context, prev, applied Inventory, cs *ChangeS
 	// Listed afresh rather than reusing the lists taken while applying: a
 	// sync that waited on waves may be minutes old, and a deletion must go
 	// by who owns the object now.
-	live, err := s.tracked(ctx, prev, applied, opts)
+	live, forgotten, err := s.tracked(ctx, prev, applied, opts)
 	if err != nil {
 		return prev.Union(applied), fmt.Errorf("syncer: app %s: find objects to prune, nothing pruned: %w", opts.App, err)
 	}
-	var candidates []liveObject
-	for k, m := range live {
-		if !applied.Has(k) {
-			candidates = append(candidates, liveObject{key: k, meta: m})
-		}
+	for _, k := range forgotten {
+		cs.note("%s no longer carries the app's tracking id (someone took it over): forgotten, not pruned", k)
 	}
-	// Reverse apply order: later waves first, and within a wave the things
-	// that depend on others (Deployments) before what they depend on
-	// (ConfigMaps, Namespaces, CRDs).
-	sort.Slice(candidates, func(i, j int) bool {
-		a, b := candidates[i], candidates[j]
-		if wa, wb := syncWave(a.meta.Annotations[SyncWaveAnnotation]), syncWave(b.meta.Annotations[SyncWaveAnnotation]); wa != wb {
-			return wa > wb
-		}
-		return manifest.Less(b.key, a.key)
-	})
+	candidates := pruneCandidates(live, applied)
 	next := applied
 	for _, c := range candidates {
 		next = append(next, c.key)
@@ -80,13 +68,40 @@ func (s *Syncer) prune(ctx context.Context, prev, applied Inventory, cs *ChangeS
 		for _, c := range deletable {
 			cs.add(Change{Key: c.key, Action: PruneSkipped, Error: limit.Error()})
 		}
-		s.log.Warn("prune refused", "app", opts.App, "prune", limit.Prune, "tracked", limit.Tracked, "max", limit.Max)
 		return next, fmt.Errorf("syncer: app %s: %w", opts.App, limit)
 	}
+	pruned, err := s.deleteAll(ctx, deletable, cs, opts)
+	return next.Difference(pruned), err
+}
 
+// pruneCandidates are the live objects not in applied, in reverse apply
+// order: later waves first, and within a wave the things that depend on
+// others (Deployments) before what they depend on (ConfigMaps, Namespaces,
+// CRDs).
+func pruneCandidates(live map[manifest.Key]*metav1.PartialObjectMetadata, applied Inventory) []liveObject {
+	var candidates []liveObject
+	for k, m := range live {
+		if !applied.Has(k) {
+			candidates = append(candidates, liveObject{key: k, meta: m})
+		}
+	}
+	sort.Slice(candidates, func(i, j int) bool {
+		a, b := candidates[i], candidates[j]
+		if wa, wb := syncWave(a.meta.Annotations[SyncWaveAnnotation]), syncWave(b.meta.Annotations[SyncWaveAnnotation]); wa != wb {
+			return wa > wb
+		}
+		return manifest.Less(b.key, a.key)
+	})
+	return candidates
+}
+
+// deleteAll deletes objs, in order kind by kind, the objects of a kind in
+// parallel, and adds their outcomes to cs. It returns those it deleted, and
+// a *PruneError when some could not be.
+func (s *Syncer) deleteAll(ctx context.Context, objs []liveObject, cs *ChangeSet, opts Options) (Inventory, error) {
 	var failed []*ObjectError
 	pruned := Inventory{}
-	for _, group := range kindGroups(deletable) {
+	for _, group := range kindGroups(objs) {
 		errs := make([]error, len(group))
 		forEach(len(group), opts.Concurrency, func(i int) {
 			errs[i] = s.delete(ctx, group[i])
@@ -100,14 +115,12 @@ func (s *Syncer) prune(ctx context.Context, prev, applied Inventory, cs *ChangeS
 			}
 			cs.add(Change{Key: k, Action: Pruned})
 			pruned = append(pruned, k)
-			s.log.Info("pruned", "app", opts.App, "object", k)
 		}
 	}
-	next = next.Difference(pruned)
 	if len(failed) > 0 {
-		return next, &PruneError{Errors: failed}
+		return pruned, &PruneError{Errors: failed}
 	}
-	return next, nil
+	return pruned, nil
 }
 
 // kindGroups splits objects, sorted, into runs of one kind.
@@ -146,24 +159,26 @@ func (s *Syncer) delete(ctx context.Context, o liveObject) error {
 // tracked finds the app's live objects: those of the kinds it has or had
 // that carry its exact tracking id. Listing by label finds them even when
 // prev is lost; getting prev's keys that the lists missed finds those whose
-// label someone removed.
-func (s *Syncer) tracked(ctx context.Context, prev, applied Inventory, opts Options) (map[manifest.Key]*metav1.PartialObjectMetadata, error) {
+// label someone removed. forgotten are prev's keys that exist without the
+// app's tracking id.
+func (s *Syncer) tracked(ctx context.Context, prev, applied Inventory, opts Options) (live map[manifest.Key]*metav1.PartialObjectMetadata, forgotten []manifest.Key, err error) {
 	return s.trackedOf(ctx, prev.Union(applied).Kinds(), prev.Difference(applied), opts)
 }
 
 // trackedOf finds the app's live objects of kinds: listed by the app label,
 // plus those keys of check the lists missed, read one by one; all kept only
-// with the app's exact tracking id. It reads metadata only.
-func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check Inventory, opts Options) (map[manifest.Key]*metav1.PartialObjectMetadata, error) {
+// with the app's exact tracking id. forgotten are the keys of check that
+// exist without it. It reads metadata only.
+func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check Inventory, opts Options) (live map[manifest.Key]*metav1.PartialObjectMetadata, forgotten []manifest.Key, err error) {
 	lists := make([]map[manifest.Key]*metav1.PartialObjectMetadata, len(kinds))
 	errs := make([]error, len(kinds))
 	forEach(len(kinds), opts.Concurrency, func(i int) {
 		lists[i], errs[i] = s.listTracked(ctx, kinds[i], opts.App)
 	})
-	live := map[manifest.Key]*metav1.PartialObjectMetadata{}
+	live = map[manifest.Key]*metav1.PartialObjectMetadata{}
 	for i := range kinds {
 		if errs[i] != nil {
-			return nil, errs[i]
+			return nil, nil, errs[i]
 		}
 		for k, m := range lists[i] {
 			live[k] = m
@@ -177,6 +192,7 @@ func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check 
 		}
 	}
 	found := make([]*metav1.PartialObjectMetadata, len(missed))
+	taken := make([]bool, len(missed))
 	errs = make([]error, len(missed))
 	forEach(len(missed), opts.Concurrency, func(i int) {
 		k := missed[i]
@@ -197,18 +213,21 @@ func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check 
 			found[i] = m
 		default:
 			// Someone took it over: it is not ours to prune any more.
-			s.log.Info("inventory object no longer carries the app's tracking id, forgetting it", "app", opts.App, "object", k)
+			taken[i] = true
 		}
 	})
 	for i, k := range missed {
 		if errs[i] != nil {
-			return nil, errs[i]
+			return nil, nil, errs[i]
 		}
 		if found[i] != nil {
 			live[k] = found[i]
 		}
+		if taken[i] {
+			forgotten = append(forgotten, k)
+		}
 	}
-	return live, nil
+	return live, forgotten, nil
 }
 
 // listTracked lists the app's objects of one kind, in all namespaces, by

@@ -3,6 +3,7 @@ package syncer
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -258,6 +259,9 @@ func TestPruneOnlyWhatIsTracked(t *testing.T) {
 	}
 	if want := NewInventory(cmKey(ns, "a"), cmKey(ns, "c")); !slices.Equal(next, want) {
 		t.Errorf("inventory %v, want %v: the taken-over object is forgotten", next, want)
+	}
+	if want := cmKey(ns, "b").String() + " no longer carries the app's tracking id"; len(cs.Notes) != 1 || !strings.HasPrefix(cs.Notes[0], want) {
+		t.Errorf("notes %q, want one: %s…", cs.Notes, want)
 	}
 }
 
@@ -720,4 +724,29 @@ func TestForeignObjectAmongMany(t *testing.T) {
 		t.Fatalf("resync: %v\n%s", err, cs)
 	}
 	checkNoReads("resync")
+}
+
+// TestFailedListIsNoted: a list that fails only costs its saving: the
+// objects are read one by one, and the change set says so.
+func TestFailedListIsNoted(t *testing.T) {
+	rec := &recorder{}
+	s := newSyncer(t, rec)
+	opts := testOptions(t)
+	ns := opts.Namespace
+	// The namespace's list of all its ConfigMaps, not the app's by label.
+	rec.fail = func(r *http.Request) bool {
+		return r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces/"+ns+"/configmaps" && r.URL.Query().Get("labelSelector") == ""
+	}
+	var docs []string
+	for i := range listThreshold + 2 {
+		docs = append(docs, configMap(fmt.Sprintf("cm-%02d", i), nil))
+	}
+	cs, _, err := s.Sync(ctxFor(t), parse(t, docs...), nil, opts)
+	if err != nil || cs.Count(Created) != len(docs) {
+		t.Fatalf("Sync: %v\n%s", err, cs)
+	}
+	want := "could not list ConfigMap objects in namespace " + ns + ", read them one by one: "
+	if len(cs.Notes) != 1 || !strings.HasPrefix(cs.Notes[0], want) {
+		t.Errorf("notes %q, want one: %s…", cs.Notes, want)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -118,13 +117,12 @@ func (o Options) validate() error {
 // serialize per app.
 type Syncer struct {
 	cluster      *kube.Cluster
-	log          *slog.Logger
 	pollInterval time.Duration
 }
 
 // New returns a syncer for c.
-func New(c *kube.Cluster, log *slog.Logger) *Syncer {
-	return &Syncer{cluster: c, log: log, pollInterval: DefaultOptions().PollInterval}
+func New(c *kube.Cluster) *Syncer {
+	return &Syncer{cluster: c, pollInterval: DefaultOptions().PollInterval}
 }
 
 // Sync makes the cluster hold objs for opts.App:
@@ -147,7 +145,8 @@ func New(c *kube.Cluster, log *slog.Logger) *Syncer {
 // Sync returns what it did and the new inventory, also when it fails: the
 // caller persists the inventory either way, or the next sync could miss
 // objects to prune. Sync does not wait for the objects to become healthy:
-// see WaitHealthy.
+// see WaitHealthy. It does not log: the change set's Summary and Notes are
+// what to log.
 func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventory, opts Options) (*ChangeSet, Inventory, error) {
 	prev = NewInventory(prev...)
 	cs := &ChangeSet{App: opts.App}
@@ -161,9 +160,6 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 	if err != nil {
 		return cs, prev, fmt.Errorf("syncer: app %s: %w", opts.App, err)
 	}
-	log := s.log.With("app", opts.App)
-	began := time.Now()
-
 	if opts.CreateNamespace && opts.Namespace != "" && !rendersNamespace(objs, opts.Namespace) {
 		c, err := s.ensureNamespace(ctx, opts)
 		if c != nil {
@@ -179,7 +175,7 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 		var failed []*ObjectError
 		var waveKeys []manifest.Key
 		for _, group := range w.groups {
-			changes, errs := s.applyGroup(ctx, group, opts)
+			changes, errs := s.applyGroup(ctx, group, opts, cs)
 			cs.add(changes...)
 			for j, c := range changes {
 				if errs[j] != nil {
@@ -191,7 +187,6 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 			}
 		}
 		if len(failed) > 0 {
-			log.Warn("sync stopped", "wave", w.number, "failed", len(failed), "elapsed", time.Since(began))
 			return cs, prev.Union(NewInventory(applied...)), &ApplyError{Wave: w.number, Errors: failed}
 		}
 		if opts.WaitForWaves && i < len(waves)-1 {
@@ -202,7 +197,6 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 	}
 
 	inv, err := s.prune(ctx, prev, NewInventory(applied...), cs, opts)
-	log.Info("synced", "summary", cs.Summary(), "elapsed", time.Since(began).Round(time.Millisecond), "error", err)
 	return cs, inv, err
 }
 
