@@ -131,7 +131,7 @@ func (c *Commander) Handle(ctx context.Context, j queue.Job) error {
 		}
 	}
 	if len(replies) > 0 {
-		if _, err := gh.CreateComment(ctx, repo, a.Number, strings.Join(replies, "\n\n---\n\n")); err != nil {
+		if _, err := gh.CreateComment(ctx, repo, a.Number, report.Replies(replies)); err != nil {
 			return githubRetry(err)
 		}
 	}
@@ -150,7 +150,7 @@ type refusal struct{ msg string }
 
 func (r *refusal) Error() string { return r.msg }
 
-func refuse(format string, args ...any) error { return &refusal{msg: fmt.Sprintf(format, args...)} }
+func refuse(msg string) error { return &refusal{msg: msg} }
 
 func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo, a CommentCommands, cmd chatops.Command) (string, error) {
 	switch cmd.Name {
@@ -163,26 +163,26 @@ func (c *Commander) run(ctx context.Context, gh CommandGitHub, repo github.Repo,
 		if err != nil {
 			return "", err
 		}
-		return history.Markdown(cmd.Env, syncs), nil
+		return report.History(cmd.Env, syncs), nil
 	case chatops.LockCmd:
 		lock := envLock{By: a.Author, Reason: cmd.Reason, PR: a.Number}
 		b, _ := json.Marshal(lock)
 		if err := c.State.Put(ctx, "lock", a.Repo+"/"+cmd.Env, string(b)); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔒 %s is locked: merges to it queue until %s.", report.Code(cmd.Env), report.Code("/ferry unlock "+cmd.Env)), nil
+		return report.LockReply(cmd.Env), nil
 	case chatops.UnlockCmd:
 		spec, err := releaseSpec(a, cmd.Env)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔓 %s is unlocked: queued syncs resume in order.", report.Code(cmd.Env)), c.enqueue(ctx, spec)
+		return report.UnlockReply(cmd.Env), c.enqueue(ctx, spec)
 	case chatops.SyncCmd:
 		return c.sync(ctx, gh, repo, a, cmd)
 	case chatops.RollbackCmd:
 		return c.rollback(ctx, gh, repo, a, cmd)
 	}
-	return "", refuse("%s is not implemented", report.Code(string(cmd.Name)))
+	return "", refuse(report.UnknownCommand(string(cmd.Name)))
 }
 
 func (c *Commander) enqueue(ctx context.Context, specs ...queue.Spec) error {
@@ -202,7 +202,7 @@ func (c *Commander) diff(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return githubRetry(err)
 	}
 	if pr.State != "open" {
-		return refuse("#%d is closed: there is nothing to preview.", a.Number)
+		return refuse(report.DiffRefusedClosed(a.Number))
 	}
 	spec, err := PreviewSpec(PullRequest{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
 		Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live, DefaultBranch: a.DefaultBranch})
@@ -221,14 +221,14 @@ func (c *Commander) sync(ctx context.Context, gh CommandGitHub, repo github.Repo
 		return "", githubRetry(err)
 	}
 	if !pr.Merged || pr.MergeCommit == "" {
-		return "", refuse("%s runs on a merged pull request: Git first. Merge this pull request (its checks show what it will do), then sync.", report.Code("/ferry sync "+cmd.Env))
+		return "", refuse(report.SyncRefusedUnmerged(cmd.Env))
 	}
 	spec, err := SyncSpec(SyncArgs{InstallationID: a.InstallationID, Repo: a.Repo, CloneURL: a.CloneURL, HTMLURL: a.HTMLURL,
 		Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: "manual", PR: a.Number, Actor: a.Author})
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Syncing %s to %s; the result follows here.", report.Code(cmd.Env), report.Code(short(pr.MergeCommit))), c.enqueue(ctx, spec)
+	return report.SyncReply(cmd.Env, pr.MergeCommit), c.enqueue(ctx, spec)
 }
 
 // rollback opens a pull request whose content is a revision from the
@@ -256,7 +256,7 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 		return "", err
 	}
 	if _, err := repofs.ResolveCommit(ctx, dir, target.Revision); err != nil {
-		return "", refuse("revision %s is not on %s any more", report.Code(short(target.Revision)), report.Code(branch))
+		return "", refuse(report.RollbackRefusedGone(target.Revision, branch))
 	}
 	title := fmt.Sprintf("Roll back %s to %s", cmd.Env, short(target.Revision))
 	commit, err := revert.Restore(ctx, dir, "refs/ferry/heads/"+branch, target.Revision, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
@@ -267,18 +267,17 @@ func (c *Commander) rollback(ctx context.Context, gh CommandGitHub, repo github.
 	if err := c.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, commit+":refs/heads/"+head); err != nil {
 		return "", err
 	}
-	body := fmt.Sprintf("Requested by %s in #%d: the repository as it was at %s, synced to %s as sync %s (%s).\n\nMerging this syncs it back, through the same review and checks as any change.",
-		report.Mention(a.Author), a.Number, report.Code(short(target.Revision)), report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", target.ID)), target.Started.UTC().Format("2006-01-02 15:04"))
+	body := report.RollbackBody(report.Rollback{Author: a.Author, PR: a.Number, Environment: cmd.Env, Target: target})
 	number, url, err := gh.OpenPullRequest(ctx, repo, head, branch, title, body)
 	if err != nil {
 		return "", githubRetry(err)
 	}
-	return fmt.Sprintf("Opened #%d to roll %s back to %s: %s", number, report.Code(cmd.Env), report.Code(short(target.Revision)), url), nil
+	return report.RollbackReply(number, cmd.Env, target.Revision, url), nil
 }
 
 func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, error) {
 	if len(syncs) == 0 {
-		return history.Sync{}, refuse("%s has no sync history to roll back to.", report.Code(cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNoHistory(cmd.Env))
 	}
 	if id, ok := cmd.HistoryID(); ok {
 		for _, s := range syncs {
@@ -286,7 +285,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("%s has no sync %s in its history (%s lists them).", report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", id)), report.Code("/ferry history "+cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNoSync(cmd.Env, id))
 	}
 	if cmd.Revision != "" {
 		for _, s := range syncs {
@@ -294,7 +293,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("%s was never synced to %s (%s lists its revisions).", report.Code(cmd.Env), report.Code(cmd.Revision), report.Code("/ferry history "+cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNeverSynced(cmd.Env, cmd.Revision))
 	}
 	// The revision before the current one: the newest succeeded sync of a
 	// different revision than the latest.
@@ -304,7 +303,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 			return s, nil
 		}
 	}
-	return history.Sync{}, refuse("%s has no earlier successful revision to roll back to.", report.Code(cmd.Env))
+	return history.Sync{}, refuse(report.RollbackRefusedNoEarlier(cmd.Env))
 }
 
 // envLock is an environment's lock.

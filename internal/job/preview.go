@@ -138,8 +138,8 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 		return githubRetry(err)
 	}
 	elapsed := time.Since(started)
-	footer := fmt.Sprintf("ferry rendered `%s` (merge base `%s`) in %s.", short(pr.HeadSHA), short(res.Base), elapsed.Round(time.Millisecond))
-	policySection := policyMarkdown(v)
+	footer := report.PreviewFooter(pr.HeadSHA, res.Base, elapsed)
+	policySection := report.Policy(v.decision, v.findings)
 	if pr.Live {
 		policySection += "\n" + p.liveSection(ctx, pr, snap)
 	}
@@ -157,7 +157,7 @@ func (p *Previewer) Handle(ctx context.Context, j queue.Job) error {
 	if err := gh.CompleteCheckRun(ctx, repo, diffID, DiffCheckName, conclusion, out); err != nil {
 		return githubRetry(err)
 	}
-	policyConclusion, policyOut := policyCheck(v)
+	policyConclusion, policyOut := report.PolicyCheck(v.decision, v.findings)
 	if err := gh.CompleteCheckRun(ctx, repo, policyID, PolicyCheckName, policyConclusion, policyOut); err != nil {
 		return githubRetry(err)
 	}

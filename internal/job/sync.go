@@ -14,7 +14,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
-	"github.com/ferry-gitops/ferry/internal/health"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -226,9 +225,7 @@ func (s *Syncer) plan(ctx context.Context, j queue.Job) error {
 		specs = append(specs, spec)
 	}
 	if len(manual) > 0 && pr != nil {
-		body := fmt.Sprintf("ferry: %s %s a manual sync policy, so this merge is not applied yet. Comment `/ferry sync ENV` here to sync it (an engineer approves each sync).",
-			codeList(manual), pluralVerb(len(manual)))
-		if _, err := gh.CreateComment(ctx, repo, pr.Number, body); err != nil {
+		if _, err := gh.CreateComment(ctx, repo, pr.Number, report.ManualSyncNotice(manual)); err != nil {
 			return githubRetry(err)
 		}
 	}
@@ -318,7 +315,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 			return err
 		}
 		if a.PR != 0 {
-			if _, err := gh.CreateComment(ctx, repo, a.PR, lockedNotice(a.Environment, lock, len(held)+1)); err != nil {
+			if _, err := gh.CreateComment(ctx, repo, a.PR, report.LockedNotice(a.Environment, lock.By, lock.Reason, len(held)+1)); err != nil {
 				return githubRetry(err)
 			}
 		}
@@ -390,7 +387,7 @@ func (s *Syncer) Handle(ctx context.Context, j queue.Job) error {
 		s.Logger.Info("revert", "repo", a.Repo, "environment", env.Name, "commit", short(a.Commit), "outcome", revertNote)
 	}
 	if a.PR != 0 {
-		body := syncComment(env.Name, &rec, outcome, revertNote)
+		body := report.SyncComment(report.SyncResult{Environment: env.Name, Record: rec, Changes: outcome.changes, Unhealthy: outcome.unhealthy, RevertNote: revertNote})
 		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
 			return githubRetry(err)
 		}
@@ -577,77 +574,31 @@ func revisionHistoryLimit(env *environment.Environment) int {
 func (s *Syncer) openRevert(ctx context.Context, gh SyncGitHub, repo github.Repo, a SyncArgs, dir, token string, rec *history.Sync, out syncOutcome) string {
 	key := a.Repo + "@" + a.Commit
 	if url, ok, err := s.State.Get(ctx, "revert", key); err == nil && ok {
-		return "A revert pull request is already open: " + url
+		return report.RevertAlreadyOpen(url)
 	}
 	// Revert on top of the branch as it is now, which may have moved on.
 	if _, err := s.Mirrors.Fetch(ctx, a.Repo, a.CloneURL, token, branchRefspec(a.Branch)); err != nil {
-		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
+		return report.RevertNotOpened(err)
 	}
 	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
 	res, err := revert.Make(ctx, dir, "refs/ferry/heads/"+a.Branch, a.Commit, revert.Author{Name: "ferry", Email: "ferry@users.noreply.github.com"}, title)
 	if errors.Is(err, revert.ErrConflict) {
-		return fmt.Sprintf("ferry could not open a revert pull request: reverting %s conflicts with later changes on %s; revert it by hand.", report.Code(short(a.Commit)), report.Code(a.Branch))
+		return report.RevertConflict(a.Commit, a.Branch)
 	}
 	if err != nil {
-		return "ferry could not open a revert pull request: " + report.Escape(err.Error())
+		return report.RevertNotOpened(err)
 	}
 	if err := s.Mirrors.Push(ctx, a.Repo, a.CloneURL, token, res.Commit+":refs/heads/"+res.Branch); err != nil {
-		return "ferry could not push the revert branch: " + report.Escape(err.Error())
+		return report.RevertNotPushed(err)
 	}
-	body := revertBody(a, rec, out)
+	body := report.RevertBody(report.Revert{Environment: a.Environment, Record: *rec, PR: a.PR, Unhealthy: out.unhealthy})
 	number, url, err := gh.OpenPullRequest(ctx, repo, res.Branch, a.Branch, title, body)
 	if err != nil {
-		return "ferry pushed " + report.Code(res.Branch) + " but could not open its pull request: " + report.Escape(err.Error())
+		return report.RevertPRNotOpened(res.Branch, err)
 	}
 	_ = s.State.Put(ctx, "revert", key, url)
 	s.Logger.Info("revert pull request opened", "repo", a.Repo, "commit", short(a.Commit), "pr", number)
-	return fmt.Sprintf("ferry opened #%d to revert this change: %s", number, url)
-}
-
-func revertBody(a SyncArgs, rec *history.Sync, out syncOutcome) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ferry could not roll out %s to **%s** (result: %s), so this pull request reverts it.\n\n", report.Code(short(a.Commit)), report.Escape(a.Environment), report.Escape(rec.Result))
-	if a.PR != 0 {
-		fmt.Fprintf(&b, "Original pull request: #%d\n\n", a.PR)
-	}
-	b.WriteString("**Error**\n\n" + report.Fenced("", rec.Error))
-	if len(out.unhealthy) > 0 {
-		b.WriteString("**Unhealthy resources**\n\n")
-		for _, u := range out.unhealthy {
-			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
-		}
-	}
-	return b.String()
-}
-
-func syncComment(env string, rec *history.Sync, out syncOutcome, revertNote string) string {
-	var b strings.Builder
-	icon := map[string]string{history.Succeeded: "✅", history.Failed: "❌", history.Degraded: "❌", history.Refused: "⛔"}[rec.Result]
-	fmt.Fprintf(&b, "### ferry sync: %s %s %s\n\n", icon, report.Code(env), report.Escape(rec.Result))
-	fmt.Fprintf(&b, "Revision %s, %s.\n\n", report.Code(short(rec.Revision)), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
-	if out.changes != nil {
-		b.WriteString(changeSetMarkdown(out.changes))
-		b.WriteString("\n")
-	}
-	if rec.Error != "" {
-		b.WriteString(report.Fenced("", rec.Error))
-	}
-	for _, u := range out.unhealthy {
-		if u.Status.Code != health.Healthy {
-			fmt.Fprintf(&b, "- %s: %s %s\n", report.Code(u.Key.String()), report.Escape(string(u.Status.Code)), report.Escape(u.Status.Message))
-		}
-	}
-	if revertNote != "" {
-		b.WriteString("\n" + revertNote + "\n")
-	}
-	return b.String()
-}
-
-func pluralVerb(n int) string {
-	if n == 1 {
-		return "has"
-	}
-	return "have"
+	return report.RevertOpened(number, url)
 }
 
 func firstLine(s string) string {
@@ -740,7 +691,7 @@ func (s *Syncer) revertDegraded(ctx context.Context, j queue.Job) error {
 	note := s.openRevert(ctx, gh, repo, a.SyncArgs, dir, token, &rec, syncOutcome{})
 	s.Logger.Info("revert", "repo", a.Repo, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
 	if a.PR != 0 {
-		body := fmt.Sprintf("### ferry: ❌ %s degraded after its sync\n\n%s%s\n", report.Code(a.Environment), report.Fenced("", a.Reason), note)
+		body := report.DegradedComment(a.Environment, a.Reason, note)
 		if _, err := gh.CreateComment(ctx, repo, a.PR, body); err != nil {
 			return githubRetry(err)
 		}
