@@ -10,8 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/ferry-gitops/ferry/internal/report"
 )
 
 // DefaultLimit is Argo CD's default revisionHistoryLimit.
@@ -72,31 +70,6 @@ func WriteTable(w io.Writer, syncs []Sync) error {
 			s.Finished.Sub(s.Started).Round(time.Millisecond), oneLine(s.Error))
 	}
 	return tw.Flush()
-}
-
-// Markdown renders syncs as a table for a PR comment. Who merged is shown
-// without mentioning them: anyone may ask for the table.
-func Markdown(env string, syncs []Sync) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "#### Sync history of %s\n\n", report.Code(env))
-	if len(syncs) == 0 {
-		b.WriteString("No syncs yet.\n")
-		return b.String()
-	}
-	b.WriteString("| # | Started (UTC) | Revision | PR | Result | Trigger | By |\n| --: | :-- | :-- | :-- | :-- | :-- | :-- |\n")
-	for _, s := range syncs {
-		pr := ""
-		if s.PR != 0 {
-			pr = fmt.Sprintf("#%d", s.PR)
-		}
-		by := ""
-		if s.Merger != "" {
-			by = report.Escape("@" + s.Merger)
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", s.ID, s.Started.UTC().Format("2006-01-02 15:04:05"), report.CodeCell(short(s.Revision)), pr,
-			report.Escape(s.Result), report.Escape(s.Trigger), by)
-	}
-	return b.String()
 }
 
 func short(sha string) string {

@@ -107,7 +107,7 @@ type refusal struct{ msg string }
 
 func (r *refusal) Error() string { return r.msg }
 
-func refuse(format string, args ...any) error { return &refusal{msg: fmt.Sprintf(format, args...)} }
+func refuse(msg string) error { return &refusal{msg: msg} }
 
 func (c *Commands) run(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
 	switch cmd.Name {
@@ -120,24 +120,24 @@ func (c *Commands) run(ctx context.Context, gh *github.Client, repo github.Repo,
 		if err != nil {
 			return "", err
 		}
-		return history.Markdown(cmd.Env, syncs), nil
+		return report.History(cmd.Env, syncs), nil
 	case chatops.LockCmd:
 		if err := c.DB.SetLock(ctx, a.FullName, cmd.Env, store.Lock{By: a.Author, Reason: cmd.Reason, PR: a.Number}); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔒 %s is locked: merges to it queue until %s.", report.Code(cmd.Env), report.Code("/ferry unlock "+cmd.Env)), nil
+		return report.LockReply(cmd.Env), nil
 	case chatops.UnlockCmd:
 		spec, err := work.Release{Repo: a.Repo, Environment: cmd.Env, Actor: a.Author, PR: a.Number}.Spec()
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("🔓 %s is unlocked: queued syncs resume in order.", report.Code(cmd.Env)), c.Queue.Enqueue(ctx, spec)
+		return report.UnlockReply(cmd.Env), c.Queue.Enqueue(ctx, spec)
 	case chatops.SyncCmd:
 		return c.sync(ctx, gh, repo, a, cmd)
 	case chatops.RollbackCmd:
 		return c.rollback(ctx, gh, repo, a, cmd)
 	}
-	return "", refuse("%s is not implemented", report.Code(string(cmd.Name)))
+	return "", refuse(report.UnknownCommand(string(cmd.Name)))
 }
 
 // diff re-renders the pull request and refreshes its comment and checks.
@@ -147,7 +147,7 @@ func (c *Commands) diff(ctx context.Context, gh *github.Client, repo github.Repo
 		return githubRetry(err)
 	}
 	if pr.State != "open" {
-		return refuse("#%d is closed: there is nothing to preview.", a.Number)
+		return refuse(report.DiffRefusedClosed(a.Number))
 	}
 	spec, err := work.Preview{Repo: a.Repo, Number: a.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author, Live: live}.Spec()
 	if err != nil {
@@ -165,13 +165,13 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 		return "", githubRetry(err)
 	}
 	if !pr.Merged || pr.MergeCommit == "" {
-		return "", refuse("%s runs on a merged pull request: Git first. Merge this pull request (its checks show what it will do), then sync.", report.Code("/ferry sync "+cmd.Env))
+		return "", refuse(report.SyncRefusedUnmerged(cmd.Env))
 	}
 	spec, err := work.Sync{Repo: a.Repo, Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: work.TriggerManual, PR: a.Number, Actor: a.Author}.Spec()
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Syncing %s to %s; the result follows here.", report.Code(cmd.Env), report.Code(short(pr.MergeCommit))), c.Queue.Enqueue(ctx, spec)
+	return report.SyncReply(cmd.Env, pr.MergeCommit), c.Queue.Enqueue(ctx, spec)
 }
 
 // rollback opens a pull request whose content is a revision from the
@@ -195,7 +195,7 @@ func (c *Commands) rollback(ctx context.Context, gh *github.Client, repo github.
 		return "", err
 	}
 	if _, err := repofs.ResolveCommit(ctx, dir, target.Revision); err != nil {
-		return "", refuse("revision %s is not on %s any more", report.Code(short(target.Revision)), report.Code(branch))
+		return "", refuse(report.RollbackRefusedGone(target.Revision, branch))
 	}
 	title := fmt.Sprintf("Roll back %s to %s", cmd.Env, short(target.Revision))
 	commit, err := revert.Restore(ctx, dir, branchRef(branch), target.Revision, ferryAuthor, title)
@@ -206,18 +206,17 @@ func (c *Commands) rollback(ctx context.Context, gh *github.Client, repo github.
 	if err := c.Repos.Mirrors.Push(ctx, a.FullName, a.CloneURL, token, commit+":refs/heads/"+head); err != nil {
 		return "", err
 	}
-	body := fmt.Sprintf("Requested by %s in #%d: the repository as it was at %s, synced to %s as sync %s (%s).\n\nMerging this syncs it back, through the same review and checks as any change.",
-		report.Mention(a.Author), a.Number, report.Code(short(target.Revision)), report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", target.ID)), target.Started.UTC().Format("2006-01-02 15:04"))
+	body := report.RollbackBody(report.Rollback{Author: a.Author, PR: a.Number, Environment: cmd.Env, Target: target})
 	number, url, err := gh.OpenPullRequest(ctx, repo, head, branch, title, body)
 	if err != nil {
 		return "", githubRetry(err)
 	}
-	return fmt.Sprintf("Opened #%d to roll %s back to %s: %s", number, report.Code(cmd.Env), report.Code(short(target.Revision)), url), nil
+	return report.RollbackReply(number, cmd.Env, target.Revision, url), nil
 }
 
 func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, error) {
 	if len(syncs) == 0 {
-		return history.Sync{}, refuse("%s has no sync history to roll back to.", report.Code(cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNoHistory(cmd.Env))
 	}
 	if id, ok := cmd.HistoryID(); ok {
 		for _, s := range syncs {
@@ -225,7 +224,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("%s has no sync %s in its history (%s lists them).", report.Code(cmd.Env), report.Code(fmt.Sprintf("#%d", id)), report.Code("/ferry history "+cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNoSync(cmd.Env, id))
 	}
 	if cmd.Revision != "" {
 		for _, s := range syncs {
@@ -233,7 +232,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 				return s, nil
 			}
 		}
-		return history.Sync{}, refuse("%s was never synced to %s (%s lists its revisions).", report.Code(cmd.Env), report.Code(cmd.Revision), report.Code("/ferry history "+cmd.Env))
+		return history.Sync{}, refuse(report.RollbackRefusedNeverSynced(cmd.Env, cmd.Revision))
 	}
 	// The revision before the current one: the newest succeeded sync of a
 	// different revision than the latest.
@@ -243,7 +242,7 @@ func pickRevision(syncs []history.Sync, cmd chatops.Command) (history.Sync, erro
 			return s, nil
 		}
 	}
-	return history.Sync{}, refuse("%s has no earlier successful revision to roll back to.", report.Code(cmd.Env))
+	return history.Sync{}, refuse(report.RollbackRefusedNoEarlier(cmd.Env))
 }
 
 // rollbackBranchPrefix names the branches of rollback pull requests; a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -243,7 +242,7 @@ func (d *Drift) report(ctx context.Context, ev drift.Event, a work.Sync) error {
 	if err != nil {
 		return err
 	}
-	body := diff.MaskWith(d.Mask, driftIssueBody(ev, a))
+	body := diff.MaskWith(d.Mask, report.DriftIssue(ev, a.Environment, a.Commit))
 	if n, err := d.DB.DriftIssue(ctx, a.FullName, a.Environment); err != nil {
 		return err
 	} else if n != 0 {
@@ -266,44 +265,9 @@ func (d *Drift) Resolved(ctx context.Context, a work.Sync) error {
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("%s was synced to %s: the cluster matches Git again.", report.Code(a.Environment), report.Code(short(a.Commit)))
+	body := report.DriftResolved(a.Environment, a.Commit)
 	if err := gh.EditIssue(ctx, repo, n, body, "closed"); err != nil {
 		return err
 	}
 	return d.DB.SetDriftIssue(ctx, a.FullName, a.Environment, 0)
-}
-
-// driftIssueBody describes one drift of an environment without self-heal.
-func driftIssueBody(ev drift.Event, a work.Sync) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ferry found %s drifting from Git (revision %s). selfHeal is off, so ferry reports instead of reverting.\n\n", report.Code(a.Environment), report.Code(short(a.Commit)))
-	b.WriteString("| Object | Change | Fields | By | When |\n| :-- | :-- | :-- | :-- | :-- |\n")
-	managers := make([]string, 0, len(ev.Managers))
-	for _, m := range orDash(ev.Managers) {
-		managers = append(managers, report.Escape(m))
-	}
-	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", report.CodeCell(ev.Key.String()), report.Escape(ev.Kind),
-		strings.ReplaceAll(codeList(orDash(ev.Fields)), "|", `\|`), strings.Join(managers, ", "), ev.Time.UTC().Format(time.RFC3339))
-	if len(ev.Want) > 0 {
-		fields := make([]string, 0, len(ev.Want))
-		for f := range ev.Want {
-			fields = append(fields, f)
-		}
-		sort.Strings(fields)
-		var diff strings.Builder
-		for _, f := range fields {
-			fmt.Fprintf(&diff, "- %s: %v   # Git\n+ %s: %v   # live\n", f, ev.Want[f], f, ev.Live[f])
-		}
-		b.WriteString(report.Fenced("diff", diff.String()))
-	}
-	fmt.Fprintf(&b, "To put Git's state back, comment %s on the pull request that merged %s, or turn on `syncPolicy.automated.selfHeal`. To keep the live change, make it in Git: a pull request that changes the manifests. This issue closes after the next successful sync.\n",
-		report.Code("/ferry sync "+a.Environment), report.Code(short(a.Commit)))
-	return b.String()
-}
-
-func orDash(s []string) []string {
-	if len(s) == 0 {
-		return []string{"-"}
-	}
-	return s
 }

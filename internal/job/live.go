@@ -15,12 +15,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/syncer"
 )
 
-// liveBudget bounds the live section so the diff above it keeps its room.
-const liveBudget = 16000
-
-// liveTitle heads the live section of the comment.
-const liveTitle = "ferry diff --live (head against the cluster)"
-
 // liveSection diffs each environment the pull request changes against its
 // cluster: what a sync would change now, drift included. The pull request
 // only decides what would be applied. Where and what is read comes from
@@ -36,17 +30,17 @@ func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snaps
 	defs, err := p.liveDefinitions(ctx, pr, snap, branch)
 	if err != nil {
 		p.Logger.Warn("live diff: default branch environments", "repo", pr.FullName, "pr", pr.Number, "branch", branch, "error", err)
-		return "### " + report.Escape(liveTitle) + "\n\nferry could not read the environments of the default branch " + report.Code(branch) + ", so nothing live is shown.\n"
+		return report.LiveUnavailable(branch)
 	}
 	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
-	var notes []string
+	var notes []report.LiveNote
 	for _, e := range snap.res.Environments {
 		if e.Head == nil || e.Env.External {
 			continue
 		}
 		def, ok := defs[e.Name]
 		if !ok {
-			notes = append(notes, fmt.Sprintf("%s is not an environment on the default branch %s: it has no live state to compare.", report.Code(e.Name), report.Code(branch)))
+			notes = append(notes, report.LiveNote{Environment: e.Name, Undefined: true})
 			continue
 		}
 		if def.External {
@@ -54,15 +48,11 @@ func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snaps
 		}
 		r, untracked := p.liveEnvironment(ctx, pr.FullName, snap, e, def)
 		if untracked > 0 {
-			notes = append(notes, fmt.Sprintf("%s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.", report.Code(e.Name), untracked))
+			notes = append(notes, report.LiveNote{Environment: e.Name, Untracked: untracked})
 		}
 		live.Environments = append(live.Environments, r)
 	}
-	var footer string
-	for _, n := range notes {
-		footer += "- " + n + "\n"
-	}
-	return report.Markdown(live, report.MarkdownOptions{Title: liveTitle, MaxChars: liveBudget, Footer: footer})
+	return report.LiveSection(report.Live{Result: live, Branch: branch, Notes: notes})
 }
 
 // liveDefinitions are the environments defined on the default branch, by

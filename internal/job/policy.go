@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/config"
 	"github.com/ferry-gitops/ferry/internal/diff"
@@ -12,7 +11,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/policy"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/policies"
 )
@@ -141,93 +139,4 @@ func requiredTeams(c config.PolicyConfig) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// policyCheck is the ferry/policy check run's conclusion and output.
-func policyCheck(v *verdict) (string, github.CheckOutput) {
-	d := v.decision
-	conclusion, title := "success", "Ready to merge"
-	if !d.Allowed {
-		conclusion, title = "failure", "Blocked"
-	}
-	out := github.CheckOutput{Title: title, Summary: policyMarkdown(v)}
-	for _, f := range v.findings {
-		if f.File == "" {
-			continue
-		}
-		line := f.Line
-		where := ""
-		if f.Resource != "" {
-			// A rendered finding's line is in the rendered object, not the file.
-			line, where = 1, " in rendered "+f.Resource
-		}
-		out.Annotations = append(out.Annotations, github.Annotation{
-			Path: f.File, StartLine: max(line, 1), Level: "failure",
-			Title:   "Secret: " + f.RuleID,
-			Message: findingMessage(f, where),
-		})
-	}
-	return conclusion, out
-}
-
-// findingMessage says what a finding is and how to resolve it.
-func findingMessage(f secrets.Finding, where string) string {
-	if f.RuleID == secrets.RuleIncomplete {
-		return f.Description + ". Split the change, or skip generated paths with secrets.allow.paths in the base branch's .ferry.yaml."
-	}
-	return fmt.Sprintf("%s%s (fingerprint %s). Remove it, or allow the fingerprint in the base branch's .ferry.yaml secrets.allow.", f.RuleID, where, f.Fingerprint)
-}
-
-// policyMarkdown is the policy state per environment, for the sticky
-// comment and the check run. It names rules, files, lines and reviewers,
-// never a secret.
-func policyMarkdown(v *verdict) string {
-	d := v.decision
-	var b strings.Builder
-	if d.Allowed {
-		b.WriteString("#### Policy: ✅ ready to merge\n\n")
-	} else {
-		b.WriteString("#### Policy: ❌ blocked\n\n")
-	}
-	if len(d.Status) > 0 {
-		b.WriteString("| Environment | Approvals | Missing |\n| :-- | :-- | --: |\n")
-		for _, s := range d.Status {
-			have := "none"
-			if len(s.Have) > 0 {
-				names := make([]string, len(s.Have))
-				for i, u := range s.Have {
-					names[i] = report.Mention(u)
-				}
-				have = strings.ReplaceAll(strings.Join(names, ", "), "|", `\|`)
-			}
-			need := fmt.Sprintf("%d of %d", len(s.Have), s.Needed)
-			if len(s.Teams) > 0 {
-				need += " from " + strings.ReplaceAll(codeList(s.Teams), "|", `\|`)
-			}
-			fmt.Fprintf(&b, "| %s | %s (%s) | %d |\n", report.CodeCell(s.Environment), need, have, s.Missing)
-		}
-		b.WriteString("\n")
-	}
-	// The summary names environments, rules and reviewers: text for people,
-	// each line escaped.
-	for _, line := range strings.Split(d.Summary, "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString(report.Escape(line) + "\n\n")
-		}
-	}
-	if len(v.findings) > 0 {
-		fmt.Fprintf(&b, "%d secret finding(s) (values are never shown):\n\n", len(v.findings))
-		for i, f := range v.findings {
-			if i == 20 {
-				fmt.Fprintf(&b, "- … and %d more\n", len(v.findings)-20)
-				break
-			}
-			loc := report.Code(fmt.Sprintf("%s:%d", f.File, f.Line))
-			if f.Resource != "" {
-				loc = report.Code(f.Resource) + " (" + report.Escape(strings.TrimPrefix(f.Source, "rendered:")) + ")"
-			}
-			fmt.Fprintf(&b, "- %s at %s, fingerprint %s\n", report.Code(f.RuleID), loc, report.Code(f.Fingerprint))
-		}
-	}
-	return b.String()
 }
