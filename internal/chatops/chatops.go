@@ -17,7 +17,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 )
 
 // Name is a command's name, always lower case.
@@ -201,7 +201,7 @@ func mention(user string) string {
 	if user == "" {
 		return "The commenter"
 	}
-	return report.Mention(report.Clip(user, maxEcho))
+	return markdown.Mention(markdown.Clip(user, maxEcho))
 }
 
 // Parse returns the commands in a comment body, and a UsageError for each

@@ -3,7 +3,7 @@ package chatops
 import (
 	"strings"
 
-	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 )
 
 // maxEcho caps the characters of commenter text echoed into a reply.
@@ -15,7 +15,7 @@ const maxEcho = 200
 // spans into pings or links, the span cannot be broken out of, and it is a
 // single line without control or format characters.
 func Echo(s string) string {
-	return report.Code(report.Clip(s, maxEcho))
+	return markdown.Code(markdown.Clip(s, maxEcho))
 }
 
 // blocks follows the markdown block structure of a comment line by line,

@@ -47,5 +47,5 @@ func (r Retry) After(n int) (time.Duration, bool) {
 	if n > r.Limit {
 		return 0, false
 	}
-	return r.Backoff.Delay(n - 1), true
+	return r.Backoff.Delay(n), true
 }

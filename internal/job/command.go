@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/revert"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 // Commands handles work.KindCommand: the /ferry commands of one comment.

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,22 +11,23 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ferry-gitops/ferry/internal/backoff"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/drift"
-	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
-	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/report"
+	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
-// Argo CD's self-heal backoff: the same object drifting again waits longer.
+// healBackoff is Argo CD's self-heal backoff: the first heal at once, then
+// the same object drifting again waits 2 s, ×3 each time, at most 5 min.
+var healBackoff = backoff.Exponential{Base: 2 * time.Second, Factor: 3, Max: 5 * time.Minute}
+
 const (
-	healBase   = 2 * time.Second
-	healFactor = 3
-	healMax    = 5 * time.Minute
 	// DefaultHealQuiet is how long an object must stay put before its
 	// backoff resets.
 	DefaultHealQuiet = 10 * time.Minute
@@ -204,7 +206,7 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 	if now.Sub(st.last) > cmp.Or(d.HealQuiet, DefaultHealQuiet) {
 		st.count = 0
 	}
-	delay := healBackoff(st.count)
+	delay := healBackoff.Delay(st.count)
 	st.count++
 	st.last = now
 	d.heals[key] = st
@@ -221,19 +223,6 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 		return err
 	}
 	return d.Queue.Enqueue(ctx, spec)
-}
-
-// healBackoff is Argo CD's self-heal backoff: the first heal at once, then
-// 2 s, ×3 each time, at most 5 min.
-func healBackoff(previous int) time.Duration {
-	if previous == 0 {
-		return 0
-	}
-	d := healBase
-	for i := 1; i < previous && d < healMax; i++ {
-		d *= healFactor
-	}
-	return min(d, healMax)
 }
 
 // report keeps one open issue per environment describing its drift.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
@@ -19,6 +17,8 @@ import (
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/internal/store"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 // Previews handles work.KindPreview: it renders a pull request at one head
@@ -80,7 +80,7 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 	if pr.Live {
 		live = p.liveSection(ctx, pr, snap)
 	}
-	post := report.PreviewOf(snap.res, v.decision, v.findings, live, time.Since(started))
+	post := report.PreviewOf(snap.res, pr.HeadSHA, v.decision, v.findings, live, time.Since(started))
 	if err := p.post(ctx, gh, repo, pr, checks, post); err != nil {
 		return githubRetry(err)
 	}
@@ -236,4 +236,3 @@ func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, er
 	}
 	return s, nil
 }
-

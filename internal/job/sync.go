@@ -16,8 +16,8 @@ import (
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/work"
@@ -196,7 +196,7 @@ func (h *Syncs) begin(ctx context.Context, gh *github.Client, repo github.Repo, 
 	if err := gh.SetDeploymentStatus(ctx, repo, id, "in_progress", "syncing"); err != nil {
 		return githubRetry(err)
 	}
-	run.DeploymentID, run.Started = id, time.Now()
+	run.DeploymentID, run.StartedAt = id, time.Now()
 	return h.DB.PutSyncRun(ctx, *run)
 }
 
@@ -225,7 +225,7 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 // deployment.
 func (h *Syncs) finish(ctx context.Context, gh *github.Client, repo github.Repo, a work.Sync, env environment.Environment, run *store.SyncRun, out deploy.Outcome) (history.Sync, error) {
 	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger,
-		Started: run.Started, Finished: time.Now(), Result: out.Result}
+		Started: run.StartedAt, Finished: time.Now(), Result: out.Result}
 	if out.Err != nil {
 		rec.Error = out.Err.Error()
 	}
@@ -236,7 +236,7 @@ func (h *Syncs) finish(ctx context.Context, gh *github.Client, repo github.Repo,
 	if _, err := h.DB.RecordSync(ctx, rec, revisionHistoryLimit(env)); err != nil {
 		return rec, err
 	}
-	run.Result, run.Finished = rec.Result, rec.Finished
+	run.Result, run.FinishedAt = rec.Result, rec.Finished
 	if err := h.DB.PutSyncRun(ctx, *run); err != nil {
 		return rec, err
 	}

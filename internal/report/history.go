@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 )
 
 // History renders an environment's syncs, newest first, as a table for a
@@ -12,7 +13,7 @@ import (
 // anyone may ask for the table.
 func History(env string, syncs []history.Sync) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Sync history of %s\n\n", Code(env))
+	fmt.Fprintf(&b, "#### Sync history of %s\n\n", markdown.Code(env))
 	if len(syncs) == 0 {
 		b.WriteString("No syncs yet.\n")
 		return b.String()
@@ -25,10 +26,10 @@ func History(env string, syncs []history.Sync) string {
 		}
 		by := ""
 		if s.Merger != "" {
-			by = Escape("@" + s.Merger)
+			by = markdown.Escape("@" + s.Merger)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", s.ID, s.Started.UTC().Format("2006-01-02 15:04:05"), CodeCell(shortRevision(s.Revision)), pr,
-			Escape(s.Result), Escape(s.Trigger), by)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", s.ID, s.Started.UTC().Format("2006-01-02 15:04:05"), markdown.CodeCell(shortRevision(s.Revision)), pr,
+			markdown.Escape(s.Result), markdown.Escape(s.Trigger), by)
 	}
 	return b.String()
 }

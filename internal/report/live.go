@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferry-gitops/ferry/internal/markdown"
 	"github.com/ferry-gitops/ferry/internal/preview"
 )
 
@@ -43,9 +44,9 @@ func LiveSection(l Live) string {
 	for _, n := range l.Notes {
 		switch {
 		case n.Undefined:
-			fmt.Fprintf(&footer, "- %s is not an environment on the default branch %s: it has no live state to compare.\n", Code(n.Environment), Code(l.Branch))
+			fmt.Fprintf(&footer, "- %s is not an environment on the default branch %s: it has no live state to compare.\n", markdown.Code(n.Environment), markdown.Code(l.Branch))
 		case n.Untracked > 0:
-			fmt.Fprintf(&footer, "- %s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.\n", Code(n.Environment), n.Untracked)
+			fmt.Fprintf(&footer, "- %s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.\n", markdown.Code(n.Environment), n.Untracked)
 		}
 	}
 	return Markdown(l.Result, MarkdownOptions{Title: liveTitle, MaxChars: liveBudget, Footer: footer.String()})
@@ -54,5 +55,5 @@ func LiveSection(l Live) string {
 // LiveUnavailable is the live section when the default branch's
 // environments could not be read.
 func LiveUnavailable(branch string) string {
-	return "### " + Escape(liveTitle) + "\n\nferry could not read the environments of the default branch " + Code(branch) + ", so nothing live is shown.\n"
+	return "### " + markdown.Escape(liveTitle) + "\n\nferry could not read the environments of the default branch " + markdown.Code(branch) + ", so nothing live is shown.\n"
 }

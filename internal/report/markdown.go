@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 	"github.com/ferry-gitops/ferry/internal/preview"
 )
 
@@ -76,7 +77,7 @@ type block struct {
 
 func (b block) text() string {
 	if b.error {
-		return Fenced("", b.errMsg)
+		return markdown.Fenced("", b.errMsg)
 	}
 	return resourceBlock(*b.change)
 }
@@ -87,7 +88,7 @@ type section struct {
 	blocks      []block
 }
 
-type markdown struct {
+type comment struct {
 	r        *preview.Result
 	opts     MarkdownOptions
 	t        totals
@@ -96,11 +97,11 @@ type markdown struct {
 	errors   int // error blocks over all sections
 }
 
-func newMarkdown(r *preview.Result, opts MarkdownOptions) *markdown {
+func newMarkdown(r *preview.Result, opts MarkdownOptions) *comment {
 	if opts.FullDiffHint == "" {
 		opts.FullDiffHint = DefaultFullDiffHint
 	}
-	m := &markdown{r: r, opts: opts, t: summarize(r)}
+	m := &comment{r: r, opts: opts, t: summarize(r)}
 	for i := range r.Environments {
 		e := &r.Environments[i]
 		if s, ok := m.section(e); ok {
@@ -123,8 +124,8 @@ func newMarkdown(r *preview.Result, opts MarkdownOptions) *markdown {
 	return m
 }
 
-func (m *markdown) section(e *preview.EnvironmentResult) (section, bool) {
-	name := "<b>" + HTML(e.Name) + "</b>"
+func (m *comment) section(e *preview.EnvironmentResult) (section, bool) {
+	name := "<b>" + markdown.HTML(e.Name) + "</b>"
 	switch e.Status {
 	case preview.Error:
 		return section{
@@ -157,10 +158,10 @@ func (m *markdown) section(e *preview.EnvironmentResult) (section, bool) {
 			// Without this, a broken target branch reads as a pull request
 			// that adds every resource.
 			s.open += "⚠️ The base revision failed to render, so every resource is compared against nothing:\n\n" +
-				Fenced("", capText(e.BaseError, maxBaseErrorBytes))
+				markdown.Fenced("", capText(e.BaseError, maxBaseErrorBytes))
 		}
 		for i := range changes {
-			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: Escape(resourceLabel(changes[i].Key))})
+			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: markdown.Escape(resourceLabel(changes[i].Key))})
 		}
 		return s, true
 	}
@@ -172,7 +173,7 @@ func resourceBlock(c diff.Change) string {
 	sb.WriteString("**")
 	sb.WriteString(changeSymbol(c.Change))
 	sb.WriteString(" ")
-	sb.WriteString(Escape(resourceLabel(c.Key)))
+	sb.WriteString(markdown.Escape(resourceLabel(c.Key)))
 	sb.WriteString("**\n\n")
 	if c.SecretKeys != nil {
 		if keys := secretKeysText(c.SecretKeys, code); keys != "" {
@@ -182,7 +183,7 @@ func resourceBlock(c diff.Change) string {
 		}
 	}
 	if c.Diff != "" {
-		sb.WriteString(Fenced("diff", c.Diff))
+		sb.WriteString(markdown.Fenced("diff", c.Diff))
 	}
 	return sb.String()
 }
@@ -192,7 +193,7 @@ func resourceBlock(c diff.Change) string {
 // there are many); otherwise it lists changed and failed environments while
 // they fit in limit bytes and counts the rest. It returns "" when not even
 // that fits.
-func (m *markdown) head(all bool, limit int) string {
+func (m *comment) head(all bool, limit int) string {
 	var sb strings.Builder
 	sb.WriteString(m.title())
 	sb.WriteString(summaryLine(m.t))
@@ -258,7 +259,7 @@ func (m *markdown) head(all bool, limit int) string {
 	return sb.String()
 }
 
-func (m *markdown) title() string {
+func (m *comment) title() string {
 	var sb strings.Builder
 	if m.opts.Marker != "" {
 		sb.WriteString(m.opts.Marker)
@@ -266,14 +267,14 @@ func (m *markdown) title() string {
 	}
 	if m.opts.Title != "" {
 		sb.WriteString("### ")
-		sb.WriteString(Escape(m.opts.Title))
+		sb.WriteString(markdown.Escape(m.opts.Title))
 		sb.WriteString("\n\n")
 	}
 	return sb.String()
 }
 
 // minimal are ever shorter comments for budgets too small for the table.
-func (m *markdown) minimal() []string {
+func (m *comment) minimal() []string {
 	t := m.title()
 	return []string{
 		t + summaryLine(m.t) + "; " + m.opts.FullDiffHint + ".\n",
@@ -312,7 +313,7 @@ func tableRow(e *preview.EnvironmentResult) string {
 		status = "↗️ external"
 		counts = "– | – | –"
 	default:
-		status = Escape(string(e.Status))
+		status = markdown.Escape(string(e.Status))
 	}
 	return "| " + name + " | " + counts + " | " + status + " |\n"
 }
@@ -329,7 +330,7 @@ func foldedList(sb *strings.Builder, emoji string, names []string, noun, note st
 }
 
 // tail is the skipped-files list and the caller's footer.
-func (m *markdown) tail(skipped, footer bool) string {
+func (m *comment) tail(skipped, footer bool) string {
 	var sb strings.Builder
 	if skipped && len(m.r.Skipped) > 0 {
 		fmt.Fprintf(&sb, "<details><summary>⚠️ %s skipped</summary>\n\n", plural(len(m.r.Skipped), "file"))
@@ -339,7 +340,7 @@ func (m *markdown) tail(skipped, footer bool) string {
 				break
 			}
 			sb.WriteString("- ")
-			sb.WriteString(Escape(capText(s, 300)))
+			sb.WriteString(markdown.Escape(capText(s, 300)))
 			sb.WriteString("\n")
 		}
 		sb.WriteString("\n</details>\n\n")
@@ -354,10 +355,10 @@ func (m *markdown) tail(skipped, footer bool) string {
 // code is a name as a code span; a name should not be empty, but an empty
 // one is named so.
 func code(s string) string {
-	if strings.TrimSpace(clean(s)) == "" {
+	if strings.TrimSpace(markdown.Clean(s)) == "" {
 		return "(unnamed)"
 	}
-	return Code(s)
+	return markdown.Code(s)
 }
 
 // capText shortens s to at most n bytes on a line or rune boundary.

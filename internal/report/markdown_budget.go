@@ -10,7 +10,7 @@ import (
 
 // full renders the whole comment, giving up as soon as it grows past limit
 // (when limit > 0).
-func (m *markdown) full(limit int) (string, bool) {
+func (m *comment) full(limit int) (string, bool) {
 	over := func(n int) bool { return limit > 0 && n > limit }
 	var sb strings.Builder
 	sb.WriteString(m.head(true, 0))
@@ -34,7 +34,7 @@ func (m *markdown) full(limit int) (string, bool) {
 
 // truncated fits the comment into budget bytes. It tries the richest layout
 // first and drops parts until one fits; each layout is complete Markdown.
-func (m *markdown) truncated(budget int) string {
+func (m *comment) truncated(budget int) string {
 	// What the omitted-resources notice needs at the least, counting as if
 	// everything were omitted so the real notice can only be shorter.
 	minNotice := len(m.notice(m.allBlocks(), 0))
@@ -58,7 +58,7 @@ func (m *markdown) truncated(budget int) string {
 
 // fallback is the longest of the minimal comments that fits budget, for
 // when not even the summary table does.
-func (m *markdown) fallback(budget int) string {
+func (m *comment) fallback(budget int) string {
 	for _, s := range m.minimal() {
 		if len(s) <= budget {
 			return s
@@ -69,7 +69,7 @@ func (m *markdown) fallback(budget int) string {
 
 // fill appends whole resource blocks to head while they fit in room, then
 // names the rest in a notice that fits what is left of budget.
-func (m *markdown) fill(head, tail string, budget, room int) string {
+func (m *comment) fill(head, tail string, budget, room int) string {
 	var sb strings.Builder
 	sb.Grow(budget)
 	sb.WriteString(head)
@@ -116,7 +116,7 @@ func (m *markdown) fill(head, tail string, budget, room int) string {
 	return out
 }
 
-func (m *markdown) allBlocks() []block {
+func (m *comment) allBlocks() []block {
 	var all []block
 	for _, s := range m.sections {
 		all = append(all, s.blocks...)
@@ -126,7 +126,7 @@ func (m *markdown) allBlocks() []block {
 
 // notice names omitted blocks by environment within room bytes, falling
 // back to a count when not even one name fits.
-func (m *markdown) notice(omitted []block, room int) string {
+func (m *comment) notice(omitted []block, room int) string {
 	var resources, errs int
 	for _, b := range omitted {
 		if b.error {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 	"github.com/ferry-gitops/ferry/internal/policy"
 	"github.com/ferry-gitops/ferry/internal/secrets"
 )
@@ -33,7 +34,7 @@ func Policy(d *policy.Decision, findings []secrets.Finding) string {
 	// each line escaped.
 	for _, line := range strings.Split(d.Summary, "\n") {
 		if strings.TrimSpace(line) != "" {
-			b.WriteString(Escape(line) + "\n\n")
+			b.WriteString(markdown.Escape(line) + "\n\n")
 		}
 	}
 	if len(findings) > 0 {
@@ -43,11 +44,11 @@ func Policy(d *policy.Decision, findings []secrets.Finding) string {
 				fmt.Fprintf(&b, "- … and %d more\n", len(findings)-maxFindings)
 				break
 			}
-			loc := Code(fmt.Sprintf("%s:%d", f.File, f.Line))
+			loc := markdown.Code(fmt.Sprintf("%s:%d", f.File, f.Line))
 			if f.Resource != "" {
-				loc = Code(f.Resource) + " (" + Escape(strings.TrimPrefix(f.Source, "rendered:")) + ")"
+				loc = markdown.Code(f.Resource) + " (" + markdown.Escape(strings.TrimPrefix(f.Source, "rendered:")) + ")"
 			}
-			fmt.Fprintf(&b, "- %s at %s, fingerprint %s\n", Code(f.RuleID), loc, Code(f.Fingerprint))
+			fmt.Fprintf(&b, "- %s at %s, fingerprint %s\n", markdown.Code(f.RuleID), loc, markdown.Code(f.Fingerprint))
 		}
 	}
 	return b.String()
@@ -60,7 +61,7 @@ func approvalRow(s policy.EnvironmentStatus) string {
 	if len(s.Have) > 0 {
 		names := make([]string, len(s.Have))
 		for i, u := range s.Have {
-			names[i] = Mention(u)
+			names[i] = markdown.Mention(u)
 		}
 		have = strings.ReplaceAll(strings.Join(names, ", "), "|", `\|`)
 	}
@@ -68,7 +69,7 @@ func approvalRow(s policy.EnvironmentStatus) string {
 	if len(s.Teams) > 0 {
 		need += " from " + strings.ReplaceAll(codeList(s.Teams), "|", `\|`)
 	}
-	return fmt.Sprintf("| %s | %s (%s) | %d |\n", CodeCell(s.Environment), need, have, s.Missing)
+	return fmt.Sprintf("| %s | %s (%s) | %d |\n", markdown.CodeCell(s.Environment), need, have, s.Missing)
 }
 
 // PolicyCheck is the ferry/policy check run's conclusion and output: the

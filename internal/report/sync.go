@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/health"
 	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/markdown"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 )
 
@@ -41,14 +42,14 @@ var syncIcons = map[string]string{history.Succeeded: "✅", history.Failed: "❌
 func SyncComment(r SyncResult) string {
 	var b strings.Builder
 	rec := r.Record
-	fmt.Fprintf(&b, "### ferry sync: %s %s %s\n\n", syncIcons[rec.Result], Code(r.Environment), Escape(rec.Result))
-	fmt.Fprintf(&b, "Revision %s, %s.\n\n", Code(shortRevision(rec.Revision)), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
+	fmt.Fprintf(&b, "### ferry sync: %s %s %s\n\n", syncIcons[rec.Result], markdown.Code(r.Environment), markdown.Escape(rec.Result))
+	fmt.Fprintf(&b, "Revision %s, %s.\n\n", markdown.Code(shortRevision(rec.Revision)), rec.Finished.Sub(rec.Started).Round(time.Millisecond))
 	if r.Changes != nil {
 		b.WriteString(changeSet(r.Changes))
 		b.WriteString("\n")
 	}
 	if rec.Error != "" {
-		b.WriteString(Fenced("", rec.Error))
+		b.WriteString(markdown.Fenced("", rec.Error))
 	}
 	for _, u := range r.Unhealthy {
 		if u.Status.Code != health.Healthy {
@@ -66,7 +67,7 @@ func SyncComment(r SyncResult) string {
 // stays readable.
 func changeSet(cs *syncer.ChangeSet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**: %s\n", Escape(cs.App), cs.Summary())
+	fmt.Fprintf(&b, "**%s**: %s\n", markdown.Escape(cs.App), cs.Summary())
 	var rows []syncer.Change
 	for _, c := range cs.Changes {
 		if c.Action != syncer.Unchanged {
@@ -78,14 +79,14 @@ func changeSet(cs *syncer.ChangeSet) string {
 	}
 	b.WriteString("\n| Action | Object | Message |\n|---|---|---|\n")
 	for _, c := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", Escape(string(c.Action)), CodeCell(c.Key.String()), Escape(c.Error))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Escape(string(c.Action)), markdown.CodeCell(c.Key.String()), markdown.Escape(c.Error))
 	}
 	return b.String()
 }
 
 // unhealthyItem is a list item naming an object and its health.
 func unhealthyItem(u syncer.ResourceHealth) string {
-	return fmt.Sprintf("- %s: %s %s\n", Code(u.Key.String()), Escape(string(u.Status.Code)), Escape(u.Status.Message))
+	return fmt.Sprintf("- %s: %s %s\n", markdown.Code(u.Key.String()), markdown.Escape(string(u.Status.Code)), markdown.Escape(u.Status.Message))
 }
 
 // Revert is a sync whose commit a pull request reverts.
@@ -102,11 +103,11 @@ type Revert struct {
 // sync failed or whose rollout degraded.
 func RevertBody(r Revert) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ferry could not roll out %s to **%s** (result: %s), so this pull request reverts it.\n\n", Code(shortRevision(r.Record.Revision)), Escape(r.Environment), Escape(r.Record.Result))
+	fmt.Fprintf(&b, "ferry could not roll out %s to **%s** (result: %s), so this pull request reverts it.\n\n", markdown.Code(shortRevision(r.Record.Revision)), markdown.Escape(r.Environment), markdown.Escape(r.Record.Result))
 	if r.PR != 0 {
 		fmt.Fprintf(&b, "Original pull request: #%d\n\n", r.PR)
 	}
-	b.WriteString("**Error**\n\n" + Fenced("", r.Record.Error))
+	b.WriteString("**Error**\n\n" + markdown.Fenced("", r.Record.Error))
 	if len(r.Unhealthy) > 0 {
 		b.WriteString("**Unhealthy resources**\n\n")
 		for _, u := range r.Unhealthy {
@@ -125,22 +126,22 @@ func RevertAlreadyOpen(url string) string {
 
 // RevertNotOpened: the revert could not be made.
 func RevertNotOpened(err error) string {
-	return "ferry could not open a revert pull request: " + Escape(err.Error())
+	return "ferry could not open a revert pull request: " + markdown.Escape(err.Error())
 }
 
 // RevertConflict: reverting commit conflicts with what followed it on branch.
 func RevertConflict(commit, branch string) string {
-	return fmt.Sprintf("ferry could not open a revert pull request: reverting %s conflicts with later changes on %s; revert it by hand.", Code(shortRevision(commit)), Code(branch))
+	return fmt.Sprintf("ferry could not open a revert pull request: reverting %s conflicts with later changes on %s; revert it by hand.", markdown.Code(shortRevision(commit)), markdown.Code(branch))
 }
 
 // RevertNotPushed: the revert branch could not be pushed.
 func RevertNotPushed(err error) string {
-	return "ferry could not push the revert branch: " + Escape(err.Error())
+	return "ferry could not push the revert branch: " + markdown.Escape(err.Error())
 }
 
 // RevertPRNotOpened: branch was pushed, its pull request not opened.
 func RevertPRNotOpened(branch string, err error) string {
-	return "ferry pushed " + Code(branch) + " but could not open its pull request: " + Escape(err.Error())
+	return "ferry pushed " + markdown.Code(branch) + " but could not open its pull request: " + markdown.Escape(err.Error())
 }
 
 // RevertOpened: pull request number, at url, reverts the change.
@@ -152,17 +153,17 @@ func RevertOpened(number int, url string) string {
 // its sync had succeeded: why (reason), and what was done about it (note,
 // a revert line above).
 func DegradedComment(env, reason, note string) string {
-	return fmt.Sprintf("### ferry: ❌ %s degraded after its sync\n\n%s%s\n", Code(env), Fenced("", reason), note)
+	return fmt.Sprintf("### ferry: ❌ %s degraded after its sync\n\n%s%s\n", markdown.Code(env), markdown.Fenced("", reason), note)
 }
 
 // LockedNotice tells a merged pull request that its sync of env waits
 // for the lock that by took (for reason), behind waiting syncs in all.
 func LockedNotice(env, by, reason string, waiting int) string {
-	msg := fmt.Sprintf("ferry: %s is locked by %s", Code(env), Mention(by))
+	msg := fmt.Sprintf("ferry: %s is locked by %s", markdown.Code(env), markdown.Mention(by))
 	if reason != "" {
-		msg += " (" + Escape(Clip(reason, maxReason)) + ")"
+		msg += " (" + markdown.Escape(markdown.Clip(reason, maxReason)) + ")"
 	}
-	return msg + fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on %s.", waiting, Code("/ferry unlock "+env))
+	return msg + fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on %s.", waiting, markdown.Code("/ferry unlock "+env))
 }
 
 // ManualSyncNotice tells a merged pull request that envs, whose sync
@@ -180,7 +181,7 @@ func ManualSyncNotice(envs []string) string {
 func codeList(names []string) string {
 	quoted := make([]string, len(names))
 	for i, n := range names {
-		quoted[i] = Code(n)
+		quoted[i] = markdown.Code(n)
 	}
 	return strings.Join(quoted, ", ")
 }

@@ -1,4 +1,9 @@
-package report
+// Package markdown makes untrusted text safe to place in GitHub-flavoured
+// markdown: names, paths, errors and diffs from repositories and comments.
+// Each helper keeps its text in its place (a code span, a table cell, a
+// fenced block, plain text): it can't break out, mention anyone, reference
+// an issue or link anything.
+package markdown
 
 import (
 	"html"
@@ -29,7 +34,7 @@ const zwsp = '\u200b'
 // still gets its zero-width space, for readers who copy the text elsewhere.
 // Surrounding space is dropped; empty text is a span of one space.
 func Code(s string) string {
-	text := strings.TrimSpace(clean(s))
+	text := strings.TrimSpace(Clean(s))
 	if text == "" {
 		return "` `"
 	}
@@ -62,7 +67,7 @@ var listStart = regexp.MustCompile(`^(?:[-+=]|[0-9]{1,9}[.)])`)
 // item, a heading or a table cell, and at the start of a line. URLs are not
 // turned into links either.
 func Escape(s string) string {
-	text := strings.TrimSpace(clean(s))
+	text := strings.TrimSpace(Clean(s))
 	var sb strings.Builder
 	sb.Grow(len(text) + 8)
 	if m := listStart.FindString(text); m != "" {
@@ -114,7 +119,7 @@ func isWordByte(c byte) bool {
 // HTML renders s as text inside ferry's own HTML, such as a <summary>:
 // escaped for HTML, which GitHub still scans for mentions and references.
 func HTML(s string) string {
-	text := strings.TrimSpace(clean(s))
+	text := strings.TrimSpace(Clean(s))
 	var sb strings.Builder
 	for i, r := range text {
 		sb.WriteString(html.EscapeString(string(r)))
@@ -137,7 +142,7 @@ func Fenced(info, text string) string {
 	var sb strings.Builder
 	sb.Grow(len(text) + 2*len(fence) + len(info) + 4)
 	sb.WriteString(fence)
-	sb.WriteString(clean(info))
+	sb.WriteString(Clean(info))
 	sb.WriteString("\n")
 	sb.WriteString(text)
 	if !strings.HasSuffix(text, "\n") {
@@ -184,7 +189,7 @@ func Mention(login string) string {
 // characters, ending in "…" when it was cut. Escape the result: Clip does
 // not.
 func Clip(s string, n int) string {
-	text := strings.TrimSpace(clean(s))
+	text := strings.TrimSpace(Clean(s))
 	if utf8.RuneCountInString(text) <= n {
 		return text
 	}
@@ -192,9 +197,9 @@ func Clip(s string, n int) string {
 	return strings.TrimSpace(string(r[:max(n-1, 0)])) + "…"
 }
 
-// clean makes s valid UTF-8 on a single line, without control or format
+// Clean makes s valid UTF-8 on a single line, without control or format
 // characters.
-func clean(s string) string {
+func Clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.Map(func(r rune) rune {
 		switch {
