@@ -383,7 +383,13 @@ func scanRecord(s scanner) (JobRecord, error) {
 // Prune deletes done and superseded jobs last touched before olderThan, and
 // delivery records received before it (a redelivery of such an old id would
 // be processed again, which GitHub's 3-day redelivery window rules out).
-// Failed jobs are kept for inspection. It returns the number of rows deleted.
+// Failed jobs are kept for inspection. Of the per-repository state it drops
+// what is only needed while events about it can still arrive: check runs,
+// comment commands, revert pull requests, finished sync runs and pull
+// request rows (a forgotten sticky comment is found again by its marker)
+// written before olderThan, and key/value rows not updated since. Each
+// environment's state (inventory, lock, held syncs, drift issue) is kept.
+// It returns the number of rows deleted.
 func (db *DB) Prune(ctx context.Context, olderThan time.Time) (int, error) {
 	cutoff := millis(olderThan)
 	var total int64
@@ -391,6 +397,12 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Time) (int, error) {
 		for _, q := range []string{
 			`DELETE FROM jobs WHERE state IN ('done', 'superseded') AND updated_at < $1`,
 			`DELETE FROM deliveries WHERE received_at < $1`,
+			`DELETE FROM check_runs WHERE created_at < $1`,
+			`DELETE FROM comment_commands WHERE at < $1`,
+			`DELETE FROM reverts WHERE created_at < $1`,
+			`DELETE FROM sync_runs WHERE finished_at < $1`,
+			`DELETE FROM pull_requests WHERE updated_at < $1`,
+			`DELETE FROM kv WHERE updated_at < $1`,
 		} {
 			res, err := tx.ExecContext(ctx, q, cutoff)
 			if err != nil {

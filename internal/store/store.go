@@ -1,7 +1,10 @@
 // Package store is ferry's embedded database: webhook deliveries (for
-// deduplication), the durable job queue behind internal/queue, and a small
-// key/value area for per-PR state. It is SQLite through modernc.org/sqlite
-// (pure Go), in WAL mode, in one file.
+// deduplication), the durable job queue behind internal/queue, sync history
+// and the audit log, and the state ferry keeps per repository: per
+// environment (inventory, lock and the syncs it holds, drift issue), per
+// sync of a commit, per pull request (sticky comment, check runs, revert
+// pull requests) and per comment (commands run). It is SQLite through
+// modernc.org/sqlite (pure Go), in WAL mode, in one file.
 //
 // # Concurrency
 //
@@ -10,7 +13,7 @@
 // Go instead of racing for SQLite's write lock, so SQLITE_BUSY cannot arise
 // within a process and a transaction never fails halfway on a lock upgrade;
 // busy_timeout only covers a second process on the same file. Reads (Job,
-// Jobs, Get) use a separate query-only pool and, thanks to WAL, never wait
+// Jobs, Lock, ...) use a separate query-only pool and, thanks to WAL, never wait
 // for the writer. synchronous=NORMAL is used: with WAL a committed
 // transaction survives a process crash, and only an OS crash or power loss
 // can lose the last few commits (the database itself stays consistent).
@@ -30,17 +33,20 @@
 //
 // Migrations are the embedded migrations/NNNN_name.sql files, applied in
 // name order, each in its own transaction and recorded in schema_migrations,
-// so reopening a database applies only what is new. The SQL is written to run
+// so reopening a database applies only what is new. A migration may have a
+// Go step (migrationSteps) run in its transaction after its SQL, for data
+// moves SQL cannot spell portably. The SQL is written to run
 // unchanged on PostgreSQL: $N placeholders, BIGINT Unix-millisecond times
 // instead of engine-specific date types, INSERT ... ON CONFLICT, partial
 // indexes and UPDATE ... RETURNING, which both engines support. The one
-// SQLite-specific line is the jobs.id column (INTEGER PRIMARY KEY
-// AUTOINCREMENT; GENERATED ALWAYS AS IDENTITY on PostgreSQL).
+// SQLite-specific lines are the id columns of jobs, syncs, audit_log and
+// held_syncs (INTEGER PRIMARY KEY AUTOINCREMENT; BIGINT GENERATED ALWAYS AS
+// IDENTITY on PostgreSQL).
 //
 // # A PostgreSQL backend
 //
 // A PostgreSQL implementation of the same API (queue.Store plus Accept,
-// Enqueue, Get/Put, Prune) would keep these queries with a connection pool
+// Enqueue, the state methods, Prune) would keep these queries with a connection pool
 // of any size, and change how Claim excludes concurrent claimers, which
 // SQLite gets for free from its single writer:
 //
@@ -51,6 +57,10 @@
 //     loser's UPDATE into a unique violation, which Claim treats as "try
 //     again" (alternatively, take pg_advisory_xact_lock(hashtext(job_key))
 //     before updating);
+//   - HoldIfLocked reads the lock with SELECT ... FOR UPDATE, and Release
+//     unlocks (updating that row) before it reads the held syncs, so a hold
+//     and a release of the same environment take turns as they do behind
+//     SQLite's single writer;
 //   - Accept needs nothing new: INSERT ... ON CONFLICT DO NOTHING on the
 //     delivery id waits for a concurrent insert of the same id to commit and
 //     then reports the conflict, so exactly one transaction enqueues.
@@ -289,6 +299,11 @@ func (db *DB) applyMigration(ctx context.Context, version, body string) error {
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return err
 	}
+	if step := migrationSteps[version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
 		version, millis(db.now())); err != nil {
 		return err
@@ -329,6 +344,20 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("store: list migrations: %w", err)
 	}
 	return out, nil
+}
+
+// Ping checks that the database answers a read, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error {
+	select {
+	case <-db.closing:
+		return fmt.Errorf("store: ping: %w", ErrClosed)
+	default:
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
