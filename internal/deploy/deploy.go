@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -117,19 +118,19 @@ func (o Outcome) Applied() (applied, pruned []string) {
 }
 
 // Mask hides secret values in the outcome's error texts: the API server
-// quotes the values it refuses. mask is nil-safe (nil: unchanged).
-func (o *Outcome) Mask(mask func(string) string) {
-	if mask == nil {
+// quotes the values it refuses. A nil m leaves them as they are.
+func (o *Outcome) Mask(m diff.Masker) {
+	if m == nil {
 		return
 	}
 	if o.Err != nil {
-		o.Err = &maskedError{msg: mask(o.Err.Error()), err: o.Err}
+		o.Err = &maskedError{msg: m.MaskText(o.Err.Error()), err: o.Err}
 	}
 	if o.Changes == nil {
 		return
 	}
 	for i := range o.Changes.Changes {
-		o.Changes.Changes[i].Error = mask(o.Changes.Changes[i].Error)
+		o.Changes.Changes[i].Error = m.MaskText(o.Changes.Changes[i].Error)
 	}
 }
 

@@ -80,7 +80,7 @@ func TestRun(t *testing.T) {
 		inventory bool
 	}{
 		{"applied and healthy", map[string]string{"app/cm.yaml": configMap}, cluster{}, history.Succeeded, false, true},
-		{"does not render", map[string]string{"app/cm.yaml": "kind: [\n"}, cluster{}, history.Failed, false, false},
+		{"does not render", map[string]string{"app/kustomization.yaml": "resources: [missing.yaml]\n"}, cluster{}, history.Failed, false, false},
 		{"API server refuses", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: errors.New("invalid: replicas")}, history.Failed, true, false},
 		{"empty render refused", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: syncer.ErrEmptySync}, history.Refused, false, false},
 		{"degraded", map[string]string{"app/cm.yaml": configMap}, cluster{healthErr: syncer.ErrDegraded, unhealthy: degraded}, history.Degraded, false, true},
@@ -88,6 +88,9 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "demo", Type: environment.Directory, Path: "app", Destination: environment.Destination{Namespace: "demo"}}
+			if _, ok := tt.files["app/kustomization.yaml"]; ok {
+				env.Type = environment.Kustomize
+			}
 			c := tt.cluster
 			out := Run(context.Background(), preview.InProcess{}, &c, Request{Tree: tree(t, tt.files), Env: env, Config: &config.Config{}, HealthTimeout: time.Minute})
 			if out.Result != tt.result || out.Retryable != tt.retryable || (out.Inventory != nil) != tt.inventory {

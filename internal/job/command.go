@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/revert"
+	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
 

@@ -8,35 +8,10 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/drift"
-	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
-
-type memState map[string]string
-
-func (m memState) Get(_ context.Context, ns, key string) (string, bool, error) {
-	v, ok := m[ns+"/"+key]
-	return v, ok, nil
-}
-
-func (m memState) Put(_ context.Context, ns, key, value string) error {
-	m[ns+"/"+key] = value
-	return nil
-}
-
-// issueRecorder is a DriftGitHub that keeps the bodies it is sent.
-type issueRecorder struct{ bodies []string }
-
-func (r *issueRecorder) CreateIssue(_ context.Context, _ github.Repo, _, body string) (int, error) {
-	r.bodies = append(r.bodies, body)
-	return len(r.bodies), nil
-}
-
-func (r *issueRecorder) EditIssue(_ context.Context, _ github.Repo, _ int, body, _ string) error {
-	r.bodies = append(r.bodies, body)
-	return nil
-}
 
 // TestDriftIssueMasksValues: a drift issue shows the drifted fields' values
 // in Git and live; a token among them is masked, the rest shown.
@@ -64,15 +39,19 @@ func TestDriftIssueMasksValues(t *testing.T) {
 		{"masker", masker, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			gh := &issueRecorder{}
-			d := &Drift{Client: func(int64) (DriftGitHub, error) { return gh, nil }, State: memState{}, Mask: tt.mask}
-			if err := d.report(context.Background(), ev, SyncArgs{Repo: "acme/infra", Environment: "prod", Commit: "abc"}); err != nil {
+			f := newFixture(t, "")
+			d := &Drift{Repos: f.repos, DB: f.db, Mask: tt.mask, Logger: f.log}
+			if err := d.report(context.Background(), ev, work.Sync{Repo: f.repo, Environment: "prod", Commit: "abc"}); err != nil {
 				t.Fatal(err)
 			}
-			if len(gh.bodies) != 1 {
-				t.Fatalf("%d issue bodies, want 1", len(gh.bodies))
+			issues := f.gh.Issues(owner, repoName)
+			if len(issues) != 1 {
+				t.Fatalf("%d issues, want 1", len(issues))
 			}
-			body := gh.bodies[0]
+			body := issues[0].Body
+			if n, err := f.db.DriftIssue(context.Background(), f.repo.FullName, "prod"); err != nil || n != issues[0].Number {
+				t.Errorf("stored drift issue %d (%v), want %d", n, err, issues[0].Number)
+			}
 			if shown := strings.Contains(body, gitToken) || strings.Contains(body, liveToken); shown != tt.shown {
 				t.Errorf("tokens shown: %v, want %v:\n%s", shown, tt.shown, body)
 			}

@@ -1,32 +1,12 @@
 package job
 
 import (
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/ferry-gitops/ferry/internal/chatops"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/history"
 )
-
-func TestRetryPolicy(t *testing.T) {
-	factor := int64(2)
-	seed := &environment.Environment{SyncPolicy: &environment.SyncPolicy{Retry: &environment.Retry{Limit: 5,
-		Backoff: &environment.Backoff{Duration: "5s", Factor: &factor, MaxDuration: "3m"}}}}
-	b := retryPolicy(seed)
-	var got []time.Duration
-	for i := 0; i < 8; i++ {
-		got = append(got, b.delay(i))
-	}
-	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 3 * time.Minute, 3 * time.Minute}
-	if fmt.Sprint(got) != fmt.Sprint(want) || b.limit != 5 {
-		t.Errorf("seed's backoff: limit %d, delays %v, want 5 and %v", b.limit, got, want)
-	}
-	if none := retryPolicy(&environment.Environment{}); none.limit != 0 {
-		t.Errorf("no retry block: limit %d, want 0 retries", none.limit)
-	}
-}
 
 func TestTargets(t *testing.T) {
 	tests := []struct {

@@ -2,18 +2,16 @@ package job
 
 import (
 	"context"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
-	"github.com/ferry-gitops/ferry/internal/gitmirror"
-	"github.com/ferry-gitops/ferry/internal/gittest"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 func liveCM(name, token string) map[string]any {
@@ -90,24 +88,18 @@ func clone(obj map[string]any) map[string]any {
 // branch, whatever branch the pull request is into and whatever its head
 // or base defines.
 func TestLiveDefinitions(t *testing.T) {
-	srv := gittest.NewServer(t)
-	srv.SetToken("tok")
-	srv.CreateRepo(t, "acme/infra", "")
+	f := newFixture(t, "")
 	app := func(name, ns string) string {
 		return "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: " + name + "\nspec:\n  source:\n    path: " + name +
 			"\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: " + ns + "\n"
 	}
-	srv.Commit(t, "acme/infra", "main", map[string]string{"apps/web.yaml": app("web", "prod"), "web/cm.yaml": "kind: ConfigMap\n"}, "web")
-	srv.Commit(t, "acme/infra", "release", map[string]string{"apps/web.yaml": app("web", "kube-system"), "apps/snoop.yaml": app("snoop", "kube-system")}, "release")
-	mirrors, err := gitmirror.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.git.Commit(t, repoName, "main", map[string]string{"apps/web.yaml": app("web", "prod"), "web/cm.yaml": "kind: ConfigMap\n"}, "web")
+	f.git.Commit(t, repoName, "release", map[string]string{"apps/web.yaml": app("web", "kube-system"), "apps/snoop.yaml": app("snoop", "kube-system")}, "release")
 	ctx := context.Background()
-	p := &Previewer{Mirrors: mirrors, Token: func(context.Context, int64) (string, error) { return "tok", nil }, Logger: slog.Default()}
+	p := &Previews{Repos: f.repos, DB: f.db, Logger: f.log}
 	// The snapshot's base branch tip: release, which a writer may have
 	// filled with anything.
-	dir, err := mirrors.Fetch(ctx, "acme/infra", srv.CloneURL("acme/infra"), "tok", "+refs/heads/release:refs/ferry/base/release")
+	dir, _, err := f.repos.fetch(ctx, f.repo, "+refs/heads/release:refs/ferry/base/release")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +119,9 @@ func TestLiveDefinitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pr := PullRequest{InstallationID: 1, Repo: "acme/infra", CloneURL: srv.CloneURL("acme/infra"), BaseRef: tt.base, DefaultBranch: tt.defaultBranch}
+			repo := f.repo
+			repo.DefaultBranch = tt.defaultBranch
+			pr := work.Preview{Repo: repo, BaseRef: tt.base}
 			defs, err := p.liveDefinitions(ctx, pr, snap, tt.defaultBranch)
 			if err != nil {
 				t.Fatal(err)

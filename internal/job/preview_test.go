@@ -52,7 +52,7 @@ func TestPreviewsHandle(t *testing.T) {
 		annotation   string // a diff annotation points at this file
 	}{
 		{testrepo.ImageBumpProduction, "success", "failure", "payment-service-production", ""},
-		{testrepo.BrokenKustomization, "failure", "", "does not render", "overlays/staging/kustomization.yaml"},
+		{testrepo.BrokenKustomization, "failure", "", "render failed", "overlays/staging/kustomization.yaml"},
 		{testrepo.SecretChange, "success", "failure", "secret", ""},
 	}
 	for i, tt := range tests {

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/ferry-gitops/ferry/internal/github"
@@ -39,7 +40,7 @@ func (h *Reverts) Handle(ctx context.Context, j queue.Job) error {
 		return err
 	}
 	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, Result: history.Degraded, Error: a.Reason}
-	note := openRevert(ctx, h.Repos, h.DB, gh, repo, a.Sync, report.RevertBody(a.Environment, a.Commit, a.PR, rec, nil))
+	note := openRevert(ctx, h.Repos, h.DB, gh, repo, a.Sync, report.RevertBody(report.Revert{Environment: a.Environment, Record: rec, PR: a.PR}))
 	h.Logger.Info("revert", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
 	if a.PR == 0 {
 		return nil
@@ -59,10 +60,10 @@ func openRevert(ctx context.Context, repos Repos, db *store.DB, gh *github.Clien
 	if err != nil {
 		return report.RevertNotOpened(err)
 	}
-	title := report.RevertTitle(a.Commit, a.Environment)
+	title := fmt.Sprintf("Revert %s: %s failed to sync", short(a.Commit), a.Environment)
 	res, err := revert.Make(ctx, dir, branchRef(a.Branch), a.Commit, ferryAuthor, title)
 	if errors.Is(err, revert.ErrConflict) {
-		return report.RevertConflicts(a.Commit, a.Branch)
+		return report.RevertConflict(a.Commit, a.Branch)
 	}
 	if err != nil {
 		return report.RevertNotOpened(err)

@@ -100,7 +100,7 @@ func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
 	}
 	var note string
 	if rec.Result == history.Failed || rec.Result == history.Degraded {
-		note = openRevert(ctx, h.Repos, h.DB, gh, repo, a, report.RevertBody(a.Environment, a.Commit, a.PR, rec, out.Unhealthy))
+		note = openRevert(ctx, h.Repos, h.DB, gh, repo, a, report.RevertBody(report.Revert{Environment: a.Environment, Record: rec, PR: a.PR, Unhealthy: out.Unhealthy}))
 		h.Logger.Info("revert", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
 	}
 	if a.PR == 0 {

@@ -214,7 +214,7 @@ func TestPoolWakePicksUpWorkWithoutPolling(t *testing.T) {
 	runPool(t, p)
 	waitFor(t, s.idle, "the worker to go idle") // now only Wake (or an hour) gets it going
 
-	if _, err := db.Accept(context.Background(), store.Delivery{ID: "d-1", Event: "pull_request"},
+	if _, err := db.Accept(context.Background(), queue.Delivery{ID: "d-1", Event: "pull_request"},
 		[]queue.Spec{{Kind: "render", Key: "octo/repo#1", Args: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}

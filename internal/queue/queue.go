@@ -90,3 +90,14 @@ type HandlerFunc func(ctx context.Context, job Job) error
 
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, job Job) error { return f(ctx, job) }
+
+// Delivery identifies an accepted webhook delivery. Only this metadata is
+// stored, never the payload.
+type Delivery struct {
+	ID             string // X-GitHub-Delivery
+	Event          string // X-GitHub-Event
+	Action         string
+	Repo           string // owner/name
+	InstallationID int64
+	ReceivedAt     time.Time // zero means now
+}

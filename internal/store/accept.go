@@ -22,7 +22,7 @@ const acceptTimeout = 30 * time.Second
 
 // acceptRequest is one Accept call waiting for the group committer.
 type acceptRequest struct {
-	d    Delivery
+	d    queue.Delivery
 	jobs []queue.Spec
 	now  time.Time
 	done chan acceptResult // buffered, so the committer never waits for a caller
@@ -43,7 +43,7 @@ type acceptResult struct {
 // persisted at disk speed rather than at one commit each. If ctx ends before
 // Accept returns, the delivery may or may not have been recorded; a
 // redelivery of it is then deduplicated or accepted accordingly.
-func (db *DB) Accept(ctx context.Context, d Delivery, jobs []queue.Spec) (duplicate bool, err error) {
+func (db *DB) Accept(ctx context.Context, d queue.Delivery, jobs []queue.Spec) (duplicate bool, err error) {
 	if d.ID == "" {
 		return false, errors.New("store: accept: delivery without id")
 	}

@@ -37,7 +37,7 @@ func webhookJobs(pr int) []queue.Spec {
 func BenchmarkAccept(b *testing.B) {
 	ctx := context.Background()
 	accept := func(b *testing.B, db *store.DB, n int64) {
-		d := store.Delivery{
+		d := queue.Delivery{
 			ID: fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", n), Event: "pull_request", Action: "synchronize",
 			Repo: "octo/repo", InstallationID: 42, ReceivedAt: time.Now(),
 		}

@@ -33,17 +33,6 @@ const (
 	StateSuperseded State = "superseded"
 )
 
-// Delivery identifies an accepted webhook delivery. Only this metadata is
-// stored, never the payload.
-type Delivery struct {
-	ID             string // X-GitHub-Delivery
-	Event          string // X-GitHub-Event
-	Action         string
-	Repo           string // owner/name
-	InstallationID int64
-	ReceivedAt     time.Time // zero means now
-}
-
 // JobRecord is a job with its bookkeeping, for tests and the admin view.
 type JobRecord struct {
 	queue.Job

@@ -170,7 +170,7 @@ func TestAcceptDeduplicatesDeliveries(t *testing.T) {
 		{"d-3", []queue.Spec{spec("render", "o/r#1")}, true, 0},
 	}
 	for i, s := range steps {
-		dup, err := db.Accept(ctx, store.Delivery{ID: s.delivery, Event: "pull_request", Action: "synchronize", Repo: "o/r", InstallationID: 7}, s.jobs)
+		dup, err := db.Accept(ctx, queue.Delivery{ID: s.delivery, Event: "pull_request", Action: "synchronize", Repo: "o/r", InstallationID: 7}, s.jobs)
 		if err != nil {
 			t.Fatalf("step %d: Accept: %v", i, err)
 		}
@@ -199,7 +199,7 @@ func TestAcceptConcurrentDuplicatesEnqueueOnce(t *testing.T) {
 		for range callers {
 			wg.Go(func() {
 				<-start
-				dup, err := db.Accept(ctx, store.Delivery{ID: id, Event: "push"}, []queue.Spec{spec("render", "o/r#1")})
+				dup, err := db.Accept(ctx, queue.Delivery{ID: id, Event: "push"}, []queue.Spec{spec("render", "o/r#1")})
 				if err != nil {
 					t.Errorf("Accept: %v", err)
 				}
@@ -234,14 +234,14 @@ func TestAcceptRejectsBadJobsAtomically(t *testing.T) {
 	huge := []byte(`{"payload":"` + strings.Repeat("x", store.MaxArgsBytes) + `"}`)
 	for _, tc := range []struct {
 		name string
-		d    store.Delivery
+		d    queue.Delivery
 		jobs []queue.Spec
 	}{
-		{"no delivery id", store.Delivery{}, []queue.Spec{spec("render", "k")}},
-		{"args not JSON", store.Delivery{ID: "a"}, []queue.Spec{spec("render", "k"), {Kind: "render", Key: "k", Args: []byte("{oops")}}},
-		{"args too large (a raw payload)", store.Delivery{ID: "b"}, []queue.Spec{{Kind: "render", Key: "k", Args: huge}}},
-		{"missing key", store.Delivery{ID: "c"}, []queue.Spec{{Kind: "render"}}},
-		{"missing kind", store.Delivery{ID: "d"}, []queue.Spec{{Key: "k"}}},
+		{"no delivery id", queue.Delivery{}, []queue.Spec{spec("render", "k")}},
+		{"args not JSON", queue.Delivery{ID: "a"}, []queue.Spec{spec("render", "k"), {Kind: "render", Key: "k", Args: []byte("{oops")}}},
+		{"args too large (a raw payload)", queue.Delivery{ID: "b"}, []queue.Spec{{Kind: "render", Key: "k", Args: huge}}},
+		{"missing key", queue.Delivery{ID: "c"}, []queue.Spec{{Kind: "render"}}},
+		{"missing kind", queue.Delivery{ID: "d"}, []queue.Spec{{Key: "k"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := db.Accept(ctx, tc.d, tc.jobs); err == nil {
@@ -464,7 +464,7 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer old.Close()
-			if _, err := old.Accept(ctx, store.Delivery{ID: "d-1", Event: "pull_request"}, []queue.Spec{spec("render", "o/r#1")}); err != nil {
+			if _, err := old.Accept(ctx, queue.Delivery{ID: "d-1", Event: "pull_request"}, []queue.Spec{spec("render", "o/r#1")}); err != nil {
 				t.Fatal(err)
 			}
 			first, err := old.Claim(ctx, "old-worker", c.Now(), time.Minute)
@@ -522,7 +522,7 @@ func TestCrashRecoveryAfterKill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Accept(ctx, store.Delivery{ID: "d-1", Event: "pull_request"}, []queue.Spec{spec("render", "o/r#1")}); err != nil {
+		if _, err := db.Accept(ctx, queue.Delivery{ID: "d-1", Event: "pull_request"}, []queue.Spec{spec("render", "o/r#1")}); err != nil {
 			t.Fatal(err)
 		}
 		if j, err := db.Claim(ctx, "doomed", time.Now(), time.Hour); err != nil || j == nil {
@@ -557,7 +557,7 @@ func TestCrashRecoveryAfterKill(t *testing.T) {
 	_ = cmd.Wait()
 
 	db := openAt(t, path, newClock())
-	if dup, err := db.Accept(ctx, store.Delivery{ID: "d-1"}, nil); err != nil || !dup {
+	if dup, err := db.Accept(ctx, queue.Delivery{ID: "d-1"}, nil); err != nil || !dup {
 		t.Errorf("delivery accepted before the kill was lost: duplicate=%v err=%v", dup, err)
 	}
 	// The lease had an hour to run; the job is reclaimable at once anyway.
@@ -688,7 +688,7 @@ func TestPrune(t *testing.T) {
 	db, c := openTemp(t)
 	accept := func(id string) {
 		t.Helper()
-		if _, err := db.Accept(ctx, store.Delivery{ID: id, Event: "push"}, nil); err != nil {
+		if _, err := db.Accept(ctx, queue.Delivery{ID: id, Event: "push"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -737,10 +737,10 @@ func TestPrune(t *testing.T) {
 			t.Errorf("job %d kept, want pruned", id)
 		}
 	}
-	if dup, err := db.Accept(ctx, store.Delivery{ID: "new-delivery"}, nil); err != nil || !dup {
+	if dup, err := db.Accept(ctx, queue.Delivery{ID: "new-delivery"}, nil); err != nil || !dup {
 		t.Errorf("recent delivery forgotten: duplicate=%v err=%v", dup, err)
 	}
-	if dup, err := db.Accept(ctx, store.Delivery{ID: "old-delivery"}, nil); err != nil || dup {
+	if dup, err := db.Accept(ctx, queue.Delivery{ID: "old-delivery"}, nil); err != nil || dup {
 		t.Errorf("old delivery still remembered: duplicate=%v err=%v", dup, err)
 	}
 }
@@ -748,7 +748,7 @@ func TestPrune(t *testing.T) {
 func TestJobsFilter(t *testing.T) {
 	ctx := context.Background()
 	db, c := openTemp(t)
-	if _, err := db.Accept(ctx, store.Delivery{ID: "d"}, []queue.Spec{spec("render", "A"), spec("comment", "A")}); err != nil {
+	if _, err := db.Accept(ctx, queue.Delivery{ID: "d"}, []queue.Spec{spec("render", "A"), spec("comment", "A")}); err != nil {
 		t.Fatal(err)
 	}
 	mustEnqueue(t, db, spec("render", "B"))
@@ -805,7 +805,7 @@ func TestConcurrentUseNeverBusy(t *testing.T) {
 		db := handles[a%2]
 		wg.Go(func() {
 			for i := range perAccepter {
-				d := store.Delivery{ID: fmt.Sprintf("d-%d-%d", a, i), Event: "pull_request"}
+				d := queue.Delivery{ID: fmt.Sprintf("d-%d-%d", a, i), Event: "pull_request"}
 				if dup, err := db.Accept(ctx, d, []queue.Spec{spec("render", fmt.Sprintf("o/r#%d", i%5))}); err != nil || dup {
 					t.Errorf("Accept %s: duplicate=%v err=%v", d.ID, dup, err)
 					return

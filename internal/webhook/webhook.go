@@ -17,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ferry-gitops/ferry/internal/queue"
-	"github.com/ferry-gitops/ferry/internal/store"
 )
 
 // MaxBody is GitHub's own cap on a webhook payload (25 MB).
@@ -25,7 +24,7 @@ const MaxBody = 25 << 20
 
 // Intake persists a delivery and its jobs atomically.
 type Intake interface {
-	Accept(ctx context.Context, d store.Delivery, jobs []queue.Spec) (duplicate bool, err error)
+	Accept(ctx context.Context, d queue.Delivery, jobs []queue.Spec) (duplicate bool, err error)
 }
 
 // Handler serves POST /webhook.
@@ -75,7 +74,7 @@ func (h *Handler) Serve(c echo.Context) error {
 	if len(t.jobs) == 0 {
 		return c.String(http.StatusAccepted, "nothing to do\n")
 	}
-	dup, err := h.Intake.Accept(req.Context(), store.Delivery{
+	dup, err := h.Intake.Accept(req.Context(), queue.Delivery{
 		ID: delivery, Event: event, Action: t.action, Repo: t.repo,
 		InstallationID: t.installation, ReceivedAt: h.Now(),
 	}, t.jobs)
