@@ -74,4 +74,4 @@ echo "$stamp" >"$out/STAMP"
 echo "testenv: built in $(($(date +%s) - start))s"
 "$out/kube-apiserver" --version
 "$out/kubectl" version --client
-"$out/etcd" --version | head -1
+"$out/etcd" --version | sed -n 1p # sed reads it all: head could end it with SIGPIPE under pipefail
