@@ -16,7 +16,9 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -27,27 +29,23 @@ import (
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
+// names are the file names kustomize reads as a kustomization.
+var names = konfig.RecognizedKustomizationFileNames()
+
 // Names returns the file names kustomize reads as a kustomization, in the
 // order it looks for them.
-func Names() []string { return konfig.RecognizedKustomizationFileNames() }
+func Names() []string { return slices.Clone(names) }
 
 // IsName reports whether a file name is one kustomize reads as a
 // kustomization.
-func IsName(name string) bool {
-	for _, n := range Names() {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
+func IsName(name string) bool { return slices.Contains(names, name) }
 
 // Find returns the kustomization files in dir, in kustomize's order: none
 // when dir has no kustomization, more than one when kustomize would refuse
 // to choose.
 func Find(tree *repofs.Tree, dir string) []string {
 	var found []string
-	for _, name := range Names() {
+	for _, name := range names {
 		p := path.Join(dir, name)
 		if tree.Exists(p) && !tree.IsDir(p) {
 			found = append(found, p)
@@ -56,7 +54,8 @@ func Find(tree *repofs.Tree, dir string) []string {
 	return found
 }
 
-// File is one kustomization as kustomize reads it.
+// File is one kustomization as kustomize reads it. It is shared by every
+// user of a tree: read it, never change it.
 type File struct {
 	// Path is the kustomization file (the first of Find's when there are several).
 	Path string
@@ -66,7 +65,7 @@ type File struct {
 	// Kind is "Kustomization" or "Component", "" when the file leaves it out.
 	Kind string
 	// Refs are the references, in the order kustomize's fields list them
-	// (see Field).
+	// (see Field); Line says where each is written.
 	Refs []Ref
 	// Invalid is why kustomize refuses the file although its references
 	// could be read (an unknown field): a build fails with this error, a
@@ -74,7 +73,13 @@ type File struct {
 	Invalid error
 
 	k    types.Kustomization
-	node *yaml.Node
+	data []byte
+
+	// Lines take a second parse (yaml.v3's node tree), made when first
+	// asked for: the dependency analysis never needs them.
+	linesOnce sync.Once
+	node      *yaml.Node
+	lines     map[string]int
 }
 
 // Kustomization returns the file decoded by kustomize, with its
@@ -83,9 +88,29 @@ type File struct {
 // rather than the field.
 func (f *File) Kustomization() types.Kustomization { return f.k }
 
+// Line returns the line that names r: that of the first scalar in the
+// file equal to its Value (for an alias, its anchor's); 0 when none is.
+func (f *File) Line(r Ref) int {
+	f.parseLines()
+	return f.lines[r.Value]
+}
+
 // KeyLine returns the line of the first mapping key equal to key, compared
 // case-insensitively as kustomize's decoder does; 0 if there is none.
-func (f *File) KeyLine(key string) int { return keyLine(f.node, key) }
+func (f *File) KeyLine(key string) int {
+	f.parseLines()
+	return keyLine(f.node, key)
+}
+
+func (f *File) parseLines() {
+	f.linesOnce.Do(func() {
+		var node yaml.Node
+		if yaml.Unmarshal(f.data, &node) == nil {
+			f.node = &node
+		}
+		f.lines = scalarLines(f.node)
+	})
+}
 
 // Load returns the kustomization in dir (symlinks followed), decoded once
 // per tree. It returns an error wrapping fs.ErrNotExist when dir has none,
@@ -117,18 +142,12 @@ func load(tree *repofs.Tree, dir string) (*File, error) {
 
 // parse decodes a kustomization with kustomize's decoder, and once more
 // leniently when that refuses it, so that a file kustomize rejects for an
-// unknown field still has its references known. yaml.v3's node tree gives
-// the lines.
+// unknown field still has its references known.
 func parse(file, dir string, data []byte) (*File, error) {
-	f := &File{Path: file, Dir: dir}
-	var node yaml.Node
-	nodeErr := yaml.Unmarshal(data, &node)
-	if nodeErr == nil {
-		f.node = &node
-	}
+	f := &File{Path: file, Dir: dir, data: data}
 	var k types.Kustomization
 	if err := k.Unmarshal(data); err != nil {
-		located := f.decodeError(err, nodeErr)
+		located := f.decodeError(err)
 		k = types.Kustomization{}
 		if sigsyaml.Unmarshal(data, &k) != nil {
 			return nil, located
@@ -136,7 +155,7 @@ func parse(file, dir string, data []byte) (*File, error) {
 		f.Invalid = located
 	}
 	f.Kind = k.Kind
-	f.Refs = refs(&k, scalarLines(f.node))
+	f.Refs = refs(&k)
 	k.FixKustomization()
 	f.k = k
 	return f, nil
@@ -146,13 +165,16 @@ var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
 
 // decodeError locates kustomize's decoding error: at the line its message
 // names, or the key of an unknown field, or else where yaml.v3 fails.
-func (f *File) decodeError(err, nodeErr error) error {
+func (f *File) decodeError(err error) error {
 	line := manifest.YAMLErrorLine(nil, err)
 	if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
 		line = f.KeyLine(m[1])
 	}
-	if line == 0 && nodeErr != nil {
-		line = manifest.YAMLErrorLine(nil, nodeErr)
+	if line == 0 {
+		var node yaml.Node
+		if nodeErr := yaml.Unmarshal(f.data, &node); nodeErr != nil {
+			line = manifest.YAMLErrorLine(nil, nodeErr)
+		}
 	}
 	return &manifest.ParseError{File: f.Path, Line: line, Err: err}
 }

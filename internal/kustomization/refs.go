@@ -71,32 +71,28 @@ type Ref struct {
 	// Home is a Chart's chart home, relative to the kustomization's
 	// directory.
 	Home string
-	// Line is where Value is written: the first scalar of the file equal to
-	// it (an alias's anchor); 0 when it is written in no scalar.
-	Line int
 }
 
 // NamesPath reports whether the reference names a path (Path, which may be
 // "": the kustomization's own directory).
 func (r Ref) NamesPath() bool { return r.Path != "" || r.Value == "" }
 
-// refBuilder collects references with their lines.
+// refBuilder collects references.
 type refBuilder struct {
-	lines map[string]int
-	out   []Ref
+	out []Ref
 }
 
 func (b *refBuilder) add(field Field, kind Kind, values ...string) {
 	for _, v := range values {
-		b.out = append(b.out, Ref{Field: field, Kind: kind, Value: v, Path: v, Line: b.lines[v]})
+		b.out = append(b.out, Ref{Field: field, Kind: kind, Value: v, Path: v})
 	}
 }
 
 // refs lists the references of a kustomization as decoded, before
 // FixKustomization: in the order of kustomize's fields, which is the order
 // the render checks them in.
-func refs(k *types.Kustomization, lines map[string]int) []Ref {
-	b := &refBuilder{lines: lines}
+func refs(k *types.Kustomization) []Ref {
+	b := &refBuilder{}
 	if p, ok := k.OpenAPI["path"]; ok {
 		b.add(OpenAPI, YAMLFile, p)
 	}
@@ -139,7 +135,7 @@ func refs(k *types.Kustomization, lines map[string]int) []Ref {
 func (b *refBuilder) kvSources(field Field, s types.KvPairSources) {
 	for _, src := range s.FileSources {
 		p, _ := FileSourcePath(src)
-		b.out = append(b.out, Ref{Field: field, Kind: DataFile, Value: src, Path: p, Line: b.lines[src]})
+		b.out = append(b.out, Ref{Field: field, Kind: DataFile, Value: src, Path: p})
 	}
 	b.add(field, DataFile, s.EnvSources...)
 	if s.EnvSource != "" {
@@ -154,14 +150,14 @@ func (b *refBuilder) helm(k *types.Kustomization) {
 		home = k.HelmGlobals.ChartHome
 	}
 	for _, c := range k.HelmCharts {
-		b.out = append(b.out, Ref{Field: HelmCharts, Kind: Chart, Value: c.Name, Home: home, Line: b.lines[c.Name]})
+		b.out = append(b.out, Ref{Field: HelmCharts, Kind: Chart, Value: c.Name, Home: home})
 		if c.ValuesFile != "" {
 			b.add(HelmCharts, ChartValues, c.ValuesFile)
 		}
 		b.add(HelmCharts, ChartValues, c.AdditionalValuesFiles...)
 	}
 	for _, g := range k.HelmChartInflationGenerator {
-		b.out = append(b.out, Ref{Field: HelmChartInflationGenerator, Kind: Chart, Value: g.ChartName, Home: g.ChartHome, Line: b.lines[g.ChartName]})
+		b.out = append(b.out, Ref{Field: HelmChartInflationGenerator, Kind: Chart, Value: g.ChartName, Home: g.ChartHome})
 		if g.Values != "" {
 			b.add(HelmChartInflationGenerator, ChartValues, g.Values)
 		}

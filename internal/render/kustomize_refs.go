@@ -128,15 +128,15 @@ func (c *kustRefs) ref(kf *kustomization.File, ref kustomization.Ref, plugin boo
 		if ref.Field == kustomization.PatchesStrategicMerge && c.inlinePatch(ref.Value) {
 			return nil
 		}
-		return c.file(kf.Dir, kf.Path, ref.Line, ref.Path, true, plugin)
+		return c.file(kf.Dir, kf.Path, kf.Line(ref), ref.Path, true, plugin)
 	case kustomization.DataFile:
 		if !ref.NamesPath() {
 			if kustomization.IsURL(ref.Value) {
-				return remoteError(kf.Path, ref.Line, ref.Value)
+				return remoteError(kf.Path, kf.Line(ref), ref.Value)
 			}
 			return nil // malformed: kustomize reports it without reading anything
 		}
-		return c.file(kf.Dir, kf.Path, ref.Line, ref.Path, false, false)
+		return c.file(kf.Dir, kf.Path, kf.Line(ref), ref.Path, false, false)
 	}
 	return nil // charts, which check refuses
 }
@@ -151,7 +151,8 @@ func (c *kustRefs) inlinePatch(entry string) bool {
 // resource checks an entry of resources (or bases): a file, or a directory
 // holding a kustomization.
 func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
-	p, real, err := c.resolve(kf.Dir, kf.Path, ref.Line, ref.Value, true)
+	line := kf.Line(ref)
+	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugi
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return located(kf.Path, ref.Line, err)
+		return located(kf.Path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
@@ -173,12 +174,13 @@ func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugi
 }
 
 func (c *kustRefs) component(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
-	_, real, err := c.resolve(kf.Dir, kf.Path, ref.Line, ref.Value, true)
+	line := kf.Line(ref)
+	_, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
 	if !c.j.tree.IsDir(real) {
-		return errorf(kf.Path, ref.Line, "component %q is not a directory", ref.Value)
+		return errorf(kf.Path, line, "component %q is not a directory", ref.Value)
 	}
 	_, err = c.visit(real, plugin, depth+1)
 	return err
@@ -243,10 +245,11 @@ func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo 
 // inline configuration, a file of configurations, or a kustomization
 // directory whose output is the configurations.
 func (c *kustRefs) pluginEntry(kf *kustomization.File, ref kustomization.Ref, depth int) error {
+	line := kf.Line(ref)
 	if _, err := c.rmf.NewResMapFromBytes([]byte(ref.Value)); err == nil {
-		return c.pluginDocs(kf.Dir, kf.Path, ref.Line, []byte(ref.Value), true)
+		return c.pluginDocs(kf.Dir, kf.Path, line, []byte(ref.Value), true)
 	}
-	p, real, err := c.resolve(kf.Dir, kf.Path, ref.Line, ref.Value, true)
+	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
@@ -256,7 +259,7 @@ func (c *kustRefs) pluginEntry(kf *kustomization.File, ref kustomization.Ref, de
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return located(kf.Path, ref.Line, err)
+		return located(kf.Path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
