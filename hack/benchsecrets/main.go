@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +58,7 @@ func run(ctx context.Context, corpus, gitleaks, work string, size, runs int) err
 	mb := float64(total) / (1 << 20)
 	fmt.Printf("corpus: %d files, %.1f MB in %s, %d CPUs, median of %d runs\n\n", len(files), mb, work, runtime.NumCPU(), runs)
 
-	scanner, err := secrets.NewScanner(secrets.Allowlist{}, secrets.WithLogger(slog.New(slog.DiscardHandler)))
+	scanner, err := secrets.NewScanner(secrets.Allowlist{})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -31,7 +30,7 @@ func decodeStrict(data []byte, file string, out any) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		return syntaxError(file, data, err)
+		return manifest.YAMLError(file, data, err)
 	}
 	var extra yamlv3.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -41,7 +40,7 @@ func decodeStrict(data []byte, file string, out any) error {
 		}
 		return &manifest.ParseError{File: file, Line: line, Err: errors.New("expected a single YAML document")}
 	} else if !errors.Is(err, io.EOF) {
-		return syntaxError(file, data, err)
+		return manifest.YAMLError(file, data, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil
@@ -97,41 +96,9 @@ func (d decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int)
 	case reflect.Struct:
 		return d.decodeStruct(n, v, path, depth)
 	case reflect.Slice:
-		if n.Kind != yamlv3.SequenceNode {
-			return d.errorf(n, path, "expected a list, found %s", describe(n))
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
-				return err
-			}
-		}
-		v.Set(s)
-		return nil
+		return d.decodeSlice(n, v, path, depth)
 	case reflect.Map:
-		if n.Kind != yamlv3.MappingNode {
-			return d.errorf(n, path, "expected a mapping, found %s", describe(n))
-		}
-		if v.Type().Key().Kind() != reflect.String {
-			return d.errorf(n, path, "unsupported map key type %s", v.Type().Key())
-		}
-		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Kind != yamlv3.ScalarNode {
-				return d.errorf(k, path, "map keys must be strings")
-			}
-			if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
-				return d.errorf(k, path, "duplicate key %q", k.Value)
-			}
-			elem := reflect.New(v.Type().Elem()).Elem()
-			if err := d.decode(val, elem, joinPath(path, k.Value), depth+1); err != nil {
-				return err
-			}
-			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
-		}
-		v.Set(m)
-		return nil
+		return d.decodeMap(n, v, path, depth)
 	case reflect.Interface:
 		val, err := d.generic(n, path, depth)
 		if err != nil {
@@ -142,10 +109,54 @@ func (d decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int)
 		}
 		return nil
 	}
-
 	if n.Kind != yamlv3.ScalarNode {
 		return d.errorf(n, path, "expected a %s, found %s", v.Kind(), describe(n))
 	}
+	return d.decodeScalar(n, v, path)
+}
+
+func (d decoder) decodeSlice(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+	if n.Kind != yamlv3.SequenceNode {
+		return d.errorf(n, path, "expected a list, found %s", describe(n))
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+			return err
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+func (d decoder) decodeMap(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+	if n.Kind != yamlv3.MappingNode {
+		return d.errorf(n, path, "expected a mapping, found %s", describe(n))
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		return d.errorf(n, path, "unsupported map key type %s", v.Type().Key())
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yamlv3.ScalarNode {
+			return d.errorf(k, path, "map keys must be strings")
+		}
+		if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
+			return d.errorf(k, path, "duplicate key %q", k.Value)
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if err := d.decode(val, elem, joinPath(path, k.Value), depth+1); err != nil {
+			return err
+		}
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+	}
+	v.Set(m)
+	return nil
+}
+
+// decodeScalar sets a string, bool or number from a scalar.
+func (d decoder) decodeScalar(n *yamlv3.Node, v reflect.Value, path string) error {
 	switch v.Kind() {
 	case reflect.String:
 		// Any scalar is its literal text, so `tag: 1.10` stays "1.10".
@@ -346,55 +357,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// syntaxError locates a yaml.v3 syntax error. yaml.v3 reports the line
-// where the enclosing block starts (often line 1), so the line is found
-// instead as the first one whose prefix no longer parses: appending text to
-// YAML with a syntax error never repairs it.
-func syntaxError(file string, data []byte, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		digits, after, found := strings.Cut(rest, ": ")
-		if n, convErr := strconv.Atoi(digits); convErr == nil && found {
-			line, msg = n, after
-		}
-	}
-	if l := firstBadLine(data); l > 0 {
-		line = l
-	}
-	return &manifest.ParseError{File: file, Line: line, Err: errors.New(msg)}
-}
-
-// maxLocateLines bounds the quadratic search in firstBadLine.
-const maxLocateLines = 1000
-
-// firstBadLine returns the 1-based line that turns a parsable prefix of data
-// into an unparsable one, or 0 when the file is too long to search.
-func firstBadLine(data []byte) int {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxLocateLines {
-		return 0
-	}
-	for k := len(lines) - 1; k >= 0; k-- {
-		if parses(bytes.Join(lines[:k], nil)) {
-			return k + 1
-		}
-	}
-	return 0
-}
-
-func parses(data []byte) bool {
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yamlv3.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-	}
 }

@@ -1,12 +1,9 @@
 package environment
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"path"
 	"strings"
 
+	"github.com/ferry-gitops/ferry/internal/chartfile"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
@@ -17,39 +14,15 @@ type chart struct {
 	FileDeps []string
 }
 
-type chartDoc struct {
-	Type         string `yaml:"type"`
-	Dependencies []struct {
-		Repository string `yaml:"repository"`
-	} `yaml:"dependencies"`
-}
-
-// readChart reads dir/Chart.yaml and, for apiVersion v1 charts,
-// dir/requirements.yaml. It returns an error wrapping fs.ErrNotExist when
-// dir holds no chart.
+// readChart reads the chart in dir (package chartfile). It returns an
+// error wrapping fs.ErrNotExist when dir holds no chart.
 func readChart(tree *repofs.Tree, dir string) (*chart, error) {
-	file := path.Join(dir, "Chart.yaml")
-	data, err := tree.ReadFile(file)
+	meta, err := chartfile.Read(tree, dir)
 	if err != nil {
-		return nil, fmt.Errorf("read chart: %w", err)
-	}
-	var doc chartDoc
-	if err := decodeFirst(data, file, &doc, nil); err != nil {
 		return nil, err
 	}
-	deps := doc.Dependencies
-	req := path.Join(dir, "requirements.yaml")
-	if data, err := tree.ReadFile(req); err == nil {
-		var reqDoc chartDoc
-		if err := decodeFirst(data, req, &reqDoc, nil); err != nil {
-			return nil, err
-		}
-		deps = append(deps, reqDoc.Dependencies...)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read chart requirements: %w", err)
-	}
-	c := &chart{Library: doc.Type == "library"}
-	for _, d := range deps {
+	c := &chart{Library: meta.Library}
+	for _, d := range meta.Dependencies {
 		rel, ok := strings.CutPrefix(d.Repository, "file://")
 		if !ok {
 			continue

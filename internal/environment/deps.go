@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ferry-gitops/ferry/internal/kustomization"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
@@ -203,7 +204,7 @@ func (b *depsBuilder) kustomization(dir string) error {
 		return nil
 	}
 	b.visited[real] = true
-	for _, name := range kustomizationNames() {
+	for _, name := range kustomization.Names() {
 		b.file(path.Join(real, name))
 	}
 	k, err := ReadKustomization(b.tree, real)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
@@ -196,7 +197,7 @@ func scanFile(tree *repofs.Tree, file, repoURL string) ([]Environment, []Skipped
 			// template (Helm's {{ }}): say so. Anything else only carried an
 			// argoproj.io annotation and is not ours to report.
 			if bytes.Contains(data, []byte("Application")) {
-				skipped = append(skipped, Skipped{File: file, Reason: fmt.Sprintf("not valid YAML, so any Application in it is not discovered (a template?): %v", yamlError(file, err))})
+				skipped = append(skipped, Skipped{File: file, Reason: fmt.Sprintf("not valid YAML, so any Application in it is not discovered (a template?): %v", manifest.YAMLError(file, nil, err))})
 			}
 			break
 		}
@@ -323,7 +324,7 @@ type syncPolicyDoc struct {
 func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL string) (Environment, string) {
 	var app applicationDoc
 	if err := root.Decode(&app); err != nil {
-		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), yamlError(file, err))
+		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), manifest.YAMLError(file, nil, err))
 	}
 	if reason := unusable(&app); reason != "" {
 		return Environment{}, reason

@@ -29,7 +29,7 @@ type verdict struct {
 // request itself changes.
 func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
 	v := &verdict{}
-	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithLogger(p.Logger), secrets.WithRenderInputs(renderInputs(snap.res)))
+	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithRenderInputs(renderInputs(snap.res)))
 	if err != nil {
 		v.decision = policy.FailClosed(fmt.Errorf(".ferry.yaml secrets: %w", err))
 		return v, nil
@@ -58,6 +58,12 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 		env.SecretFindings = policy.Findings(rendered)
 		v.findings = append(v.findings, rendered...)
 		in.Environments = append(in.Environments, env)
+	}
+	for _, u := range scanner.Unscanned() {
+		p.Logger.Warn("secrets: object not scanned", "env", u.Env, "resource", u.Resource, "error_type", u.ErrorType)
+	}
+	for _, f := range v.findings {
+		p.Logger.Debug("secret found", "rule", f.RuleID, "file", f.File, "line", f.Line, "resource", f.Resource, "fingerprint", f.Fingerprint, "source", f.Source)
 	}
 	if in.PullRequest.AuthorPermission, err = gh.Permission(ctx, repo, info.Author); err != nil {
 		return nil, err

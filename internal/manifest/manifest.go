@@ -105,7 +105,7 @@ func Parse(data []byte, source string) ([]Object, error) {
 		if err != nil {
 			// An error found at the end of the stream (an unclosed bracket)
 			// belongs to the last line there is.
-			line := min(syntaxErrorLine(data, err), lastLine(data))
+			line := min(YAMLErrorLine(data, err), lastLine(data))
 			return nil, &ParseError{File: source, Line: line, Err: err}
 		}
 		if len(node.Content) == 0 {

@@ -3,8 +3,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -16,6 +14,9 @@ type Error struct {
 	File string
 	Line int
 	Err  error
+	// Stack is the renderer's stack when it panicked, for the operator's
+	// log (it may quote the repository's content); never in Error().
+	Stack []byte
 }
 
 func (e *Error) Error() string {
@@ -71,16 +72,4 @@ func reword(err error, msg string) error {
 		msg = msg[:maxErrorMessage] + "… (truncated)"
 	}
 	return &rewordedError{msg: msg, cause: err}
-}
-
-var yamlLineRE = regexp.MustCompile(`\bline (\d+)\b`)
-
-// yamlLine pulls the first "line N" out of a YAML library's message.
-func yamlLine(msg string) int {
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }

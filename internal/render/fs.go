@@ -358,3 +358,11 @@ type memFile struct {
 func (m *memFile) Write([]byte) (int, error)  { return 0, errReadOnly }
 func (m *memFile) Close() error               { return nil }
 func (m *memFile) Stat() (os.FileInfo, error) { return m.info, nil }
+
+// joinDir joins a file name to a clean repository directory.
+func joinDir(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}

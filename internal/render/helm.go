@@ -5,20 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	yaml "go.yaml.in/yaml/v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/ignore"
 
+	"github.com/ferry-gitops/ferry/internal/chartfile"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
@@ -49,9 +48,9 @@ func (j *job) helm() ([]manifest.Object, error) {
 	}
 
 	env := j.env
-	cfg := &action.Configuration{Log: func(format string, v ...any) {
-		slog.Debug("helm: "+fmt.Sprintf(format, v...), "env", env.Name)
-	}}
+	// Helm's debug messages (chart versions, hooks skipped) say nothing a
+	// render's result does not; an engine does not log them.
+	cfg := &action.Configuration{Log: func(string, ...any) {}}
 	install := action.NewInstall(cfg)
 	// The settings of `helm template` (client-only dry run).
 	install.DryRun = true
@@ -359,7 +358,7 @@ func chartLoadError(dir string, err error) error {
 	if m := chartFileRE.FindStringSubmatch(err.Error()); m != nil {
 		file = joinDir(dir, m[1])
 	}
-	return &Error{File: file, Line: yamlLine(err.Error()), Err: err}
+	return &Error{File: file, Line: manifest.YAMLErrorLine(nil, err), Err: err}
 }
 
 // attachDependencies supplies what Argo CD's `helm dependency build` would
@@ -368,13 +367,11 @@ func chartLoadError(dir string, err error) error {
 // top chart's dependencies are checked.
 func (j *job) attachDependencies(c *chart.Chart, node *chartNode, dir string) error {
 	chartYAML := joinDir(dir, "Chart.yaml")
-	var doc yaml.Node
-	_ = yaml.Unmarshal(chartData(c, "Chart.yaml"), &doc)
 	for _, dep := range c.Metadata.Dependencies {
 		if dep == nil || hasDependency(c, dep.Name) {
 			continue
 		}
-		line := lineOf(&doc, dep.Name)
+		line := j.dependencyLine(dir, dep.Name)
 		repo := dep.Repository
 		switch {
 		case strings.HasPrefix(repo, "file://"):
@@ -440,11 +437,17 @@ func hasDependency(c *chart.Chart, name string) bool {
 	return false
 }
 
-func chartData(c *chart.Chart, name string) []byte {
-	for _, f := range c.Raw {
-		if f.Name == name {
-			return f.Data
+// dependencyLine is the line of Chart.yaml in dir that names a dependency;
+// 0 when unknown (Helm read the chart, so an error here only costs the line).
+func (j *job) dependencyLine(dir, name string) int {
+	meta, err := chartfile.Read(j.tree, dir)
+	if err != nil {
+		return 0
+	}
+	for _, d := range meta.Dependencies {
+		if d.File == meta.File && d.Name == name {
+			return d.Line
 		}
 	}
-	return nil
+	return 0
 }

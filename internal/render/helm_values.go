@@ -10,6 +10,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
@@ -38,7 +39,7 @@ func (j *job) helmValues(chartDir string) (map[string]any, error) {
 		}
 		m, err := parseValues(data)
 		if err != nil {
-			return nil, &Error{File: p, Line: yamlLine(err.Error()), Err: fmt.Errorf("failed to parse %s: %w", vf, err)}
+			return nil, &Error{File: p, Line: manifest.YAMLErrorLine(nil, err), Err: fmt.Errorf("failed to parse %s: %w", vf, err)}
 		}
 		base = mergeValues(base, m)
 	}

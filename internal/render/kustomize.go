@@ -8,13 +8,13 @@ import (
 	"strings"
 	"sync"
 
-	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/ferry-gitops/ferry/internal/kustomization"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
@@ -48,7 +48,7 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.r.override(root.path, override)
+	j.r.override(root.Path, override)
 
 	if refs.openAPI {
 		kustomizeSchema.Lock()
@@ -81,13 +81,13 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 
 	var out []manifest.Object
 	for _, res := range m.Resources() {
-		source := root.path
+		source := root.Path
 		if origin, err := res.GetOrigin(); err == nil {
-			source = originSource(dir, root.path, origin)
+			source = originSource(dir, root.Path, origin)
 		}
 		if !keepOrigin {
 			if err := res.SetOrigin(nil); err != nil {
-				return nil, &Error{File: root.path, Err: err}
+				return nil, &Error{File: root.Path, Err: err}
 			}
 		}
 		y, err := res.AsYAML()
@@ -95,7 +95,7 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 			return nil, &Error{File: source, Err: err}
 		}
 		if err := j.output.add(len(y) + len("---\n")); err != nil {
-			return nil, &Error{File: root.path, Err: err}
+			return nil, &Error{File: root.Path, Err: err}
 		}
 		objs, err := manifest.Parse(y, source)
 		if err != nil {
@@ -110,11 +110,11 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 // it: with Argo CD's overrides applied, and with origin annotations turned on
 // so each object can be traced to its file (they are stripped again unless
 // the kustomization asked for them). keepOrigin reports that it did.
-func (j *job) kustomizeOverride(root *kustFile) (data []byte, keepOrigin bool, err error) {
-	k := root.k // FixKustomization has run, as it does in `kustomize edit`
+func (j *job) kustomizeOverride(root *kustomization.File) (data []byte, keepOrigin bool, err error) {
+	k := root.Kustomization() // FixKustomization has run, as it does in `kustomize edit`
 	if o := j.env.Kustomize; o != nil {
 		if err := applyArgoKustomize(&k, o); err != nil {
-			return nil, false, &Error{File: root.path, Err: fmt.Errorf("applying Argo CD kustomize overrides: %w", err)}
+			return nil, false, &Error{File: root.Path, Err: fmt.Errorf("applying Argo CD kustomize overrides: %w", err)}
 		}
 	}
 	keepOrigin = slices.Contains(k.BuildMetadata, types.OriginAnnotations)
@@ -123,7 +123,7 @@ func (j *job) kustomizeOverride(root *kustFile) (data []byte, keepOrigin bool, e
 	}
 	data, err = sigsyaml.Marshal(k)
 	if err != nil {
-		return nil, false, &Error{File: root.path, Err: err}
+		return nil, false, &Error{File: root.Path, Err: err}
 	}
 	return data, keepOrigin, nil
 }
@@ -153,13 +153,13 @@ var kustPathRE = regexp.MustCompile(regexp.QuoteMeta(kustRoot) + `(/[^\s'"\x60:,
 // kustomizeError locates a kustomize failure. kustomize names the
 // directories and files it was working on, outermost first; the innermost one
 // that exists in the tree is the best location.
-func (j *job) kustomizeError(err error, root *kustFile) error {
+func (j *job) kustomizeError(err error, root *kustomization.File) error {
 	var own *Error
 	if errors.As(err, &own) {
 		return own // one of ferry's limits, raised by a read: it knows where
 	}
 	raw := err.Error()
-	file := root.path
+	file := root.Path
 	for _, m := range kustPathRE.FindAllString(raw, -1) {
 		rel, rerr := kustFS{r: j.r}.rel(m)
 		if rerr != nil {
@@ -169,8 +169,8 @@ func (j *job) kustomizeError(err error, root *kustFile) error {
 		case j.r.isFile(rel):
 			file = rel
 		case j.tree.IsDir(rel):
-			if kf := kustomizationIn(j.r, rel); kf != "" {
-				file = kf
+			if found := kustomization.Find(j.tree, rel); len(found) > 0 {
+				file = found[0]
 			}
 		}
 	}
@@ -178,16 +178,7 @@ func (j *job) kustomizeError(err error, root *kustFile) error {
 	msg = strings.ReplaceAll(msg, kustRoot, ".")
 	line := 0
 	if strings.Contains(msg, "yaml: line ") {
-		line = yamlLine(msg)
+		line = manifest.YAMLErrorLine(nil, err)
 	}
 	return &Error{File: file, Line: line, Err: reword(err, msg)}
-}
-
-func kustomizationIn(r *reader, dir string) string {
-	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		if p := joinDir(dir, name); r.isFile(p) {
-			return p
-		}
-	}
-	return ""
 }

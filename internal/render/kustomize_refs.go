@@ -7,17 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
-	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
-	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/resid"
 
+	"github.com/ferry-gitops/ferry/internal/kustomization"
+	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
 
@@ -29,8 +27,10 @@ const maxKustDepth = 50
 // expected; the walk finds every such reference first and refuses it, and it
 // turns missing files, escapes and bad YAML into errors with a file and line.
 //
-// It reads each kustomization with kustomize's own decoder (case-insensitive
-// keys, anchors) so that it sees exactly the references kustomize will.
+// The graph (package kustomization) reads each kustomization with
+// kustomize's own decoder (case-insensitive keys, anchors), so the walk
+// sees exactly the references kustomize will. Every file is read through
+// the render's reader, which charges it to the render and records it.
 type kustRefs struct {
 	j   *job
 	rf  *resource.Factory
@@ -47,22 +47,11 @@ func newKustRefs(j *job) *kustRefs {
 	return &kustRefs{j: j, rf: rf, rmf: resmap.NewFactory(rf), seen: map[string]bool{}}
 }
 
-// kustFile is one parsed kustomization.
-type kustFile struct {
-	path string // repository path of the file
-	dir  string // its (symlink-free) directory
-	data []byte
-	k    types.Kustomization
-	node *yaml.Node // for line numbers only; nil when yaml.v3 cannot parse the file
-}
-
-func (f *kustFile) line(value string) int { return lineOf(f.node, value) }
-
 // visit checks the kustomization in dir (a resolved directory) and
 // everything it references. plugin marks a directory used as a source of
 // generator or transformer configurations. It returns nil for a directory
 // already visited.
-func (c *kustRefs) visit(dir string, plugin bool, depth int) (*kustFile, error) {
+func (c *kustRefs) visit(dir string, plugin bool, depth int) (*kustomization.File, error) {
 	if depth > maxKustDepth {
 		return nil, errorf(dir, 0, "kustomizations nested more than %d deep", maxKustDepth)
 	}
@@ -71,137 +60,99 @@ func (c *kustRefs) visit(dir string, plugin bool, depth int) (*kustFile, error) 
 		return nil, nil
 	}
 	c.seen[key] = true
-	kf, err := c.load(dir)
+	kf, data, err := c.load(dir)
 	if err != nil {
 		return nil, err
+	}
+	if plugin {
+		if err := noURLs(kf.Path, data); err != nil {
+			return nil, err
+		}
 	}
 	return kf, c.check(kf, plugin, depth)
 }
 
-// load finds and parses the kustomization file in dir.
-func (c *kustRefs) load(dir string) (*kustFile, error) {
-	var found []string
-	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		p := joinDir(dir, name)
-		if c.j.r.isFile(p) {
-			found = append(found, p)
-		}
-	}
+// load finds the kustomization file in dir, reads it through the reader
+// and returns it as the graph decoded it, with its content.
+func (c *kustRefs) load(dir string) (*kustomization.File, []byte, error) {
+	found := kustomization.Find(c.j.tree, dir)
 	switch len(found) {
 	case 0:
-		return nil, errorf(dir, 0, "no kustomization file (%s) in %s", strings.Join(konfig.RecognizedKustomizationFileNames(), ", "), dir)
+		return nil, nil, errorf(dir, 0, "no kustomization file (%s) in %s", strings.Join(kustomization.Names(), ", "), dir)
 	case 1:
 	default:
-		return nil, errorf(found[0], 0, "found multiple kustomization files in %s: %s", dir, strings.Join(found, ", "))
+		return nil, nil, errorf(found[0], 0, "found multiple kustomization files in %s: %s", dir, strings.Join(found, ", "))
 	}
-	kf := &kustFile{path: found[0], dir: dir}
-	data, err := c.j.r.read(kf.path)
+	data, err := c.j.r.read(found[0])
 	if err != nil {
-		return nil, located(kf.path, 0, err)
+		return nil, nil, located(found[0], 0, err)
 	}
-	kf.data = data
-	var node yaml.Node
-	nodeErr := yaml.Unmarshal(data, &node)
-	if nodeErr == nil {
-		kf.node = &node
+	kf, err := kustomization.Load(c.j.tree, dir)
+	if err == nil {
+		err = kf.Invalid
 	}
-	if err := kf.k.Unmarshal(data); err != nil {
-		line := yamlLine(err.Error())
-		if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
-			line = keyLine(kf.node, m[1])
-		}
-		if line == 0 && nodeErr != nil {
-			line = yamlLine(nodeErr.Error())
-		}
-		return nil, &Error{File: kf.path, Line: line, Err: err}
+	if err != nil {
+		return nil, nil, located(found[0], 0, err)
 	}
-	kf.k.FixKustomization()
-	return kf, nil
+	return kf, data, nil
 }
 
-var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
-
-func (c *kustRefs) check(kf *kustFile, plugin bool, depth int) error {
-	k := &kf.k
-	if plugin {
-		if err := noURLs(kf.path, kf.data); err != nil {
-			return err
-		}
-	}
+func (c *kustRefs) check(kf *kustomization.File, plugin bool, depth int) error {
+	k := kf.Kustomization()
 	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
-		line := keyLine(kf.node, "helmCharts")
+		line := kf.KeyLine("helmCharts")
 		if line == 0 {
-			line = keyLine(kf.node, "helmChartInflationGenerator")
+			line = kf.KeyLine("helmChartInflationGenerator")
 		}
-		return errorf(kf.path, line, "helmCharts inflation is disabled: ferry does not run Helm from kustomize (render the chart as a Helm environment, or commit its output)")
+		return errorf(kf.Path, line, "helmCharts inflation is disabled: ferry does not run Helm from kustomize (render the chart as a Helm environment, or commit its output)")
 	}
-	if len(k.OpenAPI) > 0 {
-		c.openAPI = true
-		if p, ok := k.OpenAPI["path"]; ok {
-			if err := c.file(kf.dir, kf.path, kf.line(p), p, true, plugin); err != nil {
-				return err
-			}
-		}
-	}
-	for _, r := range k.Resources { // includes the deprecated bases, merged by FixKustomization
-		if err := c.resource(kf, r, plugin, depth); err != nil {
+	c.openAPI = c.openAPI || len(k.OpenAPI) > 0
+	for _, ref := range kf.Refs {
+		if err := c.ref(kf, ref, plugin, depth); err != nil {
 			return err
-		}
-	}
-	for _, comp := range k.Components {
-		if err := c.component(kf, comp, plugin, depth); err != nil {
-			return err
-		}
-	}
-	files := append(append([]string(nil), k.Crds...), k.Configurations...)
-	for _, p := range append(append([]types.Patch(nil), k.Patches...), k.PatchesJson6902...) {
-		if p.Path != "" {
-			files = append(files, p.Path)
-		}
-	}
-	for _, p := range k.PatchesStrategicMerge {
-		// kustomize first tries an entry as inline patch content, then as a path.
-		if _, err := c.rf.SliceFromBytes([]byte(p)); err != nil {
-			files = append(files, string(p))
-		}
-	}
-	for _, r := range k.Replacements {
-		if r.Path != "" {
-			files = append(files, r.Path)
-		}
-	}
-	for _, f := range files {
-		if err := c.file(kf.dir, kf.path, kf.line(f), f, true, plugin); err != nil {
-			return err
-		}
-	}
-	var sources []types.KvPairSources
-	for _, g := range k.ConfigMapGenerator {
-		sources = append(sources, g.KvPairSources)
-	}
-	for _, g := range k.SecretGenerator {
-		sources = append(sources, g.KvPairSources)
-	}
-	for _, s := range sources {
-		if err := c.kvSources(kf.dir, kf.path, kf.node, s); err != nil {
-			return err
-		}
-	}
-	for _, list := range [][]string{k.Generators, k.Transformers, k.Validators} {
-		for _, entry := range list {
-			if err := c.pluginEntry(kf, entry, depth); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
+// ref checks one reference of the kustomization kf.
+func (c *kustRefs) ref(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
+	switch ref.Kind {
+	case kustomization.Resource:
+		return c.resource(kf, ref, plugin, depth)
+	case kustomization.Component:
+		return c.component(kf, ref, plugin, depth)
+	case kustomization.Plugin:
+		return c.pluginEntry(kf, ref, depth)
+	case kustomization.YAMLFile:
+		if ref.Field == kustomization.PatchesStrategicMerge && c.inlinePatch(ref.Value) {
+			return nil
+		}
+		return c.file(kf.Dir, kf.Path, kf.Line(ref), ref.Path, true, plugin)
+	case kustomization.DataFile:
+		if !ref.NamesPath() {
+			if kustomization.IsURL(ref.Value) {
+				return remoteError(kf.Path, kf.Line(ref), ref.Value)
+			}
+			return nil // malformed: kustomize reports it without reading anything
+		}
+		return c.file(kf.Dir, kf.Path, kf.Line(ref), ref.Path, false, false)
+	}
+	return nil // charts, which check refuses
+}
+
+// inlinePatch reports whether kustomize reads a patch entry as the patch
+// itself: it tries that first, then a path.
+func (c *kustRefs) inlinePatch(entry string) bool {
+	_, err := c.rf.SliceFromBytes([]byte(entry))
+	return err == nil
+}
+
 // resource checks an entry of resources (or bases): a file, or a directory
 // holding a kustomization.
-func (c *kustRefs) resource(kf *kustFile, ref string, plugin bool, depth int) error {
-	line := kf.line(ref)
-	p, real, err := c.resolve(kf.dir, kf.path, line, ref, true)
+func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
+	line := kf.Line(ref)
+	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
@@ -211,25 +162,25 @@ func (c *kustRefs) resource(kf *kustFile, ref string, plugin bool, depth int) er
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return located(kf.path, line, err)
+		return located(kf.Path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
 	}
 	if plugin {
-		return c.pluginDocs(kf.dir, p, 0, data, false)
+		return c.pluginDocs(kf.Dir, p, 0, data, false)
 	}
 	return nil
 }
 
-func (c *kustRefs) component(kf *kustFile, ref string, plugin bool, depth int) error {
-	line := kf.line(ref)
-	_, real, err := c.resolve(kf.dir, kf.path, line, ref, true)
+func (c *kustRefs) component(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
+	line := kf.Line(ref)
+	_, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
 	if !c.j.tree.IsDir(real) {
-		return errorf(kf.path, line, "component %q is not a directory", ref)
+		return errorf(kf.Path, line, "component %q is not a directory", ref.Value)
 	}
 	_, err = c.visit(real, plugin, depth+1)
 	return err
@@ -266,7 +217,7 @@ func (c *kustRefs) file(dir, errFile string, line int, ref string, parseYAML, pl
 // refusing anything kustomize would fetch and anything outside the tree.
 // maybeRepo marks fields that kustomize also tries as a git repository.
 func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo bool) (string, string, error) {
-	if isURL(ref) {
+	if kustomization.IsURL(ref) {
 		return "", "", remoteError(errFile, line, ref)
 	}
 	if path.IsAbs(ref) {
@@ -278,7 +229,7 @@ func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo 
 	}
 	real, err := c.j.r.resolve(p)
 	switch {
-	case maybeRepo && looksLikeRepo(ref) && (err != nil || c.j.tree.IsDir(real)):
+	case maybeRepo && kustomization.LooksLikeRepo(ref) && (err != nil || c.j.tree.IsDir(real)):
 		// kustomize reads an existing file as a file, but tries anything
 		// else shaped like a repository URL as a git clone.
 		return "", "", remoteError(errFile, line, ref)
@@ -290,53 +241,15 @@ func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo 
 	return p, real, nil
 }
 
-func (c *kustRefs) kvSources(dir, errFile string, node *yaml.Node, s types.KvPairSources) error {
-	for _, src := range s.FileSources {
-		p, ok := fileSourcePath(src)
-		if !ok {
-			if isURL(src) {
-				return remoteError(errFile, lineOf(node, src), src)
-			}
-			continue // malformed: kustomize reports it without reading anything
-		}
-		if err := c.file(dir, errFile, lineOf(node, src), p, false, false); err != nil {
-			return err
-		}
-	}
-	envs := s.EnvSources
-	if s.EnvSource != "" {
-		envs = append(envs, s.EnvSource)
-	}
-	for _, e := range envs {
-		if err := c.file(dir, errFile, lineOf(node, e), e, false, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fileSourcePath extracts the path from a generator "files" entry ("path" or
-// "key=path"), as kustomize's ParseFileSource does.
-func fileSourcePath(src string) (string, bool) {
-	switch n := strings.Count(src, "="); {
-	case n == 0:
-		return src, true
-	case n == 1 && !strings.HasPrefix(src, "=") && !strings.HasSuffix(src, "="):
-		_, p, _ := strings.Cut(src, "=")
-		return p, true
-	}
-	return "", false
-}
-
 // pluginEntry checks an entry of generators, transformers or validators:
 // inline configuration, a file of configurations, or a kustomization
 // directory whose output is the configurations.
-func (c *kustRefs) pluginEntry(kf *kustFile, entry string, depth int) error {
-	line := kf.line(entry)
-	if _, err := c.rmf.NewResMapFromBytes([]byte(entry)); err == nil {
-		return c.pluginDocs(kf.dir, kf.path, line, []byte(entry), true)
+func (c *kustRefs) pluginEntry(kf *kustomization.File, ref kustomization.Ref, depth int) error {
+	line := kf.Line(ref)
+	if _, err := c.rmf.NewResMapFromBytes([]byte(ref.Value)); err == nil {
+		return c.pluginDocs(kf.Dir, kf.Path, line, []byte(ref.Value), true)
 	}
-	p, real, err := c.resolve(kf.dir, kf.path, line, entry, true)
+	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
@@ -346,12 +259,12 @@ func (c *kustRefs) pluginEntry(kf *kustFile, entry string, depth int) error {
 	}
 	data, err := c.j.r.read(p)
 	if err != nil {
-		return located(kf.path, line, err)
+		return located(kf.Path, line, err)
 	}
 	if err := checkYAML(p, data); err != nil {
 		return err
 	}
-	return c.pluginDocs(kf.dir, p, 0, data, true)
+	return c.pluginDocs(kf.Dir, p, 0, data, true)
 }
 
 // pluginDocs checks generator/transformer configurations: only kustomize's
@@ -359,104 +272,49 @@ func (c *kustRefs) pluginEntry(kf *kustFile, entry string, depth int) error {
 // kustomization that lists them) must be local. checkPaths is false where
 // the listing kustomization is not known precisely.
 func (c *kustRefs) pluginDocs(dir, file string, line int, data []byte, checkPaths bool) error {
-	docs, err := decodeDocs(data)
+	docs, err := kustomization.DecodeDocs(data)
 	if err != nil {
-		return &Error{File: file, Line: yamlLine(err.Error()), Err: err}
+		return &Error{File: file, Line: manifest.YAMLErrorLine(nil, err), Err: err}
 	}
 	for _, d := range docs {
-		doc, ok := d.value.(map[string]any)
+		cfg, ok := d.Plugin()
 		if !ok {
 			continue
 		}
 		at := line
 		if at == 0 {
-			at = d.line
+			at = d.Line
 		}
-		if err := c.pluginConfig(dir, file, at, doc, checkPaths); err != nil {
+		if err := c.pluginConfig(dir, file, at, d, cfg, checkPaths); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// functionAnnotations mark a configuration as a KRM function (exec,
-// container or starlark) rather than a Go plugin.
-var functionAnnotations = []string{"config.kubernetes.io/function", "config.k8s.io/function"}
-
-func (c *kustRefs) pluginConfig(dir, file string, line int, doc map[string]any, checkPaths bool) error {
-	apiVersion, _ := doc["apiVersion"].(string)
-	kind, _ := doc["kind"].(string)
-	if g, v := resid.ParseGroupVersion(apiVersion); g != "" || v != konfig.BuiltinPluginApiVersion {
+func (c *kustRefs) pluginConfig(dir, file string, line int, d kustomization.Doc, cfg *kustomization.PluginConfig, checkPaths bool) error {
+	if !cfg.Builtin {
 		what := "an external kustomize plugin"
-		meta, _ := doc["metadata"].(map[string]any)
-		annotations, _ := meta["annotations"].(map[string]any)
-		for _, a := range functionAnnotations {
-			if _, ok := annotations[a]; ok {
-				what = "a KRM function (exec, container or starlark)"
-			}
+		if cfg.Function {
+			what = "a KRM function (exec, container or starlark)"
 		}
-		return errorf(file, line, "%s %s is %s; ferry runs only kustomize's builtin generators and transformers", apiVersion, kind, what)
+		return errorf(file, line, "%s %s is %s; ferry runs only kustomize's builtin generators and transformers", cfg.APIVersion, cfg.Kind, what)
 	}
-	if kind == "HelmChartInflationGenerator" {
+	if cfg.Kind == "HelmChartInflationGenerator" {
 		return errorf(file, line, "helmCharts inflation is disabled: ferry does not run Helm from kustomize")
 	}
-	if s := findURL(doc); s != "" {
-		return remoteError(file, line, s)
+	if d.URL != "" {
+		return remoteError(file, line, d.URL)
 	}
 	if !checkPaths {
 		return nil
 	}
-	fileRef := func(ref string, parseYAML bool) error { return c.file(dir, file, line, ref, parseYAML, false) }
-	for key, v := range doc {
-		// Builtin configurations are decoded case-insensitively.
-		switch strings.ToLower(key) {
-		case "path", "targetfilepath":
-			if s, ok := v.(string); ok && s != "" {
-				if err := fileRef(s, true); err != nil {
-					return err
-				}
-			}
-		case "paths":
-			for _, s := range stringList(v) {
-				if _, err := c.rf.SliceFromBytes([]byte(s)); err == nil {
-					continue // inline patch
-				}
-				if err := fileRef(s, true); err != nil {
-					return err
-				}
-			}
-		case "files":
-			for _, s := range stringList(v) {
-				if p, ok := fileSourcePath(s); ok {
-					if err := fileRef(p, false); err != nil {
-						return err
-					}
-				}
-			}
-		case "envs":
-			for _, s := range stringList(v) {
-				if err := fileRef(s, false); err != nil {
-					return err
-				}
-			}
-		case "env":
-			if s, ok := v.(string); ok && s != "" {
-				if err := fileRef(s, false); err != nil {
-					return err
-				}
-			}
-		case "replacements":
-			list, _ := v.([]any)
-			for _, item := range list {
-				m, _ := item.(map[string]any)
-				for k, pv := range m {
-					if s, ok := pv.(string); ok && strings.EqualFold(k, "path") && s != "" {
-						if err := fileRef(s, true); err != nil {
-							return err
-						}
-					}
-				}
-			}
+	for _, ref := range cfg.Refs {
+		if ref.Field == "paths" && c.inlinePatch(ref.Value) {
+			continue
+		}
+		if err := c.file(dir, file, line, ref.Path, ref.Kind == kustomization.YAMLFile, false); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -466,127 +324,28 @@ func remoteError(file string, line int, ref string) error {
 	return errorf(file, line, "would fetch remote resource %q; ferry does not fetch remote bases", ref)
 }
 
-// isURL reports a reference with a scheme: kustomize downloads http(s) URLs
-// and clones the other schemes git understands.
-func isURL(ref string) bool { return strings.Contains(ref, "://") }
-
-var scpUserRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
-
-// looksLikeRepo mirrors the shapes kustomize's repo-spec parser accepts
-// without a scheme: go-getter's "git::" prefix, github.com paths and
-// scp-style user@host:path.
-func looksLikeRepo(ref string) bool {
-	l := strings.ToLower(ref)
-	return strings.HasPrefix(l, "git::") || strings.HasPrefix(l, "github.com/") ||
-		strings.HasPrefix(l, "github.com:") || scpUserRE.MatchString(ref)
-}
-
 // noURLs refuses any URL anywhere in a document that feeds generator or
 // transformer configurations: there a transformation could turn any string
 // into a path kustomize then loads.
 func noURLs(file string, data []byte) error {
-	docs, err := decodeDocs(data)
+	docs, err := kustomization.DecodeDocs(data)
 	if err != nil {
 		if bytes.Contains(data, []byte("://")) {
-			return errorf(file, yamlLine(err.Error()), "plugin configuration contains a URL; ferry does not fetch remote resources")
+			return errorf(file, manifest.YAMLErrorLine(nil, err), "plugin configuration contains a URL; ferry does not fetch remote resources")
 		}
 		return nil
 	}
 	for _, d := range docs {
-		if s := findURL(d.value); s != "" {
-			return remoteError(file, d.line, s)
+		if d.URL != "" {
+			return remoteError(file, d.Line, d.URL)
 		}
 	}
 	return nil
 }
 
-func findURL(v any) string {
-	switch t := v.(type) {
-	case string:
-		if isURL(t) {
-			return t
-		}
-	case map[string]any:
-		for k, e := range t {
-			if isURL(k) {
-				return k
-			}
-			if s := findURL(e); s != "" {
-				return s
-			}
-		}
-	case []any:
-		for _, e := range t {
-			if s := findURL(e); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-func stringList(v any) []string {
-	list, _ := v.([]any)
-	var out []string
-	for _, e := range list {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-type doc struct {
-	value any
-	line  int
-}
-
-// decodeDocs decodes every document of a YAML stream, resolving anchors.
-func decodeDocs(data []byte) ([]doc, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []doc
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, doc{value: normalizeKeys(v), line: n.Line})
-	}
-}
-
-// normalizeKeys turns yaml.v3's map[any]any-free output into
-// map[string]any throughout (non-string keys are stringified).
-func normalizeKeys(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalizeKeys(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = normalizeKeys(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = normalizeKeys(e)
-		}
-	}
-	return v
-}
-
-// checkYAML reports the first syntax error in a YAML stream with its line.
-// JSON files are left to kustomize, which reads them with a JSON decoder.
+// checkYAML reports the first syntax error in a YAML stream at the line
+// yaml.v3 names, as kustomize would report it. JSON files are left to
+// kustomize, which reads them with a JSON decoder.
 func checkYAML(file string, data []byte) error {
 	if strings.EqualFold(path.Ext(file), ".json") {
 		return nil
@@ -599,51 +358,7 @@ func checkYAML(file string, data []byte) error {
 			return nil
 		}
 		if err != nil {
-			return &Error{File: file, Line: yamlLine(err.Error()), Err: fmt.Errorf("invalid YAML: %w", err)}
+			return &Error{File: file, Line: manifest.YAMLErrorLine(nil, err), Err: fmt.Errorf("invalid YAML: %w", err)}
 		}
 	}
-}
-
-// lineOf finds the line of the first scalar equal to value.
-func lineOf(n *yaml.Node, value string) int {
-	if n == nil {
-		return 0
-	}
-	if n.Kind == yaml.ScalarNode && n.Value == value {
-		return n.Line
-	}
-	for _, c := range n.Content {
-		if l := lineOf(c, value); l > 0 {
-			return l
-		}
-	}
-	return 0
-}
-
-// keyLine finds the line of a mapping key, compared case-insensitively as
-// kustomize's decoder does.
-func keyLine(n *yaml.Node, key string) int {
-	if n == nil {
-		return 0
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if strings.EqualFold(n.Content[i].Value, key) {
-				return n.Content[i].Line
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if l := keyLine(c, key); l > 0 {
-			return l
-		}
-	}
-	return 0
-}
-
-func joinDir(dir, name string) string {
-	if dir == "." || dir == "" {
-		return name
-	}
-	return dir + "/" + name
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -78,7 +77,7 @@ func (b *outputBudget) add(n int) error {
 // and helm cannot be interrupted, so on timeout the work is abandoned rather
 // than stopped: the goroutine runs on, but its reads fail from then on (they
 // check the cancelled context), which makes it wind down quickly.
-func bounded(ctx context.Context, timeout time.Duration, env string, fn func(context.Context) ([]manifest.Object, error)) ([]manifest.Object, error) {
+func bounded(ctx context.Context, timeout time.Duration, fn func(context.Context) ([]manifest.Object, error)) ([]manifest.Object, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -90,8 +89,7 @@ func bounded(ctx context.Context, timeout time.Duration, env string, fn func(con
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				slog.Error("render panicked", "env", env, "panic", p, "stack", string(debug.Stack()))
-				done <- outcome{err: &Error{Err: fmt.Errorf("renderer panicked: %v", p)}}
+				done <- outcome{err: &Error{Err: fmt.Errorf("renderer panicked: %v", p), Stack: debug.Stack()}}
 			}
 		}()
 		objs, err := fn(ctx)
@@ -109,7 +107,7 @@ func bounded(ctx context.Context, timeout time.Duration, env string, fn func(con
 	}
 	err := ctx.Err()
 	if errors.Is(err, context.DeadlineExceeded) {
-		slog.Warn("render timed out; abandoning it", "env", env, "timeout", timeout)
+		// The render goes on in the background until its next read fails.
 		return nil, &Error{Err: fmt.Errorf("render timed out after %s: %w", timeout, err)}
 	}
 	return nil, &Error{Err: fmt.Errorf("render cancelled: %w", err)}

@@ -53,7 +53,7 @@ func Render(ctx context.Context, tree *repofs.Tree, env environment.Environment,
 	}
 
 	var r *reader
-	objs, err := bounded(ctx, opts.Limits.Timeout, env.Name, func(ctx context.Context) ([]manifest.Object, error) {
+	objs, err := bounded(ctx, opts.Limits.Timeout, func(ctx context.Context) ([]manifest.Object, error) {
 		j := &job{ctx: ctx, tree: tree, env: env, opts: opts, output: outputBudget{limit: opts.Limits.MaxOutputBytes}}
 		j.r = newReader(ctx, tree, opts.Limits)
 		r = j.r

@@ -134,12 +134,15 @@ func TestRenderCancelled(t *testing.T) {
 }
 
 func TestBoundedRecoversPanics(t *testing.T) {
-	_, err := bounded(context.Background(), time.Minute, "e", func(context.Context) ([]manifest.Object, error) {
+	_, err := bounded(context.Background(), time.Minute, func(context.Context) ([]manifest.Object, error) {
 		panic("kustomize exploded")
 	})
 	var re *Error
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "renderer panicked: kustomize exploded") {
 		t.Fatalf("err = %v, want a panic turned into *Error", err)
+	}
+	if !strings.Contains(string(re.Stack), "TestBoundedRecoversPanics") || strings.Contains(err.Error(), "goroutine") {
+		t.Errorf("the panic's stack is not kept apart from the message: Stack %q, error %v", re.Stack, err)
 	}
 }
 

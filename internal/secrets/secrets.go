@@ -13,8 +13,9 @@
 // A finding never holds the secret: gitleaks runs with full redaction and
 // only the rule, file, line, column and a fingerprint derived from those
 // (never from the value, which could be brute-forced from a hash) are kept.
-// Nothing here logs a value either. gitleaks' own logger prints values only
-// at trace level; ferry leaves it at its default (info).
+// Nothing here logs at all: what a scan could not do is returned
+// (Scanner.Unscanned) for the caller to report. gitleaks' own logger prints
+// values only at trace level; ferry leaves it at its default (info).
 //
 // Speed is gitleaks' regexes: well under 1 MB/s with Go's regexp package on
 // manifest-heavy text, about twice that when built with -tags gore2regex
@@ -26,11 +27,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/zricethezav/gitleaks/v8/detect"
 
@@ -106,10 +108,6 @@ type Allowlist struct {
 // Option configures a Scanner.
 type Option func(*Scanner)
 
-// WithLogger sets where the scanner logs; by default slog.Default(). Log
-// lines carry rule, file, line and fingerprint only.
-func WithLogger(l *slog.Logger) Option { return func(s *Scanner) { s.log = l } }
-
 // Scanner scans with a rule set and one repository's allowlist. It is safe
 // for concurrent use.
 type Scanner struct {
@@ -117,9 +115,30 @@ type Scanner struct {
 	paths        []glob
 	fingerprints map[string]bool
 	regexes      []*regexp.Regexp
-	log          *slog.Logger
 	budget       *budget
 	renderInputs map[string]bool
+
+	mu        sync.Mutex
+	unscanned []Unscanned
+}
+
+// Unscanned is a rendered object ScanManifests could not scan because it
+// could not be printed as YAML. It holds no part of the object's content.
+type Unscanned struct {
+	Env string
+	// Resource is the object: group/Kind/namespace/name.
+	Resource string
+	// ErrorType is the Go type of the printing error (its message could
+	// quote the object).
+	ErrorType string
+}
+
+// Unscanned returns the objects ScanManifests has skipped so far, for the
+// caller to log: they pass the scan unread.
+func (s *Scanner) Unscanned() []Unscanned {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.unscanned)
 }
 
 // NewScanner compiles gitleaks' default rules with the allowlist added.
@@ -135,7 +154,7 @@ func NewScanner(allow Allowlist, opts ...Option) (*Scanner, error) {
 
 // Scanner makes a scanner of these rules with a repository's allowlist.
 func (r *Rules) Scanner(allow Allowlist, opts ...Option) (*Scanner, error) {
-	s := &Scanner{fingerprints: map[string]bool{}, log: slog.Default(), budget: &budget{limits: DefaultLimits()}, renderInputs: map[string]bool{}}
+	s := &Scanner{fingerprints: map[string]bool{}, budget: &budget{limits: DefaultLimits()}, renderInputs: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -220,7 +239,9 @@ func (s *Scanner) ScanManifests(env string, objs []manifest.Object) []Finding {
 		text, err := manifest.Marshal(o.Object)
 		if err != nil {
 			// The error may quote the object; keep only its type.
-			s.log.Warn("secrets: object not scanned", "env", env, "resource", o.Key.String(), "error_type", fmt.Sprintf("%T", err))
+			s.mu.Lock()
+			s.unscanned = append(s.unscanned, Unscanned{Env: env, Resource: o.Key.String(), ErrorType: fmt.Sprintf("%T", err)})
+			s.mu.Unlock()
 			continue
 		}
 		if !s.budget.spend(len(text)) {
@@ -275,7 +296,7 @@ func Fingerprint(rule, file, location string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// finish drops allowlisted and duplicate findings, sorts, and logs.
+// finish drops allowlisted and duplicate findings, and sorts.
 func (s *Scanner) finish(in []Finding) []Finding {
 	seen := map[string]bool{}
 	out := in[:0]
@@ -300,9 +321,6 @@ func (s *Scanner) finish(in []Finding) []Finding {
 		}
 		return a.RuleID < b.RuleID
 	})
-	for _, f := range out {
-		s.log.Debug("secret found", "rule", f.RuleID, "file", f.File, "line", f.Line, "resource", f.Resource, "fingerprint", f.Fingerprint, "source", f.Source)
-	}
 	if len(out) == 0 {
 		return nil
 	}

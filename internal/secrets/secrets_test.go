@@ -436,3 +436,17 @@ func TestRulesShared(t *testing.T) {
 		t.Errorf("strict scanner: %d findings after the lenient one was made, want 1", n)
 	}
 }
+
+// TestUnscannedObjectsAreReported: an object that cannot be printed is
+// skipped and returned for the caller to log, by type only.
+func TestUnscannedObjectsAreReported(t *testing.T) {
+	s := newTestScanner(t, Allowlist{})
+	bad := manifest.New(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}, "data": map[string]any{"f": func() {}}}, "app/cm.yaml")
+	if got := s.ScanManifests("prod", []manifest.Object{bad}); got != nil {
+		t.Errorf("findings = %v, want none", got)
+	}
+	got := s.Unscanned()
+	if len(got) != 1 || got[0].Env != "prod" || got[0].Resource != "ConfigMap/c" || got[0].ErrorType == "" {
+		t.Errorf("Unscanned() = %+v, want the ConfigMap of prod with its error's type", got)
+	}
+}
