@@ -13,7 +13,7 @@ import (
 // TestCommandsHandle runs comments as their authors: what each is answered,
 // how the comment is reacted to, and what is queued.
 func TestCommandsHandle(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	ctx := context.Background()
 	pr := f.openPR(2, testrepo.Branch(testrepo.ImageBumpProduction))
 	f.gh.SetPermission(owner, repoName, "writer", "write")

@@ -39,7 +39,7 @@ func TestDriftIssueMasksValues(t *testing.T) {
 		{"masker", masker, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, "")
+			f := newFixture(t)
 			d := &Drift{Repos: f.repos, DB: f.db, Mask: tt.mask, Logger: f.log}
 			if err := d.report(context.Background(), ev, work.Sync{Repo: f.repo, Environment: "prod", Commit: "abc"}); err != nil {
 				t.Fatal(err)

@@ -45,13 +45,20 @@ type fixture struct {
 	jobID int64
 }
 
-// newFixture serves the example repository (testrepo) unless src names
-// another directory.
-func newFixture(t *testing.T, src string) *fixture {
+// newFixture serves the example repository (testrepo).
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	if src == "" {
-		src = testrepo.Build(t)
-	}
+	return serve(t, testrepo.Build(t), nil)
+}
+
+// newFixtureWith serves a repository of one commit on main holding files.
+func newFixtureWith(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	return serve(t, "", files)
+}
+
+func serve(t *testing.T, src string, files map[string]string) *fixture {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +69,9 @@ func newFixture(t *testing.T, src string) *fixture {
 	f.git = gittest.NewServer(t)
 	f.git.SetTokenCheck(f.gh.IsInstallationToken)
 	clone := f.git.CreateRepo(t, repoName, src)
+	if files != nil {
+		f.git.Commit(t, repoName, "main", files, "initial")
+	}
 	r := f.gh.AddRepo(githubtest.Repo{Owner: owner, Name: repoName, CloneURL: clone})
 	f.repo = work.Repo{InstallationID: r.InstallationID, FullName: r.FullName(), CloneURL: clone, HTMLURL: "https://github.com/" + r.FullName(), DefaultBranch: "main"}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})

@@ -88,7 +88,7 @@ func clone(obj map[string]any) map[string]any {
 // branch, whatever branch the pull request is into and whatever its head
 // or base defines.
 func TestLiveDefinitions(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	app := func(name, ns string) string {
 		return "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: " + name + "\nspec:\n  source:\n    path: " + name +
 			"\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: " + ns + "\n"

@@ -17,7 +17,7 @@ import (
 
 // TestPlansHandle: which environments a push to main syncs, and why.
 func TestPlansHandle(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	ctx := context.Background()
 	h := &Plans{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
 	first := f.head("main")
@@ -66,7 +66,7 @@ func TestPlansHandle(t *testing.T) {
 // TestPlansManualNotice: a merge touching a manual environment syncs
 // nothing there and tells the merged pull request how to sync it.
 func TestPlansManualNotice(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	ctx := context.Background()
 	first := f.head("main")
 	kust := strings.Replace(f.file("main", "overlays/production/kustomization.yaml"), "count: 5", "count: 6", 1)

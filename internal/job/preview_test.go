@@ -43,7 +43,7 @@ func checkConclusions(f *fixture, sha string) map[string]string {
 // TestPreviewsHandle: each scenario gets one sticky comment and both checks,
 // completed with what the change deserves.
 func TestPreviewsHandle(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	h := newPreviews(t, f)
 	tests := []struct {
 		scenario     string
@@ -90,7 +90,7 @@ func annotates(f *fixture, sha, path string) bool {
 // TestPreviewsHandleAgain: a redelivered or retried preview of the same
 // head reuses its check runs and edits its one comment.
 func TestPreviewsHandleAgain(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	h := newPreviews(t, f)
 	pr := f.openPR(3, testrepo.Branch(testrepo.BaseChange))
 	for range 2 {
@@ -110,7 +110,7 @@ func TestPreviewsHandleAgain(t *testing.T) {
 // head that is no longer on the pull request fails for good without
 // touching the checks (the newer push has its own job).
 func TestPreviewsHandleSkips(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	h := newPreviews(t, f)
 	closed := f.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 4, HeadSHA: f.head("main"), BaseRef: "main", State: "closed"})
 	if err := h.Handle(context.Background(), previewJob(f, closed)); err != nil {

@@ -13,7 +13,7 @@ import (
 // TestRefreshesQueuesEveryOpenPullRequest: a policy change on main queues a
 // preview of each pull request open into main, at its current head.
 func TestRefreshesQueuesEveryOpenPullRequest(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t)
 	f.openPR(1, testrepo.Branch(testrepo.ImageBumpProduction))
 	f.openPR(2, testrepo.Branch(testrepo.BaseChange))
 	h := &Refreshes{Repos: f.repos, Queue: f.db, Logger: f.log}

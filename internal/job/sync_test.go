@@ -3,8 +3,6 @@ package job
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,16 +45,7 @@ func demoConfigMap(value string) string {
 // returns a Syncs handler applying to a real API server.
 func newSyncFixture(t *testing.T) (*fixture, *Syncs) {
 	t.Helper()
-	src := t.TempDir()
-	for name, body := range map[string]string{"apps/demo.yaml": demoApp, "demo/settings.yaml": demoConfigMap("blue")} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f := newFixture(t, src)
+	f := newFixtureWith(t, map[string]string{"apps/demo.yaml": demoApp, "demo/settings.yaml": demoConfigMap("blue")})
 	kc, err := kube.NewCluster(clustertest.Start(t))
 	if err != nil {
 		t.Fatal(err)
