@@ -28,9 +28,9 @@ import (
 var healBackoff = backoff.Exponential{Base: 2 * time.Second, Factor: 3, Max: 5 * time.Minute}
 
 const (
-	// DefaultHealQuiet is how long an object must stay put before its
+	// defaultHealQuiet is how long an object must stay put before its
 	// backoff resets.
-	DefaultHealQuiet = 10 * time.Minute
+	defaultHealQuiet = 10 * time.Minute
 )
 
 // Drift keeps what ferry last applied, watches it in each cluster, and acts
@@ -43,7 +43,7 @@ type Drift struct {
 	Queue  Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
-	// HealQuiet overrides DefaultHealQuiet.
+	// HealQuiet overrides defaultHealQuiet.
 	HealQuiet time.Duration
 	// Mask hides secret values in a drift issue, which shows the drifted
 	// fields' values in Git and live (secrets.Masker; nil: none).
@@ -203,7 +203,7 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 	now := d.now()
 	d.mu.Lock()
 	st := d.heals[key]
-	if now.Sub(st.last) > cmp.Or(d.HealQuiet, DefaultHealQuiet) {
+	if now.Sub(st.last) > cmp.Or(d.HealQuiet, defaultHealQuiet) {
 		st.count = 0
 	}
 	delay := healBackoff.Delay(st.count)

@@ -1,11 +1,15 @@
 package job
 
 import (
+	"context"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/chatops"
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/history"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 func TestTargets(t *testing.T) {
@@ -49,5 +53,52 @@ func TestPickRevision(t *testing.T) {
 	}
 	if _, err := pickRevision(nil, chatops.Command{Env: "prod"}); err == nil {
 		t.Error("no history: want a refusal")
+	}
+}
+
+// TestSyncTrigger: why a push syncs an environment; a merged rollback pull
+// request (ferry's own branch) syncs as a rollback.
+func TestSyncTrigger(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.head("main")
+	second := f.git.Commit(t, repoName, "main", map[string]string{"charts/payment-service/values.yaml": "replicas: 4\n"}, "values")
+	dir, _, err := f.repos.fetchBranch(ctx, f.repo, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := repofs.OpenGit(ctx, dir, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	after, err := repofs.OpenGit(ctx, dir, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Close()
+	trees := &pushTrees{before: before, after: after, changed: repofs.Changed(before, after)}
+	chart := environment.Environment{Name: "payment-service", Type: environment.Helm, Path: "charts/payment-service"}
+	other := environment.Environment{Name: "elsewhere", Type: environment.Directory, Path: "nothing-here"}
+	rollback := &github.PullRequest{Number: 9, HeadRef: "ferry/rollback-payment-service-abc"}
+	feature := &github.PullRequest{Number: 8, HeadRef: "feature"}
+	tests := []struct {
+		name string
+		env  environment.Environment
+		seen bool
+		pr   *github.PullRequest
+		want string // "" = not synced
+	}{
+		{"never synced", other, false, nil, work.TriggerFirstSight},
+		{"untouched", other, true, feature, ""},
+		{"merge", chart, true, feature, work.TriggerMerge},
+		{"merge without a pull request", chart, true, nil, work.TriggerMerge},
+		{"rollback pull request", chart, true, rollback, work.TriggerRollback},
+	}
+	for _, tt := range tests {
+		got, ok := syncTrigger(tt.env, trees, tt.seen, tt.pr)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("%s: %q %v, want %q", tt.name, got, ok, tt.want)
+		}
 	}
 }

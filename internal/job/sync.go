@@ -26,9 +26,9 @@ import (
 // maxRetries caps an Application's retry limit at what the queue runs.
 const maxRetries = queue.DefaultMaxAttempts - 1
 
-// DefaultDegradationWindow is how long after a successful sync a rollout
+// defaultDegradationWindow is how long after a successful sync a rollout
 // turning Degraded still reverts its commit, unless .ferry.yaml says.
-const DefaultDegradationWindow = 10 * time.Minute
+const defaultDegradationWindow = 10 * time.Minute
 
 // Syncs handles work.KindSync: one environment to one commit, tried again
 // by the queue under the Application's retry policy, then recorded,
@@ -44,7 +44,7 @@ type Syncs struct {
 	Mask diff.Masker
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
-	// DegradationWindow is DefaultDegradationWindow unless set (negative:
+	// DegradationWindow is defaultDegradationWindow unless set (negative:
 	// no watch); .ferry.yaml's sync.degradationWindow overrides it.
 	DegradationWindow time.Duration
 	// Drift and Rollouts, when set, watch what each successful sync applied.
@@ -273,7 +273,7 @@ func (h *Syncs) pullRequestOf(ctx context.Context, gh *github.Client, repo githu
 func (h *Syncs) watch(ctx context.Context, kc *kube.Cluster, a work.Sync, co *checkout, out deploy.Outcome) {
 	def := h.DegradationWindow
 	if def == 0 {
-		def = DefaultDegradationWindow
+		def = defaultDegradationWindow
 	}
 	window := co.cfg.Sync.Window(def)
 	if h.Rollouts != nil && window > 0 && a.Trigger != work.TriggerSelfHeal {
