@@ -10,10 +10,11 @@
 // so that a burst of writes costs one; the informers' resync compares
 // everything again periodically, for events lost on the way.
 //
-// The comparison is local: the live object from the informer's cache against the desired state ferry last applied, on the
-// fields ferry's apply sets, read from managedFields. It costs no API
-// request. The alternative, a server-side dry-run apply of the desired state
-// compared with the live object, would let the server normalize values but
+// The comparison is local: the live object from the informer's cache
+// against the desired state ferry last applied, on the fields ferry's apply
+// sets, read from managedFields. It costs no API request. The alternative,
+// a server-side dry-run apply of the desired state compared with the live
+// object, would let the server normalize values but
 // costs a write request per change and per resync of every object (a
 // thousand objects: a thousand dry-run PATCHes every resync), needs the
 // admission chain to be up, and still needs managedFields to say who made
@@ -175,13 +176,16 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) error {
 	w.appsMu.Unlock()
 	var errs []error
 	for _, gvk := range gvks {
+		cannot := func(err error) {
+			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
+		}
 		var versions []string
 		if gvk.Version != "" {
 			versions = []string{gvk.Version}
 		}
 		m, err := w.cluster.Mapper.RESTMapping(gvk.GroupKind(), versions...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
+			cannot(err)
 			continue
 		}
 		gvr := m.Resource
@@ -190,7 +194,7 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) error {
 		}
 		inf := w.factory.ForResource(gvr).Informer()
 		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { w.watchFailed(gvr, err) }); err != nil {
-			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
+			cannot(err)
 			continue
 		}
 		_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -209,7 +213,7 @@ func (w *Watcher) Track(app string, gvks []schema.GroupVersionKind) error {
 			},
 		})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("drift: app %s: cannot watch %s: %w", app, gvk, err))
+			cannot(err)
 			continue
 		}
 		w.informers[gvr] = inf

@@ -29,16 +29,8 @@ func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil
 	}
-	return &retryAfterError{err: err, after: d}
+	return &retryError{err: err, d: d}
 }
-
-type retryAfterError struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
 
 // RetryIn asks for the job to be retried after d, for handlers that
 // schedule their own retries (a sync following its Application's retry
@@ -51,26 +43,46 @@ func RetryIn(err error, d time.Duration) error {
 	if err == nil {
 		return nil
 	}
-	return &retryInError{err: err, in: d}
+	return &retryError{err: err, d: d, exact: true}
 }
 
-type retryInError struct {
-	err error
-	in  time.Duration
+// retryError is a RetryAfter (a floor) or, exact, a RetryIn.
+type retryError struct {
+	err   error
+	d     time.Duration
+	exact bool
 }
 
-func (e *retryInError) Error() string { return e.err.Error() }
-func (e *retryInError) Unwrap() error { return e.err }
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
 
 // retryDelay is when to retry after err, given the Pool's backoff for the
 // attempt: the RetryIn delay when err has one, else the backoff, either
 // raised to the largest RetryAfter floor.
 func retryDelay(err error, backoff time.Duration) time.Duration {
-	var in *retryInError
-	if errors.As(err, &in) {
-		backoff = in.in
+	if d, ok := retryExact(err); ok {
+		backoff = d
 	}
 	return max(backoff, retryFloor(err), 0)
+}
+
+// retryExact is the first RetryIn delay in err's tree, looking where
+// errors.As does.
+func retryExact(err error) (time.Duration, bool) {
+	if r, ok := err.(*retryError); ok && r.exact {
+		return r.d, true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return retryExact(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if d, ok := retryExact(e); ok {
+				return d, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // IsPermanent reports whether err (or an error it wraps) was marked Permanent.
@@ -85,8 +97,8 @@ func isPermanent(err error) bool {
 func retryFloor(err error) time.Duration {
 	var floor time.Duration
 	for err != nil {
-		if r, ok := err.(*retryAfterError); ok && r.after > floor {
-			floor = r.after
+		if r, ok := err.(*retryError); ok && !r.exact && r.d > floor {
+			floor = r.d
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:

@@ -174,6 +174,8 @@ func TestPoolRecordsOutcomes(t *testing.T) {
 			wantOp: "retry", wantAt: t0.Add(3 * time.Second), wantErr: boom.Error(), wantHandled: true},
 		{name: "RetryAfter inside RetryIn still raises it", attempts: 1, handler: func() error { return queue.RetryIn(queue.RetryAfter(boom, time.Minute), 5*time.Second) },
 			wantOp: "retry", wantAt: t0.Add(time.Minute), wantErr: boom.Error(), wantHandled: true},
+		{name: "RetryIn among joined errors", attempts: 1, handler: func() error { return errors.Join(errors.New("one"), queue.RetryIn(boom, 4*time.Second)) },
+			wantOp: "retry", wantAt: t0.Add(4 * time.Second), wantErr: "one\n" + boom.Error(), wantHandled: true},
 		{name: "RetryIn on the last attempt fails", attempts: 3, handler: func() error { return queue.RetryIn(boom, time.Second) },
 			wantOp: "fail", wantErr: boom.Error(), wantHandled: true},
 		{name: "permanent fails at once", attempts: 1, handler: func() error { return queue.Permanent(boom) },
