@@ -210,8 +210,13 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 	if err != nil {
 		return nil, deploy.Outcome{}, err
 	}
+	started := time.Now()
 	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv, HealthTimeout: h.HealthTimeout})
 	out.Mask(h.Mask)
+	if out.Changes != nil {
+		h.Logger.Info("applied", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "summary", out.Changes.Summary(),
+			"notes", out.Changes.Notes, "result", out.Result, "elapsed", time.Since(started).Round(time.Millisecond))
+	}
 	if out.Inventory != nil {
 		if err := h.DB.SetInventory(ctx, a.FullName, a.Environment, out.Inventory); err != nil {
 			return nil, out, err
