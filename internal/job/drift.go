@@ -58,6 +58,7 @@ type Drift struct {
 	selfHeal map[string]bool
 	heals    map[string]healState
 	tracks   chan track
+	stopped  chan struct{} // closed when Run returns
 }
 
 type healState struct {
@@ -76,7 +77,7 @@ func (d *Drift) init() {
 	d.once.Do(func() {
 		d.desired = map[string]map[manifest.Key]manifest.Object{}
 		d.synced, d.selfHeal, d.heals = map[string]work.Sync{}, map[string]bool{}, map[string]healState{}
-		d.tracks = make(chan track)
+		d.tracks, d.stopped = make(chan track), make(chan struct{})
 	})
 }
 
@@ -99,6 +100,7 @@ func (d *Drift) Synced(ctx context.Context, c *kube.Cluster, a work.Sync, selfHe
 	d.mu.Unlock()
 	select {
 	case d.tracks <- track{cluster: c, env: a.Environment, kinds: kinds}:
+	case <-d.stopped:
 	case <-ctx.Done():
 	}
 }
@@ -131,6 +133,7 @@ func desiredState(rendered []manifest.Object, cs *syncer.ChangeSet) (map[manifes
 // Run watches and acts on drift until ctx ends: one watcher per cluster.
 func (d *Drift) Run(ctx context.Context) {
 	d.init()
+	defer close(d.stopped)
 	watchers := map[*kube.Cluster]*drift.Watcher{}
 	events, problems := make(chan drift.Event, 256), make(chan error, 16)
 	for {

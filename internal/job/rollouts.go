@@ -31,11 +31,12 @@ type Rollouts struct {
 	// Poll is how often a rollout is checked (default 2 s).
 	Poll     time.Duration
 	requests chan Rollout
+	stopped  chan struct{} // closed when Run returns
 }
 
 // NewRollouts returns a Rollouts; Run must run for it to watch.
 func NewRollouts(q Enqueuer, log *slog.Logger) *Rollouts {
-	return &Rollouts{Queue: q, Logger: log, requests: make(chan Rollout)}
+	return &Rollouts{Queue: q, Logger: log, requests: make(chan Rollout), stopped: make(chan struct{})}
 }
 
 // Watch starts watching r, ending the watch of the environment's previous
@@ -43,12 +44,14 @@ func NewRollouts(q Enqueuer, log *slog.Logger) *Rollouts {
 func (w *Rollouts) Watch(ctx context.Context, r Rollout) {
 	select {
 	case w.requests <- r:
+	case <-w.stopped:
 	case <-ctx.Done():
 	}
 }
 
 // Run watches until ctx ends.
 func (w *Rollouts) Run(ctx context.Context) {
+	defer close(w.stopped)
 	watches := map[string]context.CancelFunc{}
 	for {
 		select {
