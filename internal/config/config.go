@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -70,21 +69,6 @@ type DiffConfig struct {
 	// diff.MatchKey, which the diffs use).
 	IgnoreLabels      []string `json:"ignoreLabels,omitempty"`
 	IgnoreAnnotations []string `json:"ignoreAnnotations,omitempty"`
-}
-
-// IgnoresLabel reports whether a label key is noise.
-func (d DiffConfig) IgnoresLabel(key string) bool { return matchAny(d.IgnoreLabels, key) }
-
-// IgnoresAnnotation reports whether an annotation key is noise.
-func (d DiffConfig) IgnoresAnnotation(key string) bool { return matchAny(d.IgnoreAnnotations, key) }
-
-func matchAny(patterns []string, key string) bool {
-	for _, p := range patterns {
-		if diff.MatchKey(p, key) {
-			return true
-		}
-	}
-	return false
 }
 
 // Load reads .ferry.yaml from the root of tree. A repository without one

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -333,10 +335,11 @@ func TestDiffIgnores(t *testing.T) {
 		{true, "helm.sh/chart", false},
 	}
 	for _, tt := range tests {
-		got := d.IgnoresLabel(tt.key)
+		patterns := d.IgnoreLabels
 		if tt.annotation {
-			got = d.IgnoresAnnotation(tt.key)
+			patterns = d.IgnoreAnnotations
 		}
+		got := slices.ContainsFunc(patterns, func(p string) bool { return diff.MatchKey(p, tt.key) })
 		if got != tt.want {
 			t.Errorf("ignores(annotation=%v, %q) = %v, want %v", tt.annotation, tt.key, got, tt.want)
 		}
