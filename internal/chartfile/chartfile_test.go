@@ -3,38 +3,16 @@ package chartfile_test
 import (
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/chartfile"
 	"github.com/ferry-gitops/ferry/internal/manifest"
-	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
-func tree(t *testing.T, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
-}
-
 func TestRead(t *testing.T) {
-	tr := tree(t, map[string]string{
+	tr := testrepo.Tree(t, map[string]string{
 		"pay/Chart.yaml":       "apiVersion: v2\nname: pay\nversion: 1.0.0\ndependencies:\n  - name: common\n    repository: file://../common\n  - repository: https://charts.example.com\n    name: &r redis\n  - name: {not: a name}\n",
 		"lib/Chart.yaml":       "apiVersion: v2\nname: lib\ntype: library\nversion: 1.0.0\n",
 		"v1/Chart.yaml":        "apiVersion: v1\nname: v1\nversion: 1.0.0\n",

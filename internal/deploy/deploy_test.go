@@ -3,8 +3,6 @@ package deploy
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,8 +12,8 @@ import (
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // cluster is a scripted Cluster: the errors its calls return, and what it
@@ -47,26 +45,6 @@ func (c *cluster) WaitHealthy(_ context.Context, keys []manifest.Key, timeout ti
 	return syncer.HealthReport{Resources: c.unhealthy}, c.healthErr
 }
 
-func tree(t *testing.T, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
-}
-
 const configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: demo\ndata:\n  a: b\n"
 
 func TestRun(t *testing.T) {
@@ -92,7 +70,7 @@ func TestRun(t *testing.T) {
 				env.Type = environment.Kustomize
 			}
 			c := tt.cluster
-			out := Run(context.Background(), preview.InProcess{}, &c, Request{Tree: tree(t, tt.files), Env: env, Config: &config.Config{}, HealthTimeout: time.Minute})
+			out := Run(context.Background(), preview.InProcess{}, &c, Request{Tree: testrepo.Tree(t, tt.files), Env: env, Config: &config.Config{}, HealthTimeout: time.Minute})
 			if out.Result != tt.result || out.Retryable != tt.retryable || (out.Inventory != nil) != tt.inventory {
 				t.Errorf("result %s retryable %v inventory %v (err %v), want %s %v %v", out.Result, out.Retryable, out.Inventory, out.Err, tt.result, tt.retryable, tt.inventory)
 			}

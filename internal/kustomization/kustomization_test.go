@@ -4,43 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	k "github.com/ferry-gitops/ferry/internal/kustomization"
 	"github.com/ferry-gitops/ferry/internal/manifest"
-	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
-
-// tree builds a repository tree from files; a value "symlink:target" is a link.
-func tree(t *testing.T, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
-}
 
 const everyField = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -99,7 +70,7 @@ helmChartInflationGenerator:
 `
 
 func TestLoadListsEveryReference(t *testing.T) {
-	tr := tree(t, map[string]string{"o/kustomization.yaml": everyField})
+	tr := testrepo.Tree(t, map[string]string{"o/kustomization.yaml": everyField})
 	f, err := k.Load(tr, "o")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +147,7 @@ func sprintRefs(refs []lined) string {
 // TestLoadReadsAsKustomize: keys in any case, anchors, deprecated
 // fields; references resolve from where the file really is.
 func TestLoadReadsAsKustomize(t *testing.T) {
-	tr := tree(t, map[string]string{
+	tr := testrepo.Tree(t, map[string]string{
 		"o/kustomization.yml": "metadata:\n  name: &u https://example.com/x\nRESOURCES:\n  - *u\n  - a.yaml\nPatches:\n  - Path: p.yaml\n",
 		"linked":              "symlink:o",
 	})
@@ -199,7 +170,7 @@ func TestLoadReadsAsKustomize(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	tr := tree(t, map[string]string{
+	tr := testrepo.Tree(t, map[string]string{
 		"syntax/kustomization.yaml":  "resources:\n- a.yaml\n  bad: [\n",
 		"unknown/kustomization.yaml": "resources:\n  - a.yaml\nnamePrefx: x-\n",
 		"typed/kustomization.yaml":   "resources: a.yaml\n",
@@ -241,7 +212,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	tr := tree(t, map[string]string{
+	tr := testrepo.Tree(t, map[string]string{
 		"two/kustomization.yaml":       "",
 		"two/Kustomization":            "",
 		"one/kustomization.yml":        "",

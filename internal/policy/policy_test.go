@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,34 +16,15 @@ import (
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 	"github.com/ferry-gitops/ferry/policies"
 )
-
-func writeTree(t testing.TB, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tree, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tree.Close() })
-	return tree
-}
 
 func newEngine(t testing.TB, repo map[string]string) *Engine {
 	t.Helper()
 	var tree *repofs.Tree
 	if repo != nil {
-		tree = writeTree(t, repo)
+		tree = testrepo.Tree(t, repo)
 	}
 	e, err := NewEngine(context.Background(), policies.Defaults(), tree)
 	if err != nil {
@@ -389,7 +369,7 @@ deny := set()
 
 	// The head's policy redefines deny as a complete rule next to the
 	// partial set in crd.rego, which OPA refuses to compile: fail closed.
-	if _, err := NewEngine(context.Background(), policies.Defaults(), writeTree(t, head)); err == nil {
+	if _, err := NewEngine(context.Background(), policies.Defaults(), testrepo.Tree(t, head)); err == nil {
 		t.Error("the head's conflicting policy compiled")
 	}
 	// Without that line, the head's policy would indeed let it through.
@@ -442,7 +422,7 @@ func TestBadPoliciesFailClosed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := NewEngine(context.Background(), policies.Defaults(), writeTree(t, tt.files))
+			e, err := NewEngine(context.Background(), policies.Defaults(), testrepo.Tree(t, tt.files))
 			if err == nil {
 				t.Fatalf("NewEngine succeeded (%v); want an error containing %q", e, tt.wantErr)
 			}

@@ -10,10 +10,11 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 func TestDirectory(t *testing.T) {
-	tree := dirTree(t, map[string]string{
+	tree := testrepo.Tree(t, map[string]string{
 		"app/a.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",
 		"app/b.yml":       "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: b1\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: b2\n",
 		"app/c.json":      `{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "c"}}`,
@@ -45,8 +46,7 @@ func TestDirectory(t *testing.T) {
 }
 
 func TestDirectoryErrors(t *testing.T) {
-	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n"})
+	outside := testrepo.Files(t, map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n"})
 	tests := []struct {
 		name     string
 		tree     map[string]string
@@ -71,7 +71,7 @@ func TestDirectoryErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "app", Path: "app", Type: environment.Directory, File: "apps/app.yaml"}
-			_, err := Render(context.Background(), dirTree(t, tt.tree), env, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.tree), env, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v, want *Error", err)

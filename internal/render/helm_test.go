@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 const valuesChartTemplate = `apiVersion: v1
@@ -106,12 +107,7 @@ func TestHelmValuesPrecedence(t *testing.T) {
 			want: map[string]string{"num": "int64"},
 		},
 	}
-	root := t.TempDir()
-	writeFiles(t, root, valuesChart())
-	tree, err := repofs.OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree := testrepo.Tree(t, valuesChart())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "rel", Path: "charts/app", Type: environment.Helm, Helm: tt.helm,
@@ -147,8 +143,7 @@ func TestHelmValuesPrecedence(t *testing.T) {
 // packChart writes a chart archive like `helm package` would.
 func packChart(t *testing.T, files map[string]string, outDir string) {
 	t.Helper()
-	src := t.TempDir()
-	writeFiles(t, src, files)
+	src := testrepo.Files(t, files)
 	c, err := loader.LoadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +158,7 @@ func cmTemplate(name string) string {
 }
 
 func TestHelmDependencies(t *testing.T) {
-	root := t.TempDir()
-	writeFiles(t, root, map[string]string{
+	root := testrepo.Files(t, map[string]string{
 		"services/top/Chart.yaml": `apiVersion: v2
 name: top
 version: 1.0.0
@@ -244,12 +238,7 @@ func TestHelmOutputLikeHelmTemplate(t *testing.T) {
 		"chart/templates/_helpers.tpl": "{{ define \"x\" }}x{{ end }}\n",
 		"chart/templates/caps.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\n  namespace: {{ .Release.Namespace }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version }}\n  minor: {{ .Capabilities.KubeVersion.Minor | quote }}\n",
 	}
-	root := t.TempDir()
-	writeFiles(t, root, files)
-	tree, err := repofs.OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tree := testrepo.Tree(t, files)
 	res, err := Render(context.Background(), tree, environment.Environment{Name: "my-env", Path: "chart", Type: environment.Helm}, Options{KubeVersion: "v1.31.4"})
 	if err != nil {
 		t.Fatal(err)
@@ -282,8 +271,7 @@ func TestHelmOutputLikeHelmTemplate(t *testing.T) {
 }
 
 func TestHelmRefusesWhatItWouldFetch(t *testing.T) {
-	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{"values.yaml": "secret: stolen\n", "lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\n"})
+	outside := testrepo.Files(t, map[string]string{"values.yaml": "secret: stolen\n", "lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\n"})
 	chart := func(deps string) map[string]string {
 		return map[string]string{
 			"chart/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n" + deps,
@@ -324,7 +312,7 @@ func TestHelmRefusesWhatItWouldFetch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := environment.Environment{Name: "web", Path: "chart", Type: environment.Helm, Helm: tt.helm, File: "apps/web.yaml"}
-			_, err := Render(context.Background(), dirTree(t, tt.tree), env, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.tree), env, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -378,7 +366,7 @@ func TestHelmErrorsAreLocated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(context.Background(), dirTree(t, tt.tree), environment.Environment{Name: "web", Path: "chart", Type: environment.Helm}, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.tree), environment.Environment{Name: "web", Path: "chart", Type: environment.Helm}, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v, want *Error", err)

@@ -6,45 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
-
-// writeFiles lays files out under dir; a value starting with "symlink:" makes a symlink.
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// dirTree builds a tree on disk and opens it.
-func dirTree(t testing.TB, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	writeFiles(t, dir, files)
-	tree, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
 
 // gitTree commits files to a fresh repository and opens the commit.
 func gitTree(t testing.TB, files map[string]string) *repofs.Tree {
@@ -52,8 +20,7 @@ func gitTree(t testing.TB, files map[string]string) *repofs.Tree {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
-	dir := t.TempDir()
-	writeFiles(t, dir, files)
+	dir := testrepo.Files(t, files)
 	for _, args := range [][]string{
 		{"init", "-q"},
 		{"add", "-A"},

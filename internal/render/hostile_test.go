@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // laughs is a billion-laughs document: n levels, each ten aliases of the
@@ -79,7 +80,7 @@ func TestRenderRefusesHostileInput(t *testing.T) {
 }
 
 func TestReadBudgetCountsRepeats(t *testing.T) {
-	tree := dirTree(t, map[string]string{"a.yaml": strings.Repeat("x", 1000)})
+	tree := testrepo.Tree(t, map[string]string{"a.yaml": strings.Repeat("x", 1000)})
 	r := newReader(context.Background(), tree, Limits{MaxReadBytes: 2500, MaxFiles: 100})
 	for i := 0; i < 2; i++ {
 		if _, err := r.read("a.yaml"); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 const deployYAML = `apiVersion: apps/v1
@@ -243,7 +244,7 @@ patchesJson6902:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := render(t, dirTree(t, tt.tree), environment.Environment{Name: "e", Path: tt.path, Type: environment.Kustomize})
+			res := render(t, testrepo.Tree(t, tt.tree), environment.Environment{Name: "e", Path: tt.path, Type: environment.Kustomize})
 			if tt.wantKeys != nil {
 				if got := keys(res.Objects); !slices.Equal(got, tt.wantKeys) {
 					t.Errorf("objects = %v, want %v", got, tt.wantKeys)
@@ -258,7 +259,7 @@ patchesJson6902:
 }
 
 func TestKustomizeSources(t *testing.T) {
-	tree := dirTree(t, with(baseFiles(), map[string]string{
+	tree := testrepo.Tree(t, with(baseFiles(), map[string]string{
 		"overlays/prod/kustomization.yaml": "resources:\n- ../../base\n- extra.yaml\n",
 		"overlays/prod/extra.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
 	}))
@@ -283,7 +284,7 @@ func TestKustomizeSources(t *testing.T) {
 }
 
 func TestKustomizeKeepsRequestedOriginAnnotations(t *testing.T) {
-	tree := dirTree(t, map[string]string{
+	tree := testrepo.Tree(t, map[string]string{
 		"app/kustomization.yaml": "resources:\n- cm.yaml\nbuildMetadata: [originAnnotations]\n",
 		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
 	})
@@ -383,7 +384,7 @@ images:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tree := dirTree(t, files)
+			tree := testrepo.Tree(t, files)
 			env := environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize, Kustomize: &tt.ks}
 			res, err := Render(context.Background(), tree, env, Options{})
 			if tt.wantErr != "" {
@@ -480,7 +481,7 @@ func TestKustomizeErrorsAreLocated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(context.Background(), dirTree(t, tt.tree), environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize}, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.tree), environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize}, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v (%T), want *Error", err, err)
@@ -508,7 +509,7 @@ func TestKustomizeThroughGit(t *testing.T) {
 		"overlays/prod/files/service.yaml": baseFiles()["base/service.yaml"],
 	})
 	git := render(t, gitTree(t, files), environment.Environment{Name: "prod", Path: "overlays/prod", Type: environment.Kustomize})
-	dir := render(t, dirTree(t, files), environment.Environment{Name: "prod", Path: "overlays/prod", Type: environment.Kustomize})
+	dir := render(t, testrepo.Tree(t, files), environment.Environment{Name: "prod", Path: "overlays/prod", Type: environment.Kustomize})
 	want := []string{"Service/web-x", "apps/Deployment/web-x"}
 	if got := keys(git.Objects); !slices.Equal(got, want) {
 		t.Errorf("git objects = %v, want %v", got, want)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // pw is the password planted in every broken file below.
@@ -158,7 +159,7 @@ func TestRenderErrorsQuoteNoContents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := map[environment.SourceType]string{environment.Kustomize: "ov", environment.Helm: "ch", environment.Directory: "d"}[tt.typ]
-			_, err := Render(context.Background(), dirTree(t, tt.files), environment.Environment{Name: "e", Type: tt.typ, Path: path}, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.files), environment.Environment{Name: "e", Type: tt.typ, Path: path}, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("Render() error %v, want an *Error", err)

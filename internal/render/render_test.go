@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // mixedRepo holds one environment of each kind, plus an overlay with its own
@@ -90,7 +91,7 @@ func sameResult(a, b *Result) bool {
 }
 
 func TestRenderLimits(t *testing.T) {
-	tree := dirTree(t, mixedRepo())
+	tree := testrepo.Tree(t, mixedRepo())
 	tests := []struct {
 		name   string
 		env    environment.Environment
@@ -126,7 +127,7 @@ func TestRenderLimits(t *testing.T) {
 func TestRenderCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Render(ctx, dirTree(t, mixedRepo()), mixedEnvs()[2], Options{})
+	_, err := Render(ctx, testrepo.Tree(t, mixedRepo()), mixedEnvs()[2], Options{})
 	var re *Error
 	if !errors.As(err, &re) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("err = %v, want a cancelled *Error", err)
@@ -147,7 +148,7 @@ func TestBoundedRecoversPanics(t *testing.T) {
 }
 
 func TestRenderRejectsBadEnvironments(t *testing.T) {
-	tree := dirTree(t, mixedRepo())
+	tree := testrepo.Tree(t, mixedRepo())
 	tests := []struct {
 		name string
 		env  environment.Environment
@@ -199,7 +200,7 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func BenchmarkRenderKustomize(b *testing.B) {
-	tree := dirTree(b, mixedRepo())
+	tree := testrepo.Tree(b, mixedRepo())
 	env := mixedEnvs()[0]
 	b.ResetTimer()
 	for b.Loop() {
@@ -210,7 +211,7 @@ func BenchmarkRenderKustomize(b *testing.B) {
 }
 
 func BenchmarkRenderHelm(b *testing.B) {
-	tree := dirTree(b, mixedRepo())
+	tree := testrepo.Tree(b, mixedRepo())
 	env := mixedEnvs()[2]
 	b.ResetTimer()
 	for b.Loop() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // TestKustomizeStaysInTheRepository renders hostile kustomizations. Besides
@@ -35,8 +36,7 @@ func TestKustomizeStaysInTheRepository(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 
-	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{
+	outside := testrepo.Files(t, map[string]string{
 		"secret.yaml":               "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n",
 		"kustomization.yaml":        "resources:\n- secret.yaml\n",
 		"nested/kustomization.yaml": "resources:\n- ../secret.yaml\n",
@@ -107,7 +107,7 @@ func TestKustomizeStaysInTheRepository(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(context.Background(), dirTree(t, tt.tree), environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize}, Options{})
+			_, err := Render(context.Background(), testrepo.Tree(t, tt.tree), environment.Environment{Name: "e", Path: "app", Type: environment.Kustomize}, Options{})
 			var re *Error
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v, want *Error", err)

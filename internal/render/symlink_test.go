@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // Result.Files names every symlink a render followed, besides the paths it
@@ -72,7 +73,7 @@ func TestFilesRecordSymlinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for kind, open := range map[string]func(testing.TB, map[string]string) *Result{
-			"dir": func(t testing.TB, f map[string]string) *Result { return render(t, dirTree(t, f), tt.env) },
+			"dir": func(t testing.TB, f map[string]string) *Result { return render(t, testrepo.Tree(t, f), tt.env) },
 			"git": func(t testing.TB, f map[string]string) *Result { return render(t, gitTree(t, f), tt.env) },
 		} {
 			t.Run(tt.name+"/"+kind, func(t *testing.T) {

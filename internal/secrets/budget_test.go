@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // A render input is scanned whatever its size or content; other large or
@@ -15,8 +16,8 @@ import (
 func TestScanDiffReadsRenderInputs(t *testing.T) {
 	big := strings.Repeat("# filler line\n", MaxTextFileSize/14+1) + "key_id = " + fakeAWSKeyID + "\n"
 	binary := "\x00\x01binary\nkey_id = " + fakeAWSKeyID + "\n"
-	base := writeTree(t, map[string]string{"keep.txt": "x\n"})
-	head := writeTree(t, map[string]string{"keep.txt": "x\n", "gen/big.txt": big, "gen/blob.bin": binary})
+	base := testrepo.Tree(t, map[string]string{"keep.txt": "x\n"})
+	head := testrepo.Tree(t, map[string]string{"keep.txt": "x\n", "gen/big.txt": big, "gen/blob.bin": binary})
 	changed := repofs.Changed(base, head)
 	tests := []struct {
 		name   string
@@ -47,8 +48,8 @@ func TestScanBudget(t *testing.T) {
 	for _, f := range []string{"a.txt", "b.txt", "c.txt"} {
 		files[f] = strings.Repeat("line of text\n", 100)
 	}
-	base := writeTree(t, map[string]string{})
-	head := writeTree(t, files)
+	base := testrepo.Tree(t, map[string]string{})
+	head := testrepo.Tree(t, files)
 	s := newTestScanner(t, Allowlist{}, WithLimits(Limits{Bytes: 2000, Time: time.Minute}))
 	got, err := s.ScanDiff(context.Background(), base, head, repofs.Changed(base, head))
 	if err != nil {

@@ -2,14 +2,13 @@ package secrets
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // Fake values, shaped for gitleaks' rules.
@@ -286,42 +285,16 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
-func writeTree(t *testing.T, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(content, "symlink:") {
-			if err := os.Symlink(strings.TrimPrefix(content, "symlink:"), p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tree, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tree.Close() })
-	return tree
-}
-
 func TestAddedLines(t *testing.T) {
 	big := strings.Repeat("x\n", MaxTextFileSize/2+1)
-	base := writeTree(t, map[string]string{
+	base := testrepo.Tree(t, map[string]string{
 		"changed.yaml":   "a: 1\nb: 2\nc: 3\n",
 		"deleted.yaml":   "gone: true\n",
 		"binary-was.txt": "old\x00bytes\n",
 		"crlf.txt":       "one\r\ntwo\r\n",
 		"unchanged.txt":  "same\n",
 	})
-	head := writeTree(t, map[string]string{
+	head := testrepo.Tree(t, map[string]string{
 		"changed.yaml":   "a: 1\nnew: x\nb: 2\nc: 33\n",
 		"new.txt":        "first\nsecond",
 		"binary-was.txt": "text now\n",
@@ -356,11 +329,11 @@ func TestAddedLines(t *testing.T) {
 }
 
 func TestScanDiff(t *testing.T) {
-	base := writeTree(t, map[string]string{
+	base := testrepo.Tree(t, map[string]string{
 		"k8s/secret.yaml": secretDoc,
 		"old.sh":          "T=" + fakeGitHubPAT + "\n",
 	})
-	head := writeTree(t, map[string]string{
+	head := testrepo.Tree(t, map[string]string{
 		"k8s/secret.yaml": secretDoc + "  token: RmVycnlGYWtlRGItSURNYnNOSVp3ZzZIYk9JSA==\n",
 		"old.sh":          "T=" + fakeGitHubPAT + "\necho done\n",
 		"new.ini":         "key_id = " + fakeAWSKeyID + "\n",

@@ -1,6 +1,7 @@
 // Package testrepo is test support: it builds the GitOps repository ferry's
-// tests run against (testdata/gitops, through hack/testrepo.sh) and
-// generates large synthetic repositories for benchmarks.
+// tests run against (testdata/gitops, through hack/testrepo.sh), generates
+// large synthetic repositories for benchmarks, and lays small repositories
+// out from a map of file name to content (Write, Files, Tree).
 package testrepo
 
 import (
