@@ -20,6 +20,10 @@ func TestPlansHandle(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	h := &Plans{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
+	f.gh.Handle("repos/list-pull-requests-associated-with-commit", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[]")
+	})
 	first := f.head("main")
 	plan := func(before, after string) map[string]string {
 		t.Helper()
@@ -39,11 +43,14 @@ func TestPlansHandle(t *testing.T) {
 		return got
 	}
 	// Never synced: every automated environment on main, first sight.
-	if got := plan(strings.Repeat("0", 40), first); len(got) != 1 || got["payment-service"] != work.TriggerFirstSight {
-		t.Errorf("first push planned %v, want payment-service first-sight", got)
+	want := map[string]string{"payment-service": work.TriggerFirstSight, "payment-service-staging": work.TriggerFirstSight}
+	if got := plan(strings.Repeat("0", 40), first); !equalMaps(got, want) {
+		t.Errorf("first push planned %v, want %v", got, want)
 	}
-	if err := f.db.SetInventory(ctx, f.repo.FullName, "payment-service", []manifest.Key{{Kind: "ConfigMap", Namespace: "production", Name: "x"}}); err != nil {
-		t.Fatal(err)
+	for env := range want {
+		if err := f.db.SetInventory(ctx, f.repo.FullName, env, []manifest.Key{{Kind: "ConfigMap", Namespace: "x", Name: "x"}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		name  string
