@@ -52,7 +52,7 @@ func BenchmarkDiscover500(b *testing.B) {
 // parsed, and convention is not needed.
 func BenchmarkDiscover500Application(b *testing.B) {
 	dir := generated(b, 500)
-	writeFiles(b, dir, map[string]string{"apps/env-000.yaml": app("env-000", "overlays/env-000")})
+	testrepo.Write(b, dir, map[string]string{"apps/env-000.yaml": app("env-000", "overlays/env-000")})
 	benchmarkDiscover(b, dir, 1)
 }
 

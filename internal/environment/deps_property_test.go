@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 var (
@@ -60,7 +61,7 @@ func checkRepository(t *testing.T, seed int64, stats map[string]int) {
 	for range 1 + g.r.Intn(3) {
 		edits = append(edits, head.edit())
 	}
-	baseTree, headTree := tree(t, g.files), tree(t, head.files)
+	baseTree, headTree := testrepo.Tree(t, g.files), testrepo.Tree(t, head.files)
 	changed := repofs.Changed(baseTree, headTree)
 	fail := func(format string, args ...any) {
 		t.Helper()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 const chartYAML = "apiVersion: v2\nname: app\nversion: 1.0.0\n"
@@ -134,7 +135,7 @@ func TestDependenciesFollowSymlinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := environment.Dependencies(tree(t, tt.files), tt.env)
+			got, err := environment.Dependencies(testrepo.Tree(t, tt.files), tt.env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,7 +182,7 @@ func TestDependenciesSymlinkLoop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := environment.Dependencies(tree(t, tt.files), tt.env)
+			_, err := environment.Dependencies(testrepo.Tree(t, tt.files), tt.env)
 			if err == nil || !strings.Contains(err.Error(), "too many levels of symbolic links") {
 				t.Errorf("Dependencies() error = %v, want a symlink loop", err)
 			}

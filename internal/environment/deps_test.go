@@ -211,7 +211,7 @@ helmCharts:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := environment.Dependencies(tree(t, tt.files), tt.env)
+			got, err := environment.Dependencies(testrepo.Tree(t, tt.files), tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Dependencies() error = %v, want one containing %q", err, tt.wantErr)
@@ -242,7 +242,7 @@ func checkDeps(t *testing.T, got environment.Deps, wantFiles, wantDirs []string)
 }
 
 func TestTouches(t *testing.T) {
-	tr := tree(t, merge(sharedBase(), map[string]string{
+	tr := testrepo.Tree(t, merge(sharedBase(), map[string]string{
 		"charts/pay/Chart.yaml":     "apiVersion: v2\nname: pay\nversion: 1.0.0\n",
 		"envs/prod/values-pay.yaml": "replicas: 5\n",
 	}))

@@ -310,7 +310,7 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := environment.Discover(tree(t, tt.files), environment.DiscoverOptions{RepoURL: tt.repoURL})
+			got, err := environment.Discover(testrepo.Tree(t, tt.files), environment.DiscoverOptions{RepoURL: tt.repoURL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -437,7 +437,7 @@ diff:
   ignoreLabels: [helm.sh/chart]
 `,
 	}
-	tr := tree(t, files)
+	tr := testrepo.Tree(t, files)
 	cfg, err := config.Load(tr)
 	if err != nil {
 		t.Fatal(err)
@@ -558,7 +558,7 @@ dependencies:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := environment.Discover(tree(t, tt.files), environment.DiscoverOptions{})
+			got, err := environment.Discover(testrepo.Tree(t, tt.files), environment.DiscoverOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,49 +2,12 @@ package environment_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
 
-	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 // symlinkPrefix marks a tree entry as a symlink to the rest of the value.
-const symlinkPrefix = "symlink:"
-
-// writeFiles writes files (path → content) under dir.
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, symlinkPrefix); ok {
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// tree builds a repository tree from files.
-func tree(t testing.TB, files map[string]string) *repofs.Tree {
-	t.Helper()
-	dir := t.TempDir()
-	writeFiles(t, dir, files)
-	tr, err := repofs.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
-}
+const symlinkPrefix = testrepo.SymlinkPrefix
 
 // merge returns the union of file maps, later ones winning.
 func merge(maps ...map[string]string) map[string]string {

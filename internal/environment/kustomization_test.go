@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
 func TestReadKustomization(t *testing.T) {
-	tr := tree(t, map[string]string{
+	tr := testrepo.Tree(t, map[string]string{
 		"o/kustomization.yml": kustomizationHeader + `resources:
   - ../base
   - cm.yaml
