@@ -67,7 +67,9 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 		if queue.IsPermanent(err) && !errors.Is(err, errHeadMoved) {
 			// Nothing will retry this: say why on both checks instead of
 			// leaving them in progress forever (and the PR unmergeable).
-			return errors.Join(err, githubRetry(checks.fail(ctx, gh, repo, report.PreviewFailed(err.Error()))))
+			if cerr := checks.fail(ctx, gh, repo, report.PreviewFailed(err.Error())); cerr != nil {
+				return githubRetry(cerr)
+			}
 		}
 		return err
 	}
