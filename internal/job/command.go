@@ -157,9 +157,10 @@ func (c *Commands) diff(ctx context.Context, gh *github.Client, repo github.Repo
 	return c.Queue.Enqueue(ctx, spec)
 }
 
-// sync syncs an environment to a merged pull request's merge commit: the
-// "an engineer approves each sync" of a manual sync policy. An open pull
-// request is refused: Git first.
+// sync syncs an environment to the current tip of the branch it follows,
+// as the default branch defines it, every time it is asked (a re-sync
+// heals drift); going back is /ferry rollback's. It is asked on a merged
+// pull request: Git first.
 func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
 	pr, err := gh.GetPullRequest(ctx, repo, a.Number)
 	if err != nil {
@@ -168,11 +169,28 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 	if !pr.Merged || pr.MergeCommit == "" {
 		return "", refuse(report.SyncRefusedUnmerged(cmd.Env))
 	}
-	spec, err := work.Sync{Repo: a.Repo, Branch: pr.BaseRef, Commit: pr.MergeCommit, Environment: cmd.Env, Trigger: work.TriggerManual, PR: a.Number, Actor: a.Author}.Spec()
+	reg, err := c.Repos.registry(ctx, a.Repo, pr.BaseRef)
 	if err != nil {
 		return "", err
 	}
-	return report.SyncReply(cmd.Env, pr.MergeCommit), c.Queue.Enqueue(ctx, spec)
+	env, ok := reg.env(cmd.Env)
+	if !ok {
+		return "", refuse(report.SyncRefusedUnknown(cmd.Env, reg.branch))
+	}
+	branch := reg.targetBranch(env)
+	dir, _, err := c.Repos.fetchBranch(ctx, a.Repo, branch)
+	if err != nil {
+		return "", err
+	}
+	tip, err := repofs.ResolveCommit(ctx, dir, branchRef(branch))
+	if err != nil {
+		return "", err
+	}
+	spec, err := work.Sync{Repo: a.Repo, Branch: branch, Commit: tip, Environment: cmd.Env, Trigger: work.TriggerManual, PR: a.Number, Actor: a.Author}.Spec()
+	if err != nil {
+		return "", err
+	}
+	return report.SyncReply(cmd.Env, branch, tip), c.Queue.Enqueue(ctx, spec)
 }
 
 // rollback opens a pull request whose content is a revision from the

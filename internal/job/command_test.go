@@ -2,10 +2,12 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/chatops"
+	"github.com/ferry-gitops/ferry/internal/githubtest"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -64,5 +66,40 @@ func TestCommandsHandle(t *testing.T) {
 	}
 	if lock, err := f.db.Lock(ctx, f.repo.FullName, "payment-service-production"); err != nil || lock == nil || lock.By != "writer" || lock.Reason != "release freeze" {
 		t.Errorf("lock %+v (%v)", lock, err)
+	}
+}
+
+// TestCommandsSyncTheTip: /ferry sync on an older merged pull request
+// syncs the tip of the environment's branch, never that pull request's
+// older merge commit.
+func TestCommandsSyncTheTip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.gh.SetPermission(owner, repoName, "writer", "write")
+	first := f.git.Commit(t, repoName, "main", map[string]string{"docs/one.md": "1\n"}, "PR 1")
+	f.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 1, Merged: true, MergeCommitSHA: first})
+	second := f.git.Commit(t, repoName, "main", map[string]string{"docs/two.md": "2\n"}, "PR 2")
+	h := &Commands{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
+	for _, tt := range []struct{ env, reply string }{
+		{"payment-service-production", "to the tip of `main`, `" + second[:12] + "`"},
+		{"nowhere", "is not an environment of the default branch"},
+	} {
+		c := f.gh.AddComment(owner, repoName, 1, "writer", "/ferry sync "+tt.env)
+		cmds, errs := chatops.Parse(c.Body)
+		if err := h.Handle(ctx, f.job(work.Command{Repo: f.repo, Number: 1, CommentID: c.ID, Author: "writer", Commands: cmds, Errors: errs}.Spec())); err != nil {
+			t.Fatal(err)
+		}
+		comments := f.gh.Comments(owner, repoName, 1)
+		if reply := comments[len(comments)-1].Body; !strings.Contains(reply, tt.reply) {
+			t.Errorf("/ferry sync %s: %q, want %q", tt.env, reply, tt.reply)
+		}
+	}
+	queued := f.queued(work.KindSync)
+	if len(queued) != 1 {
+		t.Fatalf("%d syncs queued, want 1", len(queued))
+	}
+	var s work.Sync
+	if err := json.Unmarshal(queued[0].Args, &s); err != nil || s.Commit != second || s.Branch != "main" || s.Trigger != work.TriggerManual {
+		t.Errorf("queued %+v (%v), want the tip %s of main", s, err, second)
 	}
 }

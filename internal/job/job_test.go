@@ -21,7 +21,8 @@ func TestTargets(t *testing.T) {
 		{"main", "main", true}, {"refs/heads/release", "release", true}, {"release", "main", false},
 	}
 	for _, tt := range tests {
-		if got := targets(environment.Environment{TargetRevision: tt.rev}, tt.branch, "main"); got != tt.want {
+		g := &registry{branch: "main"}
+		if got := g.targetBranch(environment.Environment{TargetRevision: tt.rev}) == tt.branch; got != tt.want {
 			t.Errorf("targetRevision %q on push to %s: %v, want %v", tt.rev, tt.branch, got, tt.want)
 		}
 	}

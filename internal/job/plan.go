@@ -2,13 +2,11 @@ package job
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
-	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
@@ -24,9 +22,10 @@ type Plans struct {
 	Logger *slog.Logger
 }
 
-// Handle queues a sync of each automated environment whose target branch
-// the push moved and whose files it touches, and of each ferry has never
-// synced; a merged pull request hears about the manual ones.
+// Handle queues a sync of each automated environment, as the default
+// branch defines it, whose target branch the push moved and whose files it
+// touches, and of each ferry has never synced; a merged pull request hears
+// about the manual ones.
 func (p *Plans) Handle(ctx context.Context, j queue.Job) error {
 	push, err := work.Decode[work.Push](j)
 	if err != nil {
@@ -62,10 +61,10 @@ func (p *Plans) Handle(ctx context.Context, j queue.Job) error {
 }
 
 // pushTrees are the pushed commit, the one before it (nil on a new branch)
-// and the environments defined at the pushed commit.
+// and the environments the default branch defines.
 type pushTrees struct {
 	before, after *repofs.Tree
-	found         *environment.Discovery
+	registry      *registry
 	changed       []string
 }
 
@@ -90,9 +89,9 @@ func (p *Plans) open(ctx context.Context, push work.Push) (*pushTrees, error) {
 			t.before, t.changed = before, repofs.Changed(before, t.after)
 		}
 	}
-	if t.found, err = preview.Discover(t.after, push.HTMLURL); err != nil {
+	if t.registry, err = p.Repos.registry(ctx, push.Repo, push.Branch); err != nil {
 		t.Close()
-		return nil, queue.Permanent(fmt.Errorf("discover environments at %s: %w", short(push.After), err))
+		return nil, err
 	}
 	return t, nil
 }
@@ -102,8 +101,8 @@ func (p *Plans) open(ctx context.Context, push work.Push) (*pushTrees, error) {
 func (p *Plans) plan(ctx context.Context, push work.Push, t *pushTrees, pr *github.PullRequest) ([]queue.Spec, []string, error) {
 	var specs []queue.Spec
 	var manual []string
-	for _, env := range t.found.Environments {
-		if env.External || !targets(env, push.Branch, push.DefaultBranch) {
+	for _, env := range t.registry.found.Environments {
+		if env.External || t.registry.targetBranch(env) != push.Branch {
 			continue
 		}
 		_, seen, err := p.DB.Inventory(ctx, push.FullName, env.Name)
@@ -152,16 +151,6 @@ func syncTrigger(env environment.Environment, t *pushTrees, seen bool, pr *githu
 func touches(tree *repofs.Tree, env environment.Environment, changed []string) bool {
 	deps, err := environment.Dependencies(tree, env)
 	return err != nil || deps.Touches(changed)
-}
-
-// targets reports whether env follows branch: its targetRevision, or the
-// default branch when it names none (or HEAD).
-func targets(env environment.Environment, branch, defaultBranch string) bool {
-	rev := strings.TrimPrefix(env.TargetRevision, "refs/heads/")
-	if rev == "" || rev == "HEAD" {
-		return branch == defaultBranch
-	}
-	return rev == branch
 }
 
 func automated(env environment.Environment) bool {

@@ -118,3 +118,23 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestPlansBranchOnlyApplication: an Application that exists only on a
+// side branch, pushed there with itself as the target and an automated
+// policy, syncs nothing: only the default branch defines environments.
+func TestPlansBranchOnlyApplication(t *testing.T) {
+	f := newFixtureWith(t, map[string]string{"apps/demo.yaml": demoApp, "demo/settings.yaml": demoConfigMap("blue")})
+	f.gh.Handle("repos/list-pull-requests-associated-with-commit", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[]")
+	})
+	sneaky := strings.NewReplacer("name: demo", "name: sneaky", "targetRevision: main", "targetRevision: x", "namespace: demo", "namespace: kube-system").Replace(demoApp)
+	after := f.git.Commit(t, repoName, "x", map[string]string{"apps/sneaky.yaml": sneaky}, "sneaky")
+	h := &Plans{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
+	if err := h.Handle(context.Background(), f.job(work.Push{Repo: f.repo, Branch: "x", Before: strings.Repeat("0", 40), After: after}.Spec())); err != nil {
+		t.Fatal(err)
+	}
+	if jobs := f.queued(work.KindSync); len(jobs) != 0 {
+		t.Errorf("a push to a side branch queued %d syncs: %+v", len(jobs), jobs)
+	}
+}

@@ -149,7 +149,9 @@ func (h *Syncs) hold(ctx context.Context, gh *github.Client, repo github.Repo, a
 	return true, nil
 }
 
-// checkout is the commit being synced and the environment it defines.
+// checkout is the commit being synced, and the environment and the sync
+// settings as the default branch defines them: a commit can't move its own
+// destination or loosen its own guards.
 type checkout struct {
 	tree *repofs.Tree
 	env  environment.Environment
@@ -157,6 +159,14 @@ type checkout struct {
 }
 
 func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
+	reg, err := h.Repos.registry(ctx, a.Repo, a.Branch)
+	if err != nil {
+		return nil, err
+	}
+	env, ok := reg.env(a.Environment)
+	if !ok {
+		return nil, queue.Permanent(fmt.Errorf("environment %q is not defined on the default branch %s", a.Environment, reg.branch))
+	}
 	dir, _, err := h.Repos.fetchBranch(ctx, a.Repo, a.Branch)
 	if err != nil {
 		return nil, err
@@ -165,25 +175,7 @@ func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
 	if err != nil {
 		return nil, queue.Permanent(err)
 	}
-	co := &checkout{tree: tree}
-	found, err := preview.Discover(tree, a.HTMLURL)
-	if err == nil {
-		err = fmt.Errorf("environment %q is not defined at %s", a.Environment, short(a.Commit))
-		for _, e := range found.Environments {
-			if e.Name == a.Environment {
-				co.env, err = e, nil
-			}
-		}
-	}
-	if err == nil {
-		// The target branch's .ferry.yaml: only merged changes reach it.
-		co.cfg, err = config.Load(tree)
-	}
-	if err != nil {
-		tree.Close()
-		return nil, queue.Permanent(err)
-	}
-	return co, nil
+	return &checkout{tree: tree, env: env, cfg: reg.cfg}, nil
 }
 
 // begin opens the sync's GitHub deployment and remembers it for the

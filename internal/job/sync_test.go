@@ -173,3 +173,29 @@ func TestSyncsHoldWhileLocked(t *testing.T) {
 		t.Errorf("lock after release: %+v %v", lock, err)
 	}
 }
+
+// TestSyncsUseTheDefaultBranchDefinition: a commit that moves its own
+// environment's destination is applied where the default branch says.
+func TestSyncsUseTheDefaultBranchDefinition(t *testing.T) {
+	f, h := newSyncFixture(t)
+	ctx := context.Background()
+	moved := strings.Replace(demoApp, "namespace: demo", "namespace: elsewhere", 1)
+	commit := f.git.Commit(t, repoName, "x", map[string]string{"apps/demo.yaml": moved, "demo/settings.yaml": demoConfigMap("green")}, "move")
+	j := f.job(work.Sync{Repo: f.repo, Branch: "x", Commit: commit, Environment: "demo", Trigger: work.TriggerManual}.Spec())
+	if err := h.Handle(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	syncs, err := f.db.Syncs(ctx, "demo")
+	if err != nil || len(syncs) != 1 || syncs[0].Result != history.Succeeded {
+		t.Fatalf("history %+v (%v)", syncs, err)
+	}
+	var applied string
+	for _, a := range syncs[0].Applied {
+		if strings.Contains(a, "ConfigMap") {
+			applied = a
+		}
+	}
+	if !strings.Contains(applied, "/demo/settings") {
+		t.Errorf("the ConfigMap went to %q, want the default branch's namespace demo", applied)
+	}
+}

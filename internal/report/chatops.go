@@ -37,9 +37,15 @@ func DiffRefusedClosed(number int) string {
 	return fmt.Sprintf("#%d is closed: there is nothing to preview.", number)
 }
 
-// SyncReply: env is syncing to commit.
-func SyncReply(env, commit string) string {
-	return fmt.Sprintf("Syncing %s to %s; the result follows here.", markdown.Code(env), markdown.Code(shortRevision(commit)))
+// SyncReply: env is syncing to commit, the tip of the branch it follows.
+func SyncReply(env, branch, commit string) string {
+	return fmt.Sprintf("Syncing %s to the tip of %s, %s; the result follows here.", markdown.Code(env), markdown.Code(branch), markdown.Code(shortRevision(commit)))
+}
+
+// SyncRefusedUnknown refuses /ferry sync of an environment the default
+// branch does not define.
+func SyncRefusedUnknown(env, defaultBranch string) string {
+	return fmt.Sprintf("%s is not an environment of the default branch %s: only what is merged there can sync.", markdown.Code(env), markdown.Code(defaultBranch))
 }
 
 // SyncRefusedUnmerged refuses /ferry sync on a pull request not merged.
