@@ -104,11 +104,15 @@ func command(ctx context.Context, opts Options, args []string) (*exec.Cmd, *boun
 
 // hardening is configuration given on the command line, where it outranks
 // the repository's own: no hooks, no fsmonitor command, no credential
-// helpers (an empty value resets the list).
+// helpers (an empty value resets the list). With none of those able to
+// run, a repository owned by another user (a CI checkout, which the user's
+// own safe.directory, ignored with the global config, would have allowed)
+// is safe to read, so git's ownership check is waived.
 var hardening = []string{
 	"-c", "core.hooksPath=" + devNull,
 	"-c", "core.fsmonitor=false",
 	"-c", "credential.helper=",
+	"-c", "safe.directory=*",
 }
 
 func newError(ctx context.Context, opts Options, args []string, err error, stderr, stdout string) *Error {
