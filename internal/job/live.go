@@ -9,7 +9,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/work"
@@ -23,11 +22,8 @@ import (
 // id, found by its label or in its inventory) are read. Anything else the
 // head names is shown as a sync would create it, from the render alone.
 func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snapshot) string {
-	branch := pr.DefaultBranch
-	if branch == "" {
-		branch = pr.BaseRef
-	}
-	defs, err := p.liveDefinitions(ctx, pr, snap, branch)
+	branch := defaultBranch(pr.Repo, pr.BaseRef)
+	defs, err := liveDefinitions(pr, snap)
 	if err != nil {
 		p.Logger.Warn("live diff: default branch environments", "repo", pr.FullName, "pr", pr.Number, "branch", branch, "error", err)
 		return report.LiveUnavailable(branch)
@@ -55,22 +51,11 @@ func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snaps
 	return report.LiveSection(report.Live{Result: live, Branch: branch, Notes: notes})
 }
 
-// liveDefinitions are the environments defined on the default branch, by
-// name: the head's definitions never decide where ferry reads.
-func (p *Previews) liveDefinitions(ctx context.Context, pr work.Preview, snap *snapshot, branch string) (map[string]environment.Environment, error) {
-	tree := snap.baseTip
-	if branch != pr.BaseRef {
-		ref := "refs/ferry/base/" + branch
-		dir, _, err := p.Repos.fetch(ctx, pr.Repo, "+refs/heads/"+branch+":"+ref)
-		if err != nil {
-			return nil, err
-		}
-		if tree, err = repofs.OpenGit(ctx, dir, ref); err != nil {
-			return nil, err
-		}
-		defer tree.Close()
-	}
-	found, err := preview.Discover(tree, pr.HTMLURL)
+// liveDefinitions are the environments defined on the default branch (the
+// snapshot's judge), by name: the head's definitions never decide where
+// ferry reads.
+func liveDefinitions(pr work.Preview, snap *snapshot) (map[string]environment.Environment, error) {
+	found, err := preview.Discover(snap.judge, pr.HTMLURL)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
-	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -84,9 +83,9 @@ func clone(obj map[string]any) map[string]any {
 	return out
 }
 
-// TestLiveDefinitions: where a live diff reads comes from the default
-// branch, whatever branch the pull request is into and whatever its head
-// or base defines.
+// TestLiveDefinitions: what judges a pull request and where a live diff
+// reads come from the default branch, whatever branch the pull request is
+// into and whatever its head or base defines.
 func TestLiveDefinitions(t *testing.T) {
 	f := newFixture(t)
 	app := func(name, ns string) string {
@@ -94,35 +93,31 @@ func TestLiveDefinitions(t *testing.T) {
 			"\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: " + ns + "\n"
 	}
 	f.git.Commit(t, repoName, "main", map[string]string{"apps/web.yaml": app("web", "prod"), "web/cm.yaml": "kind: ConfigMap\n"}, "web")
+	// release, which a writer may have filled with anything, and a pull
+	// request into it.
 	f.git.Commit(t, repoName, "release", map[string]string{"apps/web.yaml": app("web", "kube-system"), "apps/snoop.yaml": app("snoop", "kube-system")}, "release")
+	pr := f.openPR(7, "release")
 	ctx := context.Background()
-	p := &Previews{Repos: f.repos, DB: f.db, Logger: f.log}
-	// The snapshot's base branch tip: release, which a writer may have
-	// filled with anything.
-	dir, _, err := f.repos.fetch(ctx, f.repo, "+refs/heads/release:refs/ferry/base/release")
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseTip, err := repofs.OpenGit(ctx, dir, "refs/ferry/base/release")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer baseTip.Close()
-	snap := &snapshot{baseTip: baseTip}
+	p := &Previews{Repos: f.repos, DB: f.db, Renderer: preview.InProcess{}, Logger: f.log}
 	tests := []struct {
-		name, base, defaultBranch string
-		wantNS                    string
-		wantSnoop                 bool
+		name, defaultBranch string
+		wantNS              string
+		wantSnoop           bool
 	}{
-		{"pull request into another branch", "release", "main", "prod", false},
-		{"pull request into the default branch", "release", "release", "kube-system", true},
+		{"pull request into another branch", "main", "prod", false},
+		{"pull request into the default branch", "release", "kube-system", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			repo := f.repo
 			repo.DefaultBranch = tt.defaultBranch
-			pr := work.Preview{Repo: repo, BaseRef: tt.base}
-			defs, err := p.liveDefinitions(ctx, pr, snap, tt.defaultBranch)
+			w := work.Preview{Repo: repo, Number: pr.Number, HeadSHA: pr.HeadSHA, BaseRef: "release"}
+			snap, err := p.snapshot(ctx, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Close()
+			defs, err := liveDefinitions(w, snap)
 			if err != nil {
 				t.Fatal(err)
 			}

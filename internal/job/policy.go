@@ -92,7 +92,7 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 		}
 		in.Reviews = append(in.Reviews, rv)
 	}
-	engine, err := policy.NewEngine(ctx, policies.Defaults(), snap.baseTip)
+	engine, err := policy.NewEngine(ctx, policies.Defaults(), snap.judge)
 	if err != nil {
 		v.decision = policy.FailClosed(err)
 		return v, nil

@@ -179,26 +179,31 @@ var errHeadMoved = errors.New("no longer on the pull request")
 // from, kept open for the checks that read them.
 type snapshot struct {
 	res *preview.Result
-	// cfg is the base branch's .ferry.yaml; baseTip its tree, which holds
-	// the policies that judge the change.
-	cfg                 *config.Config
-	baseTip, base, head *repofs.Tree
+	// judge is the default branch's tip, which holds the .ferry.yaml (cfg)
+	// and the policies that judge the change, and the environment
+	// definitions a live diff reads: never anything the pull request or its
+	// base branch chose.
+	cfg               *config.Config
+	judge, base, head *repofs.Tree
 }
 
 func (s *snapshot) Close() {
-	for _, t := range []*repofs.Tree{s.baseTip, s.base, s.head} {
+	for _, t := range []*repofs.Tree{s.judge, s.base, s.head} {
 		t.Close()
 	}
 }
 
 // snapshot fetches the pull request and renders it against its merge base
-// with the base branch, judged by the base branch's configuration.
+// with the base branch, judged by the default branch's configuration.
 func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, error) {
-	baseRef := "refs/ferry/base/" + pr.BaseRef
+	baseRef, judgeBranch := "refs/ferry/base/"+pr.BaseRef, defaultBranch(pr.Repo, pr.BaseRef)
+	judgeRef := "refs/ferry/base/" + judgeBranch
 	headRef := fmt.Sprintf("refs/ferry/pull/%d/head", pr.Number)
-	dir, _, err := p.Repos.fetch(ctx, pr.Repo,
-		"+refs/heads/"+pr.BaseRef+":"+baseRef,
-		fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, headRef))
+	refspecs := []string{"+refs/heads/" + pr.BaseRef + ":" + baseRef, fmt.Sprintf("+refs/pull/%d/head:%s", pr.Number, headRef)}
+	if judgeBranch != pr.BaseRef {
+		refspecs = append(refspecs, "+refs/heads/"+judgeBranch+":"+judgeRef)
+	}
+	dir, _, err := p.Repos.fetch(ctx, pr.Repo, refspecs...)
 	if err != nil {
 		return nil, err
 	}
@@ -211,21 +216,12 @@ func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, er
 		return nil, queue.Permanent(err)
 	}
 	s := &snapshot{}
-	if s.baseTip, err = repofs.OpenGit(ctx, dir, baseRef); err != nil {
+	if err := s.open(ctx, dir, judgeRef, mergeBase, pr.HeadSHA); err != nil {
 		return nil, err
 	}
-	if s.base, err = repofs.OpenGit(ctx, dir, mergeBase); err != nil {
-		s.baseTip.Close()
-		return nil, err
-	}
-	if s.head, err = repofs.OpenGit(ctx, dir, pr.HeadSHA); err != nil {
-		s.baseTip.Close()
-		s.base.Close()
-		return nil, err
-	}
-	if s.cfg, err = config.Load(s.baseTip); err != nil {
+	if s.cfg, err = config.Load(s.judge); err != nil {
 		s.Close()
-		return nil, queue.Permanent(fmt.Errorf("base branch %s: %w", pr.BaseRef, err))
+		return nil, queue.Permanent(fmt.Errorf("default branch %s: %w", judgeBranch, err))
 	}
 	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
 		RepoURL:  pr.HTMLURL,
@@ -237,4 +233,22 @@ func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, er
 		return nil, fmt.Errorf("preview %s#%d: %w", pr.FullName, pr.Number, err)
 	}
 	return s, nil
+}
+
+// open opens the snapshot's three trees; on an error none stays open.
+func (s *snapshot) open(ctx context.Context, dir, judge, base, head string) error {
+	var err error
+	if s.judge, err = repofs.OpenGit(ctx, dir, judge); err != nil {
+		return err
+	}
+	if s.base, err = repofs.OpenGit(ctx, dir, base); err != nil {
+		s.judge.Close()
+		return err
+	}
+	if s.head, err = repofs.OpenGit(ctx, dir, head); err != nil {
+		s.judge.Close()
+		s.base.Close()
+		return err
+	}
+	return nil
 }

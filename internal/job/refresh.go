@@ -9,8 +9,9 @@ import (
 )
 
 // Refreshes handles work.KindRefresh: it queues a preview of every open
-// pull request into a branch, so a policy change on the base takes effect
-// without waiting for each pull request's next push.
+// pull request judged by a branch's rules (the default branch's judge them
+// all), so a policy change takes effect without waiting for each pull
+// request's next push.
 type Refreshes struct {
 	Repos  Repos
 	Queue  Enqueuer
@@ -27,13 +28,17 @@ func (r *Refreshes) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	prs, err := gh.OpenPullRequests(ctx, repo, args.BaseRef)
+	base := args.BaseRef
+	if base == args.DefaultBranch {
+		base = "" // every open pull request, whatever its base
+	}
+	prs, err := gh.OpenPullRequests(ctx, repo, base)
 	if err != nil {
 		return githubRetry(err)
 	}
 	specs := make([]queue.Spec, 0, len(prs))
 	for _, pr := range prs {
-		spec, err := work.Preview{Repo: args.Repo, Number: pr.Number, HeadSHA: pr.HeadSHA, BaseRef: args.BaseRef, Author: pr.Author}.Spec()
+		spec, err := work.Preview{Repo: args.Repo, Number: pr.Number, HeadSHA: pr.HeadSHA, BaseRef: pr.BaseRef, Author: pr.Author}.Spec()
 		if err != nil {
 			return queue.Permanent(err)
 		}

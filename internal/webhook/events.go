@@ -111,8 +111,8 @@ func reviewJobs(ev *gh.PullRequestReviewEvent) ([]queue.Spec, error) {
 }
 
 // pushJobs plans the syncs a push calls for, and re-judges the open pull
-// requests into a branch whose policies or .ferry.yaml changed: they are
-// judged by the base branch's rules.
+// requests when the default branch's policies or .ferry.yaml changed: they
+// judge every pull request.
 func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	branch, ok := strings.CutPrefix(ev.GetRef(), "refs/heads/")
 	if !ok || ev.GetDeleted() {
@@ -140,7 +140,9 @@ func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 			}
 		}
 	}
-	if !touched {
+	// The default branch's rules judge every pull request: a change to them
+	// anywhere else judges nothing.
+	if !touched || branch != repo.DefaultBranch {
 		return specs, nil
 	}
 	spec, err := work.Refresh{Repo: repo, BaseRef: branch}.Spec()
