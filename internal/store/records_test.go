@@ -166,7 +166,7 @@ func TestPruneState(t *testing.T) {
 			db.PutSyncRun(ctx, store.SyncRun{Repo: "o/r", Env: "prod", Commit: "done " + now.String(), Result: "failed", FinishedAt: now}),
 			db.PutSyncRun(ctx, store.SyncRun{Repo: "o/r", Env: "prod", Commit: "running " + now.String()}),
 			db.SetDiffComment(ctx, "o/r", int(now.Unix()%1000)+1, 9),
-			db.Put(ctx, "old", now.String(), "v"),
+			db.PutKV(ctx, "old", now.String(), "v"),
 		); err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestPruneState(t *testing.T) {
 		_, revert, _ := db.RevertPR(ctx, "o/r", tc.at.String())
 		_, run, _ := db.SyncRun(ctx, "o/r", "prod", "done "+tc.at.String())
 		comment, _ := db.DiffComment(ctx, "o/r", int(tc.at.Unix()%1000)+1)
-		_, kv, _ := db.Get(ctx, "old", tc.at.String())
+		kv, _ := db.HasKV(ctx, "old", tc.at.String())
 		for name, kept := range map[string]bool{"check run": check, "comment": done, "revert": revert,
 			"finished sync run": run, "diff comment": comment != 0, "kv": kv} {
 			if kept != tc.kept {

@@ -127,14 +127,13 @@ func TestOpenIsIdempotent(t *testing.T) {
 			t.Errorf("round %d: migrations = %v, want %v", round, got, want)
 		}
 		if round == 0 {
-			if err := db.Put(ctx, "pr", "octo/repo#1", "comment-1"); err != nil {
+			if err := db.SetDiffComment(ctx, "octo/repo", 1, 101); err != nil {
 				t.Fatal(err)
 			}
 			mustEnqueue(t, db, spec("render", "octo/repo#1"))
 		}
-		v, ok, err := db.Get(ctx, "pr", "octo/repo#1")
-		if err != nil || !ok || v != "comment-1" {
-			t.Errorf("round %d: Get = %q, %v, %v; want data kept across reopen", round, v, ok, err)
+		if id, err := db.DiffComment(ctx, "octo/repo", 1); err != nil || id != 101 {
+			t.Errorf("round %d: DiffComment = %d, %v; want data kept across reopen", round, id, err)
 		}
 		if jobs, err := db.Jobs(ctx, store.JobFilter{}); err != nil || len(jobs) != 1 {
 			t.Errorf("round %d: %d jobs (err %v), want 1", round, len(jobs), err)
@@ -644,45 +643,6 @@ func TestTransitionsNeedARunningJob(t *testing.T) {
 	}
 }
 
-func TestKeyValue(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTemp(t)
-	steps := []struct {
-		op, ns, key, value string
-		wantValue          string
-		wantOK             bool
-	}{
-		{op: "get", ns: "comment", key: "o/r#1"},
-		{op: "put", ns: "comment", key: "o/r#1", value: "101"},
-		{op: "get", ns: "comment", key: "o/r#1", wantValue: "101", wantOK: true},
-		{op: "get", ns: "other", key: "o/r#1"}, // namespaces are separate
-		{op: "put", ns: "comment", key: "o/r#1", value: "202"},
-		{op: "get", ns: "comment", key: "o/r#1", wantValue: "202", wantOK: true},
-		{op: "delete", ns: "comment", key: "o/r#1"},
-		{op: "get", ns: "comment", key: "o/r#1"},
-	}
-	for i, s := range steps {
-		switch s.op {
-		case "put":
-			if err := db.Put(ctx, s.ns, s.key, s.value); err != nil {
-				t.Fatalf("step %d: %v", i, err)
-			}
-		case "delete":
-			if err := db.Delete(ctx, s.ns, s.key); err != nil {
-				t.Fatalf("step %d: %v", i, err)
-			}
-		case "get":
-			v, ok, err := db.Get(ctx, s.ns, s.key)
-			if err != nil || v != s.wantValue || ok != s.wantOK {
-				t.Errorf("step %d: Get = %q, %v, %v; want %q, %v", i, v, ok, err, s.wantValue, s.wantOK)
-			}
-		}
-	}
-	if err := db.Put(ctx, "", "k", "v"); err == nil {
-		t.Error("Put with empty namespace succeeded")
-	}
-}
-
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	db, c := openTemp(t)
@@ -847,8 +807,8 @@ func TestConcurrentUseNeverBusy(t *testing.T) {
 					t.Errorf("Jobs: %v", err)
 					return
 				}
-				if err := db.Put(ctx, "comment", fmt.Sprintf("o/r#%d", i%5), fmt.Sprint(i)); err != nil {
-					t.Errorf("Put: %v", err)
+				if err := db.SetDiffComment(ctx, "o/r", i%5+1, int64(i+1)); err != nil {
+					t.Errorf("SetDiffComment: %v", err)
 					return
 				}
 			}
