@@ -9,21 +9,13 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/drift"
 	"github.com/ferry-gitops/ferry/internal/manifest"
-	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 // TestDriftIssueMasksValues: a drift issue shows the drifted fields' values
 // in Git and live; a token among them is masked, the rest shown.
 func TestDriftIssueMasksValues(t *testing.T) {
-	rules, err := secrets.LoadRules()
-	if err != nil {
-		t.Fatal(err)
-	}
-	masker, err := rules.Masker()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, masker := secretRules(t)
 	// Assembled at run time so this file holds no token-shaped string.
 	gitToken, liveToken := "ghp_"+"FerryDriftGitQ9tLm2xVb7nR4kWc8zYp3sHd", "ghp_"+"FerryDriftLiveQ9tLm2xVb7nR4kWc8zYp3sH"
 	ev := drift.Event{App: "prod", Key: manifest.Key{Kind: "ConfigMap", Namespace: "prod", Name: "cloud"}, Kind: drift.Modified,

@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
 	"github.com/ferry-gitops/ferry/internal/gittest"
 	"github.com/ferry-gitops/ferry/internal/queue"
+	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 	"github.com/ferry-gitops/ferry/internal/work"
@@ -159,4 +160,18 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// secretRules are gitleaks' rules and the masker built from them.
+func secretRules(t *testing.T) (*secrets.Rules, *secrets.Masker) {
+	t.Helper()
+	rules, err := secrets.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	masker, err := rules.Masker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules, masker
 }

@@ -9,21 +9,13 @@ import (
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/report"
-	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
 
 func newPreviews(t *testing.T, f *fixture) *Previews {
 	t.Helper()
-	rules, err := secrets.LoadRules()
-	if err != nil {
-		t.Fatal(err)
-	}
-	masker, err := rules.Masker()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules, masker := secretRules(t)
 	return &Previews{Repos: f.repos, DB: f.db, Renderer: preview.InProcess{}, SecretRules: rules, Mask: masker, Logger: f.log}
 }
 
