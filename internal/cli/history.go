@@ -13,7 +13,7 @@ import (
 )
 
 func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
-	var app, dataDir, format string
+	var app, repo, dataDir, format string
 	var audit bool
 	cmd := &cobra.Command{
 		Use:   "history",
@@ -30,7 +30,7 @@ func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 			defer db.Close()
 			var v any
 			if audit {
-				events, err := db.Audit(cmd.Context(), app)
+				events, err := db.Audit(cmd.Context(), repo, app)
 				if err != nil {
 					return &codedError{code: exitFailure, err: err}
 				}
@@ -42,7 +42,7 @@ func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 				}
 				v = events
 			} else {
-				syncs, err := db.Syncs(cmd.Context(), app)
+				syncs, err := db.Syncs(cmd.Context(), repo, app)
 				if err != nil {
 					return &codedError{code: exitFailure, err: err}
 				}
@@ -57,6 +57,7 @@ func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&app, "app", "", "environment name")
+	cmd.Flags().StringVar(&repo, "repo", "", "the repository (owner/name) whose environment it is; empty: every repository's")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.ferry-data", "ferry's data directory (FERRY_DATA_DIR)")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	cmd.Flags().BoolVar(&audit, "audit", false, "show the append-only audit log instead (all environments without --app)")

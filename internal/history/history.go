@@ -26,6 +26,7 @@ const (
 // Sync is one sync of one environment.
 type Sync struct {
 	ID          int64     `json:"id"`
+	Repo        string    `json:"repo,omitempty"` // owner/name
 	Environment string    `json:"environment"`
 	Revision    string    `json:"revision"`
 	PR          int       `json:"pr,omitempty"`
@@ -46,6 +47,7 @@ type Sync struct {
 type Event struct {
 	ID          int64     `json:"id"`
 	Time        time.Time `json:"time"`
+	Repo        string    `json:"repo,omitempty"` // owner/name
 	Environment string    `json:"environment"`
 	Kind        string    `json:"kind"` // sync, drift, heal, lock, unlock, revert, rollback
 	Actor       string    `json:"actor,omitempty"`

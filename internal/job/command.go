@@ -117,7 +117,7 @@ func (c *Commands) run(ctx context.Context, gh *github.Client, repo github.Repo,
 	case chatops.DiffCmd:
 		return "", c.diff(ctx, gh, repo, a, cmd.Live)
 	case chatops.HistoryCmd:
-		syncs, err := c.DB.Syncs(ctx, cmd.Env)
+		syncs, err := c.DB.Syncs(ctx, a.FullName, cmd.Env)
 		if err != nil {
 			return "", err
 		}
@@ -196,7 +196,7 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 // rollback opens a pull request whose content is a revision from the
 // environment's history: by default the one before the current.
 func (c *Commands) rollback(ctx context.Context, gh *github.Client, repo github.Repo, a work.Command, cmd chatops.Command) (string, error) {
-	syncs, err := c.DB.Syncs(ctx, cmd.Env)
+	syncs, err := c.DB.Syncs(ctx, a.FullName, cmd.Env)
 	if err != nil {
 		return "", err
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-gitops/ferry/internal/chatops"
 	"github.com/ferry-gitops/ferry/internal/githubtest"
+	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -101,5 +103,36 @@ func TestCommandsSyncTheTip(t *testing.T) {
 	var s work.Sync
 	if err := json.Unmarshal(queued[0].Args, &s); err != nil || s.Commit != second || s.Branch != "main" || s.Trigger != work.TriggerManual {
 		t.Errorf("queued %+v (%v), want the tip %s of main", s, err, second)
+	}
+}
+
+// TestCommandsHistoryIsPerRepository: another repository's environment of
+// the same name is neither listed nor rolled back to.
+func TestCommandsHistoryIsPerRepository(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.gh.SetPermission(owner, repoName, "writer", "write")
+	pr := f.openPR(2, testrepo.Branch(testrepo.ImageBumpProduction))
+	for _, rev := range []string{strings.Repeat("fe", 20), strings.Repeat("ed", 20)} {
+		s := history.Sync{Repo: "other/shop", Environment: "payment-service", Revision: rev, Result: history.Succeeded, Trigger: work.TriggerMerge, Started: time.Now(), Finished: time.Now()}
+		if _, err := f.db.RecordSync(ctx, s, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &Commands{Repos: f.repos, DB: f.db, Queue: f.db, Logger: f.log}
+	for _, tt := range []struct{ body, want string }{
+		{"/ferry history payment-service", "payment-service"},
+		{"/ferry rollback payment-service", "has no sync history"},
+	} {
+		c := f.gh.AddComment(owner, repoName, pr.Number, "writer", tt.body)
+		cmds, errs := chatops.Parse(tt.body)
+		if err := h.Handle(ctx, f.job(work.Command{Repo: f.repo, Number: pr.Number, CommentID: c.ID, Author: "writer", Commands: cmds, Errors: errs}.Spec())); err != nil {
+			t.Fatal(err)
+		}
+		comments := f.gh.Comments(owner, repoName, pr.Number)
+		reply := comments[len(comments)-1].Body
+		if !strings.Contains(reply, tt.want) || strings.Contains(reply, "fefefe") || strings.Contains(reply, "ededed") {
+			t.Errorf("%s: %q", tt.body, reply)
+		}
 	}
 }

@@ -190,7 +190,7 @@ func (d *Drift) handle(ctx context.Context, ev drift.Event) error {
 		detail += " by " + managers
 	}
 	d.Logger.Info("drift", "environment", ev.App, "object", ev.Key.String(), "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers, "at", ev.Time)
-	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Environment: ev.App, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Repo: a.FullName, Environment: ev.App, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
 		return err
 	}
 	if heal {
@@ -221,7 +221,7 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 		return err
 	}
 	spec.RunAfter = now.Add(delay)
-	if err := d.DB.AppendAudit(ctx, history.Event{Time: now, Environment: ev.App, Kind: "heal", Revision: a.Commit,
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: now, Repo: a.FullName, Environment: ev.App, Kind: "heal", Revision: a.Commit,
 		Detail: fmt.Sprintf("re-applying %s (heal #%d, after %s)", ev.Key, st.count, delay)}); err != nil {
 		return err
 	}

@@ -36,10 +36,10 @@ func (h *Reverts) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := h.DB.AppendAudit(ctx, history.Event{Environment: a.Environment, Kind: "degraded", Revision: a.Commit, Detail: a.Reason}); err != nil {
+	if err := h.DB.AppendAudit(ctx, history.Event{Repo: a.FullName, Environment: a.Environment, Kind: "degraded", Revision: a.Commit, Detail: a.Reason}); err != nil {
 		return err
 	}
-	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, Result: history.Degraded, Error: a.Reason}
+	rec := history.Sync{Repo: a.FullName, Environment: a.Environment, Revision: a.Commit, Result: history.Degraded, Error: a.Reason}
 	note := openRevert(ctx, h.Repos, h.DB, gh, repo, a.Sync, report.RevertBody(report.Revert{Environment: a.Environment, Record: rec, PR: a.PR}))
 	h.Logger.Info("revert", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "outcome", note)
 	if a.PR == 0 {

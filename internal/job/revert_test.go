@@ -47,7 +47,7 @@ func TestRevertsHandle(t *testing.T) {
 	if len(comments) != 2 || !strings.Contains(comments[0].Body, "degraded") || !strings.Contains(comments[1].Body, "already open") {
 		t.Errorf("comments %+v", comments)
 	}
-	if events, err := f.db.Audit(ctx, "demo"); err != nil || len(events) != 2 || events[0].Kind != "degraded" {
+	if events, err := f.db.Audit(ctx, f.repo.FullName, "demo"); err != nil || len(events) != 2 || events[0].Kind != "degraded" {
 		t.Errorf("audit %+v (%v)", events, err)
 	}
 }

@@ -221,7 +221,7 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 // finish records the sync in the environment's history and completes its
 // deployment.
 func (h *Syncs) finish(ctx context.Context, gh *github.Client, repo github.Repo, a work.Sync, env environment.Environment, run *store.SyncRun, out deploy.Outcome) (history.Sync, error) {
-	rec := history.Sync{Environment: a.Environment, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger,
+	rec := history.Sync{Repo: a.FullName, Environment: a.Environment, Revision: a.Commit, PR: a.PR, Merger: a.Actor, Trigger: a.Trigger,
 		Started: run.StartedAt, Finished: time.Now(), Result: out.Result}
 	if out.Err != nil {
 		rec.Error = out.Err.Error()

@@ -72,7 +72,7 @@ func TestSyncsHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	syncs, err := f.db.Syncs(ctx, "demo")
+	syncs, err := f.db.Syncs(ctx, f.repo.FullName, "demo")
 	if err != nil || len(syncs) != 1 {
 		t.Fatalf("history %v (%v), want one sync", syncs, err)
 	}
@@ -125,7 +125,7 @@ func TestSyncsRetriesThenReverts(t *testing.T) {
 	if logs := f.logs.String(); retries != 2 || !strings.Contains(logs, "wait=5s") || !strings.Contains(logs, "wait=10s") {
 		t.Errorf("%d retries, want 2 asking for 5s then 10s:\n%s", retries, logs)
 	}
-	syncs, _ := f.db.Syncs(ctx, "demo")
+	syncs, _ := f.db.Syncs(ctx, f.repo.FullName, "demo")
 	if len(syncs) != 2 || syncs[0].Result != history.Failed || !strings.Contains(syncs[0].Error, "after 3 attempts") {
 		t.Fatalf("history %+v", syncs)
 	}
@@ -185,7 +185,7 @@ func TestSyncsUseTheDefaultBranchDefinition(t *testing.T) {
 	if err := h.Handle(ctx, j); err != nil {
 		t.Fatal(err)
 	}
-	syncs, err := f.db.Syncs(ctx, "demo")
+	syncs, err := f.db.Syncs(ctx, f.repo.FullName, "demo")
 	if err != nil || len(syncs) != 1 || syncs[0].Result != history.Succeeded {
 		t.Fatalf("history %+v (%v)", syncs, err)
 	}

@@ -26,7 +26,7 @@ func BenchmarkDriftToHeal(b *testing.B) {
 	}
 	defer db.Close()
 	drifts := func() int {
-		events, _ := db.Audit(context.Background(), "payment-service")
+		events, _ := db.Audit(context.Background(), "", "payment-service")
 		n := 0
 		for _, e := range events {
 			if e.Kind == "drift" {

@@ -49,7 +49,7 @@ func (h *syncHarness) audit() []history.Event {
 		h.t.Fatal(err)
 	}
 	defer db.Close()
-	events, err := db.Audit(context.Background(), "payment-service")
+	events, err := db.Audit(context.Background(), "", "payment-service")
 	if err != nil {
 		h.t.Fatal(err)
 	}

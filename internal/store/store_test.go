@@ -123,7 +123,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"0001_init", "0002_history", "0003_state"}; !slices.Equal(got, want) {
+		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo"}; !slices.Equal(got, want) {
 			t.Errorf("round %d: migrations = %v, want %v", round, got, want)
 		}
 		if round == 0 {
