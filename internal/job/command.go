@@ -169,7 +169,12 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 	if !pr.Merged || pr.MergeCommit == "" {
 		return "", refuse(report.SyncRefusedUnmerged(cmd.Env))
 	}
-	reg, err := c.Repos.registry(ctx, a.Repo, pr.BaseRef)
+	registry := defaultBranch(a.Repo, pr.BaseRef)
+	dir, _, err := c.Repos.fetchBranch(ctx, a.Repo, registry)
+	if err != nil {
+		return "", err
+	}
+	reg, err := readRegistry(ctx, dir, a.Repo, registry)
 	if err != nil {
 		return "", err
 	}
@@ -178,9 +183,10 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 		return "", refuse(report.SyncRefusedUnknown(cmd.Env, reg.branch))
 	}
 	branch := reg.targetBranch(env)
-	dir, _, err := c.Repos.fetchBranch(ctx, a.Repo, branch)
-	if err != nil {
-		return "", err
+	if branch != registry {
+		if dir, _, err = c.Repos.fetchBranch(ctx, a.Repo, branch); err != nil {
+			return "", err
+		}
 	}
 	tip, err := repofs.ResolveCommit(ctx, dir, branchRef(branch))
 	if err != nil {

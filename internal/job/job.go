@@ -10,6 +10,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
@@ -65,9 +66,16 @@ func (r Repos) fetch(ctx context.Context, repo work.Repo, refspecs ...string) (d
 	return dir, token, err
 }
 
-// fetchBranch brings a branch into the mirror as refs/ferry/heads/<branch>.
-func (r Repos) fetchBranch(ctx context.Context, repo work.Repo, branch string) (dir, token string, err error) {
-	return r.fetch(ctx, repo, "+refs/heads/"+branch+":"+branchRef(branch))
+// fetchBranch brings branches into the mirror as refs/ferry/heads/<branch>,
+// in one fetch (a branch named twice is fetched once).
+func (r Repos) fetchBranch(ctx context.Context, repo work.Repo, branches ...string) (dir, token string, err error) {
+	var refspecs []string
+	for i, b := range branches {
+		if !slices.Contains(branches[:i], b) {
+			refspecs = append(refspecs, "+refs/heads/"+b+":"+branchRef(b))
+		}
+	}
+	return r.fetch(ctx, repo, refspecs...)
 }
 
 func branchRef(branch string) string { return "refs/ferry/heads/" + branch }

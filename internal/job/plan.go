@@ -76,7 +76,8 @@ func (t *pushTrees) Close() {
 }
 
 func (p *Plans) open(ctx context.Context, push work.Push) (*pushTrees, error) {
-	dir, _, err := p.Repos.fetchBranch(ctx, push.Repo, push.Branch)
+	registry := defaultBranch(push.Repo, push.Branch)
+	dir, _, err := p.Repos.fetchBranch(ctx, push.Repo, push.Branch, registry)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (p *Plans) open(ctx context.Context, push work.Push) (*pushTrees, error) {
 			t.before, t.changed = before, repofs.Changed(before, t.after)
 		}
 	}
-	if t.registry, err = p.Repos.registry(ctx, push.Repo, push.Branch); err != nil {
+	if t.registry, err = readRegistry(ctx, dir, push.Repo, registry); err != nil {
 		t.Close()
 		return nil, err
 	}

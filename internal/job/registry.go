@@ -33,14 +33,9 @@ func defaultBranch(repo work.Repo, fallback string) string {
 	return fallback
 }
 
-// registry reads the environments defined at the tip of the default
-// branch.
-func (r Repos) registry(ctx context.Context, repo work.Repo, fallback string) (*registry, error) {
-	branch := defaultBranch(repo, fallback)
-	dir, _, err := r.fetchBranch(ctx, repo, branch)
-	if err != nil {
-		return nil, err
-	}
+// readRegistry reads the environments defined at the tip of the default
+// branch, already fetched into the mirror dir.
+func readRegistry(ctx context.Context, dir string, repo work.Repo, branch string) (*registry, error) {
 	tree, err := repofs.OpenGit(ctx, dir, branchRef(branch))
 	if err != nil {
 		return nil, queue.Permanent(err)

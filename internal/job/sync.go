@@ -159,17 +159,18 @@ type checkout struct {
 }
 
 func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
-	reg, err := h.Repos.registry(ctx, a.Repo, a.Branch)
+	registry := defaultBranch(a.Repo, a.Branch)
+	dir, _, err := h.Repos.fetchBranch(ctx, a.Repo, a.Branch, registry)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := readRegistry(ctx, dir, a.Repo, registry)
 	if err != nil {
 		return nil, err
 	}
 	env, ok := reg.env(a.Environment)
 	if !ok {
 		return nil, queue.Permanent(fmt.Errorf("environment %q is not defined on the default branch %s", a.Environment, reg.branch))
-	}
-	dir, _, err := h.Repos.fetchBranch(ctx, a.Repo, a.Branch)
-	if err != nil {
-		return nil, err
 	}
 	tree, err := repofs.OpenGit(ctx, dir, a.Commit)
 	if err != nil {

@@ -12,11 +12,7 @@ import (
 
 func TestSyncHistoryKeepsLimit(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openHistory(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 13; i++ {
 		for _, env := range []string{"production", "staging"} {
@@ -55,11 +51,7 @@ func TestSyncHistoryKeepsLimit(t *testing.T) {
 // separate audit logs.
 func TestSyncHistoryPerRepository(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openHistory(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	counts := map[string]int{"acme/payments": 5, "other/shop": 2}
 	for repo, n := range counts {
@@ -98,4 +90,14 @@ func TestSyncHistoryPerRepository(t *testing.T) {
 			t.Errorf("%q: %d audit events (%v), want %d", tt.repo, len(events), err, tt.events)
 		}
 	}
+}
+
+func openHistory(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
