@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-gitops/ferry"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/server"
+	"github.com/ferry-gitops/ferry/internal/serverconfig"
 )
 
 func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
@@ -19,7 +20,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		listen, apiURL, keyFile, secret, secretFile, dataDir, logFormat string
 		appID                                                           int64
 		workers                                                         int
-		kubeconfig                                                      string
+		kubeconfig, configFile, namespace                               string
 		clusters                                                        map[string]string
 		limits                                                          renderLimits
 		healthTimeout, degradationWindow                                time.Duration
@@ -29,7 +30,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window", "config", "namespace"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
@@ -38,19 +39,11 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 			if cfg.Render, err = limits.options(); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			if secretFile != "" {
-				b, err := os.ReadFile(secretFile)
-				if err != nil {
-					return &codedError{code: exitFailure, err: fmt.Errorf("--webhook-secret-file: %w", err)}
-				}
-				cfg.WebhookSecret = []byte(strings.TrimSpace(string(b)))
+			if err := settings(&cfg, configFile, namespace); err != nil {
+				return &codedError{code: exitFailure, err: err}
 			}
-			if keyFile != "" {
-				b, err := os.ReadFile(keyFile)
-				if err != nil {
-					return &codedError{code: exitFailure, err: fmt.Errorf("--private-key-file: %w", err)}
-				}
-				cfg.PrivateKey = b
+			if err := readKeys(&cfg, secretFile, keyFile); err != nil {
+				return &codedError{code: exitFailure, err: err}
 			}
 			// An App registered by `ferry setup` is used when no flags name one.
 			if err := useStoredApp(&cfg); err != nil {
@@ -89,7 +82,51 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.DurationVar(&healthTimeout, "health-timeout", 5*time.Minute, "how long a synced rollout may take to become healthy; .ferry.yaml sync.healthTimeout overrides it (FERRY_HEALTH_TIMEOUT)")
 	f.DurationVar(&degradationWindow, "degradation-window", 10*time.Minute, "how long after a successful sync a rollout turning Degraded still opens a revert pull request; negative: never; .ferry.yaml sync.degradationWindow overrides it (FERRY_DEGRADATION_WINDOW)")
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
+	f.StringVar(&configFile, "config", "", "YAML file of clusters and projects (what each repository may deploy where); see the README (FERRY_CONFIG)")
+	f.StringVar(&namespace, "namespace", "", "ferry's own namespace, which the default project keeps out of reach; default: the pod's (FERRY_NAMESPACE)")
 	return cmd
+}
+
+// readKeys reads the webhook secret and the App's key from the files the
+// flags name.
+func readKeys(cfg *server.Config, secretFile, keyFile string) error {
+	if secretFile != "" {
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			return fmt.Errorf("--webhook-secret-file: %w", err)
+		}
+		cfg.WebhookSecret = []byte(strings.TrimSpace(string(b)))
+	}
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("--private-key-file: %w", err)
+		}
+		cfg.PrivateKey = b
+	}
+	return nil
+}
+
+// serviceAccountNamespace is where Kubernetes tells a pod its namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// settings loads the --config file, and ferry's namespace: the flag's, else
+// the pod's when ferry runs in a cluster.
+func settings(cfg *server.Config, configFile, namespace string) error {
+	if configFile != "" {
+		c, err := serverconfig.Load(configFile)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		cfg.Settings = c
+	}
+	cfg.Namespace = namespace
+	if namespace == "" {
+		if b, err := os.ReadFile(serviceAccountNamespace); err == nil {
+			cfg.Namespace = strings.TrimSpace(string(b))
+		}
+	}
+	return nil
 }
 
 // useStoredApp fills what the flags left empty from the App `ferry setup`

@@ -77,3 +77,42 @@ func TestSetupRefusesWhenAnAppIsStored(t *testing.T) {
 		t.Errorf("credentials changed: %s", b)
 	}
 }
+
+// A --config file that does not load stops `ferry serve` with one line
+// naming the file and line; a --cluster flag that contradicts the file
+// does too.
+func TestServeConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("projects:\n  - name: p\n    syncWindows: [{kind: deny, schedule: nope, duration: 1h}]\n"), 0o600)
+	typo := filepath.Join(dir, "typo.yaml")
+	os.WriteFile(typo, []byte("clusters:\n  - name: prod\n    sever: https://prod\n"), 0o600)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("clusters:\n  - {name: prod, server: https://prod.example.com, context: prod}\n"), 0o600)
+	tests := []struct {
+		name  string
+		extra []string
+		want  string
+	}{
+		{"bad window", []string{"--config", bad}, `syncWindows[0]: schedule "nope"`},
+		{"typo", []string{"--config", typo}, "typo.yaml:3"},
+		{"missing", []string{"--config", filepath.Join(dir, "none.yaml")}, "no such file"},
+		{"contradicting --cluster", []string{"--config", good, "--cluster", "prod=other"}, `--cluster maps it to context "other", the --config file to "prod"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--app-id", "1", "--private-key-file", keyFile,
+				"--webhook-secret", "s", "--data-dir", filepath.Join(dir, "data-"+strings.ReplaceAll(tt.name, " ", "-"))}, tt.extra...)
+			if code := Run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want a failure saying %q", code, stderr.String(), tt.want)
+			}
+		})
+	}
+}

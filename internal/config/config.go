@@ -20,6 +20,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
+	"github.com/ferry-gitops/ferry/internal/strictyaml"
 )
 
 // *Config supplies environment.Discover with the declared environments.
@@ -52,7 +53,10 @@ type EnvironmentConfig struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Cluster is an Argo CD cluster name, or an API server URL when it
 	// starts with https:// or http://.
-	Cluster    string                       `json:"cluster,omitempty"`
+	Cluster string `json:"cluster,omitempty"`
+	// Project is the Argo CD project bounding the environment ("default"
+	// when empty).
+	Project    string                       `json:"project,omitempty"`
 	Helm       *environment.HelmSource      `json:"helm,omitempty"`
 	Kustomize  *environment.KustomizeSource `json:"kustomize,omitempty"`
 	SyncPolicy *environment.SyncPolicy      `json:"syncPolicy,omitempty"`
@@ -96,7 +100,7 @@ func Load(tree *repofs.Tree) (*Config, error) {
 // naming .ferry.yaml and the line.
 func Parse(data []byte) (*Config, error) {
 	var cfg Config
-	if err := decodeStrict(data, FileName, &cfg); err != nil {
+	if err := strictyaml.Decode(data, FileName, &cfg); err != nil {
 		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
@@ -155,6 +159,7 @@ func (c *Config) DeclaredEnvironments() []environment.Environment {
 			Line:        e.Line,
 			Path:        e.Path,
 			Destination: environment.Destination{Namespace: e.Namespace},
+			Project:     e.Project,
 			Helm:        e.Helm,
 			Kustomize:   e.Kustomize,
 			SyncPolicy:  e.SyncPolicy,

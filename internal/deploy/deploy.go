@@ -42,12 +42,16 @@ type Request struct {
 	Inventory syncer.Inventory
 	// HealthTimeout is the server's default, which .ferry.yaml may override.
 	HealthTimeout time.Duration
+	// Permit bounds what the sync may touch (the environment's project):
+	// one object it refuses refuses the sync before anything is applied.
+	// Nil permits everything.
+	Permit syncer.Permit
 }
 
 // Outcome is what one attempt did.
 type Outcome struct {
 	// Result is one of history's results: Succeeded, Failed, Degraded,
-	// Refused.
+	// Refused (a guard or the project stopped it before anything changed).
 	Result string
 	Err    error
 	// Objects are the rendered objects (the desired state drift compares
@@ -77,10 +81,11 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 	out := Outcome{Objects: res.Objects}
 	opts := syncer.OptionsFor(req.Env)
 	opts.MaxPruneFraction = req.Config.Sync.MaxPruneFraction(opts.MaxPruneFraction)
+	opts.Permit = req.Permit
 	out.Changes, out.Inventory, err = c.Sync(ctx, res.Objects, req.Inventory, opts)
 	if err != nil {
 		out.Result, out.Err = history.Failed, err
-		if errors.Is(err, syncer.ErrEmptySync) || errors.Is(err, syncer.ErrPruneLimit) {
+		if errors.Is(err, syncer.ErrEmptySync) || errors.Is(err, syncer.ErrPruneLimit) || errors.Is(err, syncer.ErrNotPermitted) {
 			out.Result = history.Refused
 		} else {
 			out.Retryable = ctx.Err() == nil

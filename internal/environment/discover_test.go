@@ -85,6 +85,7 @@ func TestDiscoverApplications(t *testing.T) {
 		RepoURL:        "https://github.com/skillzmist/infrastructure",
 		TargetRevision: "main",
 		Destination:    environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"},
+		Project:        "default",
 		Helm:           &environment.HelmSource{Values: "replicas: 3\nimage:\n  tag: v2.4.1\n"},
 		SyncPolicy: &environment.SyncPolicy{
 			Automated:   &environment.Automated{Prune: true, SelfHeal: true, AllowEmpty: ptr(false)},
@@ -583,8 +584,8 @@ func TestDiscoverTestdata(t *testing.T) {
 			Name: "payment-service", Origin: environment.FromApplication, File: "apps/payment-service.yaml", Line: 4,
 			Path: "charts/payment-service", Type: environment.Helm,
 			RepoURL: "https://github.com/skillzmist/infrastructure", TargetRevision: "main",
-			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"},
-			Helm:        &environment.HelmSource{Values: "replicas: 3\nimage:\n  tag: v2.4.1\n"},
+			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"}, Project: "default",
+			Helm: &environment.HelmSource{Values: "replicas: 3\nimage:\n  tag: v2.4.1\n"},
 			SyncPolicy: &environment.SyncPolicy{
 				Automated:   &environment.Automated{Prune: true, SelfHeal: true, AllowEmpty: ptr(false)},
 				SyncOptions: []string{"CreateNamespace=true"},
@@ -596,14 +597,14 @@ func TestDiscoverTestdata(t *testing.T) {
 			Name: "payment-service-production", Origin: environment.FromApplication, File: "apps/payment-service-production.yaml", Line: 2,
 			Path: "overlays/production", Type: environment.Kustomize,
 			RepoURL: "git@github.com:skillzmist/infrastructure.git", TargetRevision: "main",
-			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"},
-			SyncPolicy:  &environment.SyncPolicy{SyncOptions: []string{"CreateNamespace=true"}},
+			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "production"}, Project: "default",
+			SyncPolicy: &environment.SyncPolicy{SyncOptions: []string{"CreateNamespace=true"}},
 		},
 		{
 			Name: "payment-service-staging", Origin: environment.FromApplication, File: "apps/payment-service-staging.yaml", Line: 1,
 			Path: "overlays/staging", Type: environment.Kustomize,
 			RepoURL: "https://github.com/skillzmist/infrastructure.git", TargetRevision: "main",
-			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "staging"},
+			Destination: environment.Destination{Server: "https://kubernetes.default.svc", Namespace: "staging"}, Project: "default",
 			SyncPolicy: &environment.SyncPolicy{
 				Automated:   &environment.Automated{Prune: true, SelfHeal: true},
 				SyncOptions: []string{"CreateNamespace=true"},
@@ -613,7 +614,7 @@ func TestDiscoverTestdata(t *testing.T) {
 			Name: "platform-monitoring", Origin: environment.FromApplication, File: "apps/platform-monitoring.yaml", Line: 2,
 			Path: "prometheus", External: true,
 			RepoURL: "https://github.com/skillzmist/platform-monitoring.git", TargetRevision: "v1.8.0",
-			Destination: environment.Destination{Name: "in-cluster", Namespace: "monitoring"},
+			Destination: environment.Destination{Name: "in-cluster", Namespace: "monitoring"}, Project: "platform",
 		},
 	}
 	dirTree, err := repofs.OpenDir(testrepo.BaseDir(t))

@@ -42,10 +42,13 @@ type Environment struct {
 	// repository: it is listed but not rendered.
 	External bool `json:"external,omitempty"`
 
-	Destination Destination      `json:"destination"`
-	Helm        *HelmSource      `json:"helm,omitempty"`
-	Kustomize   *KustomizeSource `json:"kustomize,omitempty"`
-	SyncPolicy  *SyncPolicy      `json:"syncPolicy,omitempty"`
+	Destination Destination `json:"destination"`
+	// Project is the Argo CD project (spec.project) that bounds where and
+	// what the environment may deploy; "" is project "default".
+	Project    string           `json:"project,omitempty"`
+	Helm       *HelmSource      `json:"helm,omitempty"`
+	Kustomize  *KustomizeSource `json:"kustomize,omitempty"`
+	SyncPolicy *SyncPolicy      `json:"syncPolicy,omitempty"`
 	// RevisionHistoryLimit is how many syncs are kept for rollback (10 when nil).
 	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
 }

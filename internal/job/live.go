@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,10 +24,9 @@ import (
 // head names is shown as a sync would create it, from the render alone.
 func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snapshot) string {
 	branch := defaultBranch(pr.Repo, pr.BaseRef)
-	defs, err := liveDefinitions(pr, snap)
-	if err != nil {
-		p.Logger.Warn("live diff: default branch environments", "repo", pr.FullName, "pr", pr.Number, "branch", branch, "error", err)
-		return report.LiveUnavailable(branch)
+	defs := make(map[string]environment.Environment, len(snap.defined.Environments))
+	for _, e := range snap.defined.Environments {
+		defs[e.Name] = e
 	}
 	live := &preview.Result{Base: "live cluster", Head: snap.res.Head}
 	var notes []report.LiveNote
@@ -42,72 +42,69 @@ func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snaps
 		if def.External {
 			continue
 		}
-		r, untracked := p.liveEnvironment(ctx, pr.FullName, snap, e, def)
-		if untracked > 0 {
-			notes = append(notes, report.LiveNote{Environment: e.Name, Untracked: untracked})
+		r, read := p.liveEnvironment(ctx, pr.Repo, snap, e, def)
+		if read.untracked > 0 || read.refused > 0 {
+			notes = append(notes, report.LiveNote{Environment: e.Name, Untracked: read.untracked, Refused: read.refused})
 		}
 		live.Environments = append(live.Environments, r)
 	}
 	return report.LiveSection(report.Live{Result: live, Branch: branch, Notes: notes})
 }
 
-// liveDefinitions are the environments defined on the default branch (the
-// snapshot's judge), by name: the head's definitions never decide where
-// ferry reads.
-func liveDefinitions(pr work.Preview, snap *snapshot) (map[string]environment.Environment, error) {
-	found, err := preview.Discover(snap.judge, pr.HTMLURL)
-	if err != nil {
-		return nil, err
-	}
-	defs := make(map[string]environment.Environment, len(found.Environments))
-	for _, e := range found.Environments {
-		defs[e.Name] = e
-	}
-	return defs, nil
-}
+// unread counts the head's objects a live diff did not read: those ferry
+// does not track, and those outside the environment's project.
+type unread struct{ untracked, refused int }
 
 // liveEnvironment diffs one environment's head render against what ferry
-// tracks for it, and counts the head's objects it does not track.
-func (p *Previews) liveEnvironment(ctx context.Context, repo string, snap *snapshot, e preview.EnvironmentResult, def environment.Environment) (preview.EnvironmentResult, int) {
+// tracks for it, and counts the head's objects it did not read.
+func (p *Previews) liveEnvironment(ctx context.Context, repo work.Repo, snap *snapshot, e preview.EnvironmentResult, def environment.Environment) (preview.EnvironmentResult, unread) {
 	r := preview.EnvironmentResult{Name: e.Name, Type: def.Type, Path: def.Path, Destination: def.Destination, Touched: true, Status: preview.Unchanged, Resources: []diff.Change{}}
-	fail := func(msg string) (preview.EnvironmentResult, int) {
+	fail := func(msg string) (preview.EnvironmentResult, unread) {
 		r.Status, r.Error = preview.Error, msg
-		return r, 0
+		return r, unread{}
 	}
 	if p.Clusters == nil {
 		return fail("no cluster configured")
+	}
+	b := p.Projects.bind(repo, snap.defined, def)
+	if err := b.admits(repo); err != nil {
+		return fail("not read: " + err.Error())
 	}
 	kc, err := p.Clusters(def.Destination)
 	if err != nil {
 		return fail(err.Error())
 	}
-	inv, _, err := p.DB.Inventory(ctx, repo, def.Name)
+	inv, _, err := p.DB.Inventory(ctx, repo.FullName, def.Name)
 	if err != nil {
 		return fail(err.Error())
 	}
-	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, syncer.OptionsFor(def))
+	sopts := syncer.OptionsFor(def)
+	sopts.Permit = b.permit
+	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, sopts)
 	if err != nil {
 		return fail(err.Error())
 	}
 	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head", Mask: p.Mask}
-	untracked := liveDiff(&r, los, opts)
-	return r, untracked
+	return r, liveDiff(&r, los, opts)
 }
 
 // liveDiff fills r with the diff of what a sync would change, each side
-// masked by opts.Mask, and returns how many objects were not tracked (and so
-// not read).
-func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, opts diff.Options) int {
+// masked by opts.Mask, and counts the objects it did not read.
+func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, opts diff.Options) unread {
 	var have, want []manifest.Object
 	var failed []string
-	untracked := 0
+	var n unread
 	for _, lo := range los {
+		if errors.Is(lo.Err, syncer.ErrNotPermitted) {
+			n.refused++
+			continue
+		}
 		if lo.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", lo.Key, lo.Err))
 			continue
 		}
 		if !lo.Tracked {
-			untracked++
+			n.untracked++
 		}
 		if lo.Live != nil {
 			have = append(have, keyed(lo.Live, lo.Key))
@@ -130,7 +127,7 @@ func liveDiff(r *preview.EnvironmentResult, los []syncer.LiveObject, opts diff.O
 	if len(failed) > 0 {
 		r.Status, r.Error = preview.Error, diff.MaskWith(opts.Mask, "the API server refuses: "+strings.Join(failed, "; "))
 	}
-	return untracked
+	return n
 }
 
 func keyed(obj map[string]any, k manifest.Key) manifest.Object {

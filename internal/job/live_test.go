@@ -2,11 +2,13 @@ package job
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
+	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/syncer"
@@ -24,6 +26,8 @@ func TestLiveDiffMasks(t *testing.T) {
 	los := []syncer.LiveObject{
 		{Key: key("tracked"), Tracked: true, Live: liveCM("tracked", "live-token-1"), WouldBe: liveCM("tracked", "head-token-1")},
 		{Key: key("untracked"), WouldBe: liveCM("untracked", "head-token-2")},
+		// Outside the project: never read, never shown, counted.
+		{Key: manifest.Key{Kind: "ConfigMap", Namespace: "kube-system", Name: "x"}, Err: fmt.Errorf("%w: namespace kube-system", syncer.ErrNotPermitted)},
 	}
 	masker := tokenMasker{}
 	tests := []struct {
@@ -43,7 +47,7 @@ func TestLiveDiffMasks(t *testing.T) {
 				run[i].Live, run[i].WouldBe = clone(lo.Live), clone(lo.WouldBe)
 			}
 			r := preview.EnvironmentResult{Status: preview.Unchanged}
-			untracked := liveDiff(&r, run, diff.Options{Context: 3, From: "live", To: "head", Mask: tt.mask})
+			read := liveDiff(&r, run, diff.Options{Context: 3, From: "live", To: "head", Mask: tt.mask})
 			var all strings.Builder
 			for _, c := range r.Resources {
 				all.WriteString(c.Diff)
@@ -58,8 +62,8 @@ func TestLiveDiffMasks(t *testing.T) {
 					t.Errorf("diff shows %q:\n%s", w, all.String())
 				}
 			}
-			if untracked != 1 {
-				t.Errorf("untracked %d, want 1", untracked)
+			if read != (unread{untracked: 1, refused: 1}) || r.Status == preview.Error {
+				t.Errorf("unread %+v, status %s; want 1 untracked, 1 refused, no error", read, r.Status)
 			}
 		})
 	}
@@ -117,9 +121,9 @@ func TestLiveDefinitions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer snap.Close()
-			defs, err := liveDefinitions(w, snap)
-			if err != nil {
-				t.Fatal(err)
+			defs := map[string]environment.Environment{}
+			for _, e := range snap.defined.Environments {
+				defs[e.Name] = e
 			}
 			if got := defs["web"].Destination.Namespace; got != tt.wantNS {
 				t.Errorf("web's namespace %q, want %q", got, tt.wantNS)

@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/policy"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/internal/work"
 	"github.com/ferry-gitops/ferry/policies"
 )
 
@@ -22,12 +23,14 @@ const PolicyCheckName = "ferry/policy"
 type verdict struct {
 	decision *policy.Decision
 	findings []secrets.Finding
+	// environments are the touched environments as the policies saw them.
+	environments []policy.Environment
 }
 
 // evaluate scans what the pull request adds for secrets and judges it with
 // the policies of the base branch's tip: never with anything the pull
 // request itself changes.
-func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.Repo, info *github.PullRequest, snap *snapshot) (*verdict, error) {
+func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.Repo, pr work.Preview, info *github.PullRequest, snap *snapshot) (*verdict, error) {
 	v := &verdict{}
 	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithRenderInputs(renderInputs(snap.res)))
 	if err != nil {
@@ -49,16 +52,8 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 		SecretFindings: policy.Findings(added),
 		Config:         policy.ConfigFrom(snap.cfg.Policy),
 	}
-	for _, e := range snap.res.Environments {
-		if !e.Touched {
-			continue
-		}
-		env := policy.EnvironmentFrom(e)
-		rendered := scanner.ScanManifests(e.Name, introduced(e))
-		env.SecretFindings = policy.Findings(rendered)
-		v.findings = append(v.findings, rendered...)
-		in.Environments = append(in.Environments, env)
-	}
+	in.Environments, v.findings = p.environments(pr, snap, scanner, v.findings)
+	v.environments = in.Environments
 	for _, u := range scanner.Unscanned() {
 		p.Logger.Warn("secrets: object not scanned", "env", u.Env, "resource", u.Resource, "error_type", u.ErrorType)
 	}
@@ -99,6 +94,31 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 	}
 	v.decision, _ = engine.Evaluate(ctx, in) // on error the decision fails closed
 	return v, nil
+}
+
+// environments describe the touched environments to the policies: what
+// changes, the secrets their renders add (appended to findings), and what
+// their projects would refuse. Where each deploys and under which project
+// is the head's definition, what merging would make it; the projects
+// themselves are the server's, narrowed by the default branch's.
+func (p *Previews) environments(pr work.Preview, snap *snapshot, scanner *secrets.Scanner, findings []secrets.Finding) ([]policy.Environment, []secrets.Finding) {
+	var out []policy.Environment
+	for _, e := range snap.res.Environments {
+		if !e.Touched {
+			continue
+		}
+		env := policy.EnvironmentFrom(e)
+		rendered := scanner.ScanManifests(e.Name, introduced(e))
+		env.SecretFindings = policy.Findings(rendered)
+		findings = append(findings, rendered...)
+		if e.Lifecycle != "removed" {
+			b := p.Projects.bind(pr.Repo, snap.defined, e.Env)
+			env.Server, env.ClusterName = b.cluster.Server, b.cluster.Name
+			env.ProjectViolations = b.violations(pr.Repo, snap.head, e.Head)
+		}
+		out = append(out, env)
+	}
+	return out, findings
 }
 
 // renderInputs are the files the head's renders read.

@@ -36,8 +36,10 @@ type Previews struct {
 	// Mask hides secret values in every diff and error the preview shows,
 	// the live section's included (secrets.Masker); nil leaves it to the
 	// diff's Secret redaction.
-	Mask   diff.Masker
-	Logger *slog.Logger
+	Mask diff.Masker
+	// Projects bound where and what each environment may deploy.
+	Projects Projects
+	Logger   *slog.Logger
 }
 
 // Handle previews one pull request and posts the result.
@@ -74,7 +76,7 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 		return err
 	}
 	defer snap.Close()
-	v, err := p.evaluate(ctx, gh, repo, info, snap)
+	v, err := p.evaluate(ctx, gh, repo, pr, info, snap)
 	if err != nil {
 		return githubRetry(err)
 	}
@@ -82,7 +84,7 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 	if pr.Live {
 		live = p.liveSection(ctx, pr, snap)
 	}
-	post := report.PreviewOf(snap.res, pr.HeadSHA, v.decision, v.findings, live, time.Since(started))
+	post := report.PreviewOf(snap.res, pr.HeadSHA, v.decision, v.findings, v.environments, live, time.Since(started))
 	if err := p.post(ctx, gh, repo, pr, checks, post); err != nil {
 		return githubRetry(err)
 	}
@@ -183,7 +185,10 @@ type snapshot struct {
 	// and the policies that judge the change, and the environment
 	// definitions a live diff reads: never anything the pull request or its
 	// base branch chose.
-	cfg               *config.Config
+	cfg *config.Config
+	// defined is what the default branch defines: environments and the
+	// AppProjects that narrow the server's projects.
+	defined           *environment.Discovery
 	judge, base, head *repofs.Tree
 }
 
@@ -222,6 +227,10 @@ func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, er
 	if s.cfg, err = config.Load(s.judge); err != nil {
 		s.Close()
 		return nil, queue.Permanent(fmt.Errorf("default branch %s: %w", judgeBranch, err))
+	}
+	if s.defined, err = preview.Discover(s.judge, pr.HTMLURL); err != nil {
+		s.Close()
+		return nil, queue.Permanent(fmt.Errorf("environments of the default branch %s: %w", judgeBranch, err))
 	}
 	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
 		RepoURL:  pr.HTMLURL,

@@ -47,6 +47,12 @@ type Syncs struct {
 	// DegradationWindow is defaultDegradationWindow unless set (negative:
 	// no watch); .ferry.yaml's sync.degradationWindow overrides it.
 	DegradationWindow time.Duration
+	// Projects bound where and what each environment may deploy.
+	Projects Projects
+	// Queue takes a sync that a sync window holds, to run when it opens.
+	Queue Enqueuer
+	// Now is the clock sync windows are read with (time.Now when nil).
+	Now func() time.Time
 	// Drift and Rollouts, when set, watch what each successful sync applied.
 	Drift    *Drift
 	Rollouts *Rollouts
@@ -75,6 +81,9 @@ func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
 		return err
 	}
 	defer co.tree.Close()
+	if open, err := h.window(ctx, gh, repo, a, co); err != nil || !open {
+		return err
+	}
 	if run.DeploymentID == 0 {
 		if err := h.begin(ctx, gh, repo, a, &run); err != nil {
 			return err
@@ -153,9 +162,10 @@ func (h *Syncs) hold(ctx context.Context, gh *github.Client, repo github.Repo, a
 // settings as the default branch defines them: a commit can't move its own
 // destination or loosen its own guards.
 type checkout struct {
-	tree *repofs.Tree
-	env  environment.Environment
-	cfg  *config.Config
+	tree  *repofs.Tree
+	env   environment.Environment
+	cfg   *config.Config
+	bound bound
 }
 
 func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
@@ -176,7 +186,7 @@ func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
 	if err != nil {
 		return nil, queue.Permanent(err)
 	}
-	return &checkout{tree: tree, env: env, cfg: reg.cfg}, nil
+	return &checkout{tree: tree, env: env, cfg: reg.cfg, bound: h.Projects.bind(a.Repo, reg.found, env)}, nil
 }
 
 // begin opens the sync's GitHub deployment and remembers it for the
@@ -195,6 +205,10 @@ func (h *Syncs) begin(ctx context.Context, gh *github.Client, repo github.Repo, 
 
 // attempt runs the deploy engine once and keeps the inventory it leaves.
 func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *store.SyncRun) (*kube.Cluster, deploy.Outcome, error) {
+	if err := co.bound.admits(a.Repo); err != nil {
+		run.Attempts++
+		return nil, deploy.Outcome{Result: history.Refused, Err: err}, h.DB.PutSyncRun(ctx, *run)
+	}
 	kc, err := h.Clusters(co.env.Destination)
 	if err != nil {
 		return nil, deploy.Outcome{Result: history.Failed, Err: err}, nil
@@ -204,7 +218,8 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 		return nil, deploy.Outcome{}, err
 	}
 	started := time.Now()
-	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv, HealthTimeout: h.HealthTimeout})
+	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv,
+		HealthTimeout: h.HealthTimeout, Permit: co.bound.permit})
 	out.Mask(h.Mask)
 	if out.Changes != nil {
 		h.Logger.Info("applied", "repo", a.FullName, "environment", a.Environment, "commit", short(a.Commit), "summary", out.Changes.Summary(),

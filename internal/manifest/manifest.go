@@ -400,3 +400,17 @@ func Less(a, b Key) bool {
 	}
 	return a.Name < b.Name
 }
+
+// DefinedKind is the kind a CustomResourceDefinition defines: its group,
+// its kind, and whether it is namespaced. ok is false for any other object.
+func (o Object) DefinedKind() (group, kind string, namespaced, ok bool) {
+	if o.Key.Group != "apiextensions.k8s.io" || o.Key.Kind != "CustomResourceDefinition" {
+		return "", "", false, false
+	}
+	spec, _ := o.Object["spec"].(map[string]any)
+	names, _ := spec["names"].(map[string]any)
+	group, _ = spec["group"].(string)
+	kind, _ = names["kind"].(string)
+	scope, _ := spec["scope"].(string)
+	return group, kind, !strings.EqualFold(scope, "Cluster"), kind != ""
+}

@@ -69,15 +69,55 @@ type Review struct {
 type Environment struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
-	Cluster   string `json:"cluster"`
+	// Cluster is the destination cluster's name, else its server URL.
+	Cluster string `json:"cluster"`
+	// Server and ClusterName are the destination cluster's server URL and
+	// name, each as known: EnvironmentFrom sets what the destination gives,
+	// the caller fills in the other from the server's cluster list.
+	Server      string `json:"server"`
+	ClusterName string `json:"cluster_name"`
+	// Project is the Argo CD project the environment deploys in; "default"
+	// when its definition names none.
+	Project string `json:"project"`
 	// Status is the preview's: changed, unchanged, error or external.
 	Status  string `json:"status"`
 	Added   int    `json:"added"`
 	Changed int    `json:"changed"`
 	Removed int    `json:"removed"`
 	// Kinds lists the kinds of the added, changed and removed resources.
-	Kinds          Kinds           `json:"kinds"`
+	Kinds Kinds `json:"kinds"`
+	// Objects are the added, changed and removed resources, in the
+	// preview's order.
+	Objects        []Object        `json:"objects"`
 	SecretFindings []SecretFinding `json:"secret_findings"`
+	// ProjectViolations are what the environment's project does not
+	// permit. The caller fills them in; EnvironmentFrom leaves them empty.
+	ProjectViolations []ProjectViolation `json:"project_violations"`
+}
+
+// Object is one resource an environment adds, changes or removes.
+type Object struct {
+	Group     string `json:"group"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Change is added, changed or removed.
+	Change string `json:"change"`
+}
+
+// ProjectViolation is an object, or the environment's destination itself,
+// that the environment's project does not permit.
+type ProjectViolation struct {
+	// Resource is the object as group/Kind/namespace/name (empty parts left
+	// out), "" when the environment itself is refused.
+	Resource string `json:"resource"`
+	// File and Line are where to fix it: the object's source file, or the
+	// environment's definition; "" and 0 when unknown.
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// Reason says what the project refuses, e.g. "ClusterRoleBinding is not
+	// permitted in project default".
+	Reason string `json:"reason"`
 }
 
 // Kinds are resource kinds by change, each sorted and without repeats.
@@ -95,6 +135,10 @@ type SecretFinding struct {
 	// Resource is the rendered object a finding is in, "" for added lines.
 	Resource string `json:"resource"`
 }
+
+// defaultProject is the Argo CD project of an environment that names none
+// (project.DefaultName).
+const defaultProject = "default"
 
 // Config is the part of .ferry.yaml (from the base branch) policies read.
 type Config struct {
@@ -132,25 +176,37 @@ func Findings(fs []secrets.Finding) []SecretFinding {
 }
 
 // EnvironmentFrom describes a previewed environment; the caller adds its
-// rendered secret findings. Only touched environments belong in an Input.
+// rendered secret findings, its project violations and the half of its
+// cluster (name or server) the destination does not give. Only touched
+// environments belong in an Input.
 func EnvironmentFrom(r preview.EnvironmentResult) Environment {
 	env := Environment{
-		Name:      r.Name,
-		Namespace: r.Destination.Namespace,
-		Cluster:   r.Destination.Name,
-		Status:    string(r.Status),
-		Added:     r.Counts.Added,
-		Changed:   r.Counts.Changed,
-		Removed:   r.Counts.Removed,
+		Name:        r.Name,
+		Namespace:   r.Destination.Namespace,
+		Cluster:     r.Destination.Name,
+		Server:      r.Destination.Server,
+		ClusterName: r.Destination.Name,
+		Project:     r.Env.Project,
+		Status:      string(r.Status),
+		Added:       r.Counts.Added,
+		Changed:     r.Counts.Changed,
+		Removed:     r.Counts.Removed,
+		Objects:     []Object{},
 	}
 	if env.Cluster == "" {
 		env.Cluster = r.Destination.Server
 	}
+	if env.Project == "" {
+		env.Project = defaultProject
+	}
 	kinds := map[diff.ChangeType]map[string]bool{diff.Added: {}, diff.Changed: {}, diff.Removed: {}}
 	for _, c := range r.Resources {
-		if m, ok := kinds[c.Change]; ok {
-			m[c.Kind] = true
+		m, ok := kinds[c.Change]
+		if !ok {
+			continue
 		}
+		m[c.Kind] = true
+		env.Objects = append(env.Objects, Object{Group: c.Group, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, Change: string(c.Change)})
 	}
 	env.Kinds = Kinds{Added: sorted(kinds[diff.Added]), Changed: sorted(kinds[diff.Changed]), Removed: sorted(kinds[diff.Removed])}
 	return env
@@ -180,6 +236,8 @@ func (in Input) normalized() Input {
 	for i := range in.Environments {
 		e := &in.Environments[i]
 		e.SecretFindings = nonNil(e.SecretFindings)
+		e.Objects = nonNil(e.Objects)
+		e.ProjectViolations = nonNil(e.ProjectViolations)
 		e.Kinds = Kinds{Added: nonNil(e.Kinds.Added), Changed: nonNil(e.Kinds.Changed), Removed: nonNil(e.Kinds.Removed)}
 	}
 	if in.Config.Approvals != nil {

@@ -35,6 +35,9 @@ type LiveNote struct {
 	// Untracked counts the objects ferry does not track there, shown as a
 	// sync would create them.
 	Untracked int
+	// Refused counts the objects outside the environment's project: not
+	// read, not shown, and a sync of them would be refused.
+	Refused int
 }
 
 // LiveSection is the live section of a preview comment, within its own
@@ -47,6 +50,9 @@ func LiveSection(l Live) string {
 			fmt.Fprintf(&footer, "- %s is not an environment on the default branch %s: it has no live state to compare.\n", markdown.Code(n.Environment), markdown.Code(l.Branch))
 		case n.Untracked > 0:
 			fmt.Fprintf(&footer, "- %s: objects ferry does not track there, shown as a sync would create them without reading the cluster: %d.\n", markdown.Code(n.Environment), n.Untracked)
+		}
+		if n.Refused > 0 {
+			fmt.Fprintf(&footer, "- %s: objects outside its project, not read (a sync of them is refused; see the policy): %d.\n", markdown.Code(n.Environment), n.Refused)
 		}
 	}
 	return Markdown(l.Result, MarkdownOptions{Title: liveTitle, MaxChars: liveBudget, Footer: footer.String()})

@@ -73,13 +73,26 @@ func approvalRow(s policy.EnvironmentStatus) string {
 }
 
 // PolicyCheck is the ferry/policy check run's conclusion and output: the
-// Policy markdown, and an annotation on each secret finding's file.
-func PolicyCheck(d *policy.Decision, findings []secrets.Finding) (string, github.CheckOutput) {
+// Policy markdown, an annotation on each secret finding's file, and one at
+// each object (or definition) an environment's project refuses.
+func PolicyCheck(d *policy.Decision, findings []secrets.Finding, envs []policy.Environment) (string, github.CheckOutput) {
 	conclusion, title := "success", "Ready to merge"
 	if !d.Allowed {
 		conclusion, title = "failure", "Blocked"
 	}
 	out := github.CheckOutput{Title: title, Summary: Policy(d, findings)}
+	for _, e := range envs {
+		for _, v := range e.ProjectViolations {
+			if v.File == "" {
+				continue
+			}
+			out.Annotations = append(out.Annotations, github.Annotation{
+				Path: v.File, StartLine: max(v.Line, 1), Level: "failure",
+				Title:   fmt.Sprintf("Not permitted in project %s", e.Project),
+				Message: violationMessage(e.Name, v),
+			})
+		}
+	}
 	for _, f := range findings {
 		if f.File == "" {
 			continue
@@ -106,4 +119,14 @@ func findingMessage(f secrets.Finding, where string) string {
 		return f.Description + ". Split the change, or skip generated paths with secrets.allow.paths in the base branch's .ferry.yaml."
 	}
 	return fmt.Sprintf("%s%s (fingerprint %s). Remove it, or allow the fingerprint in the base branch's .ferry.yaml secrets.allow.", f.RuleID, where, f.Fingerprint)
+}
+
+// violationMessage says, as plain text, what env's project refuses and how
+// to resolve it.
+func violationMessage(env string, v policy.ProjectViolation) string {
+	what := v.Reason
+	if v.Resource != "" {
+		what = v.Resource + ": " + v.Reason
+	}
+	return fmt.Sprintf("%s (environment %s). ferry will not sync it: change the manifest, or have the server's project (ferry serve --config) permit it.", what, env)
 }

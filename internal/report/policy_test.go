@@ -85,7 +85,7 @@ func TestPolicyCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conclusion, out := PolicyCheck(tt.decision, tt.findings)
+			conclusion, out := PolicyCheck(tt.decision, tt.findings, nil)
 			if out.Summary != Policy(tt.decision, tt.findings) {
 				t.Errorf("summary is not the policy markdown:\n%s", out.Summary)
 			}

@@ -34,7 +34,7 @@ type Preview struct {
 
 // PreviewOf presents a pull request's preview at head, its policy decision
 // and secret findings, and the live section (markdown, or empty).
-func PreviewOf(res *preview.Result, head string, d *policy.Decision, findings []secrets.Finding, live string, elapsed time.Duration) Preview {
+func PreviewOf(res *preview.Result, head string, d *policy.Decision, findings []secrets.Finding, envs []policy.Environment, live string, elapsed time.Duration) Preview {
 	footer := PreviewFooter(head, res.Base, elapsed)
 	section := Policy(d, findings)
 	if live != "" {
@@ -48,7 +48,7 @@ func PreviewOf(res *preview.Result, head string, d *policy.Decision, findings []
 		Summary:     Markdown(res, MarkdownOptions{Title: "ferry diff", MaxChars: checkBudget, Footer: footer}),
 		Annotations: annotations,
 	}
-	p.PolicyConclusion, p.Policy = PolicyCheck(d, findings)
+	p.PolicyConclusion, p.Policy = PolicyCheck(d, findings, envs)
 	return p
 }
 

@@ -193,3 +193,17 @@ func shortRevision(sha string) string {
 	}
 	return sha
 }
+
+// WindowClosed tells a pull request that a sync window stopped env's sync:
+// held until opens (zero when no window opens soon, or when the sync was
+// manual, which is refused).
+func WindowClosed(env, reason string, opens time.Time, manual bool) string {
+	msg := fmt.Sprintf("ferry: %s is not synced now: %s.", markdown.Code(env), markdown.Escape(markdown.Clip(reason, maxReason)))
+	switch {
+	case manual:
+		return msg + " Ask again when the window allows it, or have the project's window allow manual syncs (`manualSync: true`)."
+	case opens.IsZero():
+		return msg + " No sync window opens in the next 8 days, so it is not queued: sync it with `/ferry sync " + env + "` once one does."
+	}
+	return msg + fmt.Sprintf(" It is queued and syncs when the window allows, at %s.", opens.UTC().Format("2006-01-02 15:04 MST"))
+}

@@ -103,7 +103,8 @@ func TestSelfHeal(t *testing.T) {
 }
 
 // TestDriftIssueWithoutSelfHeal: with selfHeal off ferry reports the drift
-// in one issue, and closes it after the next successful sync.
+// in one issue; `/ferry sync` of the commit already synced heals it and
+// closes the issue.
 func TestDriftIssueWithoutSelfHeal(t *testing.T) {
 	h := newSyncHarness(t, "healthy")
 	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
@@ -127,15 +128,24 @@ func TestDriftIssueWithoutSelfHeal(t *testing.T) {
 		t.Errorf("selfHeal is off but replicas changed back to %d", h.replicas())
 	}
 
-	// The next merge syncs (putting replicas back) and closes the issue.
-	second := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": strings.Replace(noHeal, "tag: v2.4.1", "tag: v2.4.2", 1)}, "new tag")
-	h.push(first, second, "push-2")
+	// `/ferry sync` of the very commit already synced applies it again:
+	// replicas go back to Git's, and the issue closes.
+	h.gh.SetPermission(owner, repoName, "writer", "write")
+	h.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: 9, HeadSHA: first, HeadRef: "x", BaseRef: "main", User: "alice", Merged: true, MergeCommitSHA: first})
+	h.command(9, "writer", "/ferry sync payment-service", "sync-again")
 	h.waitFor("the drift issue to close", func() bool {
 		is := h.gh.Issues(owner, repoName)
 		return len(is) == 1 && is[0].State == "closed"
 	})
 	if h.replicas() != 3 {
-		t.Errorf("replicas %d after the sync, want Git's 3", h.replicas())
+		t.Errorf("replicas %d after /ferry sync, want Git's 3", h.replicas())
+	}
+	said := false
+	for _, c := range h.gh.Comments(owner, repoName, 9) {
+		said = said || strings.Contains(c.Body, "tip of") && strings.Contains(c.Body, first[:7])
+	}
+	if !said {
+		t.Errorf("no reply names the synced tip %s: %+v", first[:7], h.gh.Comments(owner, repoName, 9))
 	}
 }
 
@@ -202,7 +212,9 @@ func TestDiffLive(t *testing.T) {
 	live := body[strings.Index(body, "ferry diff --live (head against the cluster)"):]
 	for _, want := range []string{
 		"--- live/apps/Deployment/production/payment-service", "-  replicas: 7", "+  replicas: 3", "+        image: payment-service:v2.7.0",
-		"`payment-service`: objects ferry does not track there, shown as a sync would create them without reading the cluster: 2.",
+		"`payment-service`: objects ferry does not track there, shown as a sync would create them without reading the cluster: 1.",
+		// The kube-system one is outside the default project: not even shown.
+		"`payment-service`: objects outside its project, not read (a sync of them is refused; see the policy): 1.",
 		"`snoop` is not an environment on the default branch `main`: it has no live state to compare.",
 		"+  mode: head",
 	} {

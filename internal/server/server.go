@@ -23,9 +23,11 @@ import (
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
 	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/kube"
+	"github.com/ferry-gitops/ferry/internal/project"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/sandbox"
 	"github.com/ferry-gitops/ferry/internal/secrets"
+	"github.com/ferry-gitops/ferry/internal/serverconfig"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/webhook"
 	"github.com/ferry-gitops/ferry/internal/work"
@@ -49,6 +51,12 @@ type Config struct {
 	// kube.Clusters); ferry's own cluster needs neither.
 	Kubeconfig      string
 	ClusterContexts map[string]string
+	// Settings is the --config file: clusters and projects (nil: none, so
+	// the built-in default project alone).
+	Settings *serverconfig.Config
+	// Namespace is ferry's own namespace, which the built-in default
+	// project keeps out of reach.
+	Namespace string
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// ClusterFor overrides destination resolution (tests).
@@ -140,6 +148,10 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	projects, err := cfg.projects()
+	if err != nil {
+		return nil, err
+	}
 	masker, err := rules.Masker()
 	if err != nil {
 		return nil, fmt.Errorf("secret masking: %w", err)
@@ -150,10 +162,10 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	s.drift = &job.Drift{Repos: repos, DB: db, Queue: pool, Logger: log, HealQuiet: cfg.HealQuiet, Mask: masker}
 	s.rollouts = job.NewRollouts(pool, log)
 	return job.Router{
-		work.KindPreview: &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Logger: log},
+		work.KindPreview: &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Logger: log},
 		work.KindRefresh: &job.Refreshes{Repos: repos, Queue: pool, Logger: log},
 		work.KindPush:    &job.Plans{Repos: repos, DB: db, Queue: pool, Logger: log},
-		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: s.renders, Mask: masker,
+		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: s.renders, Mask: masker, Projects: projects, Queue: pool,
 			HealthTimeout: cfg.HealthTimeout, DegradationWindow: cfg.DegradationWindow, Drift: s.drift, Rollouts: s.rollouts, Logger: log},
 		work.KindRevert:  &job.Reverts{Repos: repos, DB: db, Logger: log},
 		work.KindCommand: &job.Commands{Repos: repos, DB: db, Queue: pool, Logger: log},
@@ -161,8 +173,6 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	}, nil
 }
 
-// newEcho routes `ferry serve`. The App manifest flow is not among them:
-// only `ferry setup` (RunSetup) serves it.
 // clusters resolves destinations from the kubeconfig, unless a test set
 // ClusterFor.
 func (c Config) clusters() (func(environment.Destination) (*kube.Cluster, error), error) {
@@ -170,7 +180,13 @@ func (c Config) clusters() (func(environment.Destination) (*kube.Cluster, error)
 		return c.ClusterFor, nil
 	}
 	kopts := kube.DefaultClustersOptions()
-	kopts.Kubeconfig, kopts.Contexts = c.Kubeconfig, c.ClusterContexts
+	kopts.Kubeconfig, kopts.Contexts = c.Kubeconfig, c.Settings.Contexts()
+	for dest, ctx := range c.ClusterContexts {
+		if prev, ok := kopts.Contexts[dest]; ok && prev != ctx {
+			return nil, fmt.Errorf("cluster %s: --cluster maps it to context %q, the --config file to %q", dest, ctx, prev)
+		}
+		kopts.Contexts[dest] = ctx
+	}
 	clusters, err := kube.NewClusters(kopts)
 	if err != nil {
 		return nil, err
@@ -178,6 +194,22 @@ func (c Config) clusters() (func(environment.Destination) (*kube.Cluster, error)
 	return clusters.Cluster, nil
 }
 
+// projects are the server's projects (the --config file's, plus the
+// built-in default unless it defines one) and how its clusters are named.
+func (c Config) projects() (job.Projects, error) {
+	var list []project.Project
+	if c.Settings != nil {
+		list = c.Settings.Projects
+	}
+	catalog, err := project.NewCatalog(list, c.Namespace)
+	if err != nil {
+		return job.Projects{}, fmt.Errorf("--config: %w", err)
+	}
+	return job.Projects{Catalog: catalog, Cluster: c.Settings.Cluster}, nil
+}
+
+// newEcho routes `ferry serve`. The App manifest flow is not among them:
+// only `ferry setup` (RunSetup) serves it.
 func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,7 +92,7 @@ func TestOptionsFor(t *testing.T) {
 			want.App = tt.env.Name
 			want.Namespace = tt.env.Destination.Namespace
 			tt.want(&want)
-			if got := OptionsFor(tt.env); got != want {
+			if got := OptionsFor(tt.env); !reflect.DeepEqual(got, want) {
 				t.Errorf("OptionsFor = %+v\nwant %+v", got, want)
 			}
 		})

@@ -36,7 +36,8 @@ type LiveObject struct {
 // read: only objects the app tracks are read and dry-run applied, those
 // found by the app's label or in prev (the inventory of its last sync) that
 // carry its exact tracking id. Whatever else the render names, another
-// app's object or nobody's, is neither read nor sent to the API server.
+// app's object or nobody's, is neither read nor sent to the API server; an
+// object opts.Permit refuses is not either (its Err is ErrNotPermitted).
 func (s *Syncer) DryRun(ctx context.Context, objs []manifest.Object, prev Inventory, opts Options) ([]LiveObject, error) {
 	if opts.App == "" {
 		return nil, errors.New("syncer: Options.App is required: it decides which objects are tracked")
@@ -45,6 +46,12 @@ func (s *Syncer) DryRun(ctx context.Context, objs []manifest.Object, prev Invent
 	var keys []manifest.Key
 	for i, obj := range objs {
 		targets[i] = s.resolve(obj, opts.Namespace)
+		if t := &targets[i]; t.err == nil && opts.Permit != nil {
+			// Outside the project: not read, not sent, only named.
+			if err := opts.Permit(t.key, t.key.Namespace != ""); err != nil {
+				t.err = fmt.Errorf("%w: %w", ErrNotPermitted, err)
+			}
+		}
 		if targets[i].err == nil {
 			keys = append(keys, targets[i].key)
 		}

@@ -59,6 +59,12 @@ func (s *Syncer) prune(ctx context.Context, prev, applied Inventory, cs *ChangeS
 			cs.add(Change{Key: c.key, Action: PruneSkipped, Error: why})
 			continue
 		}
+		if opts.Permit != nil {
+			if err := opts.Permit(c.key, c.key.Namespace != ""); err != nil {
+				cs.add(Change{Key: c.key, Action: PruneSkipped, Error: "not pruned: " + err.Error()})
+				continue
+			}
+		}
 		deletable = append(deletable, c)
 	}
 	tracked := len(next)

@@ -55,6 +55,10 @@ type Options struct {
 	// WaitForWaves waits for a wave's objects to be healthy before applying
 	// the next wave, as Argo CD does. A sync with a single wave never waits.
 	WaitForWaves bool
+	// Permit, when set, is asked about every object before anything is
+	// applied: one refusal refuses the sync (a *PermitError). An object
+	// due for pruning that it refuses is left in place.
+	Permit Permit
 }
 
 // DefaultOptions are Argo CD's defaults for a sync, with ferry's guards.
@@ -159,6 +163,9 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 	waves, err := plan(objs)
 	if err != nil {
 		return cs, prev, fmt.Errorf("syncer: app %s: %w", opts.App, err)
+	}
+	if err := s.permitted(objs, opts); err != nil {
+		return cs, prev, err
 	}
 	if opts.CreateNamespace && opts.Namespace != "" && !rendersNamespace(objs, opts.Namespace) {
 		c, err := s.ensureNamespace(ctx, opts)

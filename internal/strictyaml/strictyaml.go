@@ -1,4 +1,10 @@
-package config
+// Package strictyaml decodes one YAML document into a Go struct by its
+// json tags, strictly: an unknown or misspelt field is an error naming the
+// field and its line (with a suggestion), and so is every type error,
+// because a typo that silently disables a setting is worse than a refusal.
+// It walks yaml.v3's node tree itself rather than going through JSON so
+// that every error carries a line, and bounds nesting and alias expansion.
+package strictyaml
 
 import (
 	"bytes"
@@ -19,11 +25,11 @@ import (
 // make the decoder recurse without end.
 const maxDepth = 64
 
-// decodeStrict decodes one YAML document into out (a pointer to a struct),
+// Decode decodes one YAML document into out (a pointer to a struct),
 // matching keys against json tags exactly and rejecting anything unknown.
-// It walks the yaml.v3 node tree itself rather than going through JSON so
-// every error, type errors included, carries a line.
-func decodeStrict(data []byte, file string, out any) error {
+// Errors are *manifest.ParseError values naming file and line. An int
+// field named Line tagged json:"-" receives the line of its mapping.
+func Decode(data []byte, file string, out any) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	var doc yamlv3.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -198,10 +204,22 @@ type field struct {
 	index []int
 }
 
+// An embedded struct without a json tag is inlined, as encoding/json
+// inlines it.
 func structFields(t reflect.Type) (fields map[string]field, lineField []int) {
 	fields = map[string]field{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+			inner, innerLine := structFields(f.Type)
+			for name, fi := range inner {
+				fields[name] = field{index: append([]int{i}, fi.index...)}
+			}
+			if lineField == nil && innerLine != nil {
+				lineField = append([]int{i}, innerLine...)
+			}
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}

@@ -1,0 +1,249 @@
+package environment
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/repofs"
+)
+
+// applicationDoc is the part of an Argo CD Application ferry reads. yaml.v3
+// decodes typed booleans the YAML 1.1 way (yes/no), as kubectl would.
+type applicationDoc struct {
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Project     string        `yaml:"project"`
+		Source      *sourceDoc    `yaml:"source"`
+		Sources     []yamlv3.Node `yaml:"sources"`
+		Destination struct {
+			Server    string `yaml:"server"`
+			Name      string `yaml:"name"`
+			Namespace string `yaml:"namespace"`
+		} `yaml:"destination"`
+		SyncPolicy           *syncPolicyDoc `yaml:"syncPolicy"`
+		RevisionHistoryLimit *int64         `yaml:"revisionHistoryLimit"`
+	} `yaml:"spec"`
+}
+
+type sourceDoc struct {
+	RepoURL        string        `yaml:"repoURL"`
+	Path           string        `yaml:"path"`
+	TargetRevision string        `yaml:"targetRevision"`
+	Chart          string        `yaml:"chart"`
+	Helm           *helmDoc      `yaml:"helm"`
+	Kustomize      *kustomizeDoc `yaml:"kustomize"`
+	Directory      *struct{}     `yaml:"directory"`
+	Plugin         *struct {
+		Name string `yaml:"name"`
+	} `yaml:"plugin"`
+}
+
+type helmDoc struct {
+	ReleaseName  string         `yaml:"releaseName"`
+	ValueFiles   []string       `yaml:"valueFiles"`
+	Values       string         `yaml:"values"`
+	ValuesObject yamlv3.Node    `yaml:"valuesObject"`
+	Parameters   []helmParamDoc `yaml:"parameters"`
+}
+
+type helmParamDoc struct {
+	Name        string `yaml:"name"`
+	Value       string `yaml:"value"`
+	ForceString bool   `yaml:"forceString"`
+}
+
+type kustomizeDoc struct {
+	Images   []string `yaml:"images"`
+	Replicas []struct {
+		Name string `yaml:"name"`
+		// Count is an int-or-string in Argo CD.
+		Count yamlv3.Node `yaml:"count"`
+	} `yaml:"replicas"`
+	NamePrefix   string            `yaml:"namePrefix"`
+	NameSuffix   string            `yaml:"nameSuffix"`
+	Namespace    string            `yaml:"namespace"`
+	CommonLabels map[string]string `yaml:"commonLabels"`
+}
+
+type syncPolicyDoc struct {
+	Automated *struct {
+		Enabled    *bool `yaml:"enabled"`
+		Prune      bool  `yaml:"prune"`
+		SelfHeal   bool  `yaml:"selfHeal"`
+		AllowEmpty *bool `yaml:"allowEmpty"`
+	} `yaml:"automated"`
+	SyncOptions []string `yaml:"syncOptions"`
+	Retry       *struct {
+		Limit   int64 `yaml:"limit"`
+		Backoff *struct {
+			Duration    string `yaml:"duration"`
+			Factor      *int64 `yaml:"factor"`
+			MaxDuration string `yaml:"maxDuration"`
+		} `yaml:"backoff"`
+	} `yaml:"retry"`
+}
+
+// parseApplication turns one Application into an Environment, or returns
+// why it cannot.
+func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL string) (Environment, string) {
+	var app applicationDoc
+	if err := root.Decode(&app); err != nil {
+		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), manifest.YAMLError(file, nil, err))
+	}
+	if reason := unusable(&app); reason != "" {
+		return Environment{}, reason
+	}
+	name, src := app.Metadata.Name, app.Spec.Source
+	env := Environment{
+		Name:           name,
+		Origin:         FromApplication,
+		File:           file,
+		Line:           root.Line,
+		RepoURL:        src.RepoURL,
+		TargetRevision: src.TargetRevision,
+		Destination: Destination{
+			Server:    app.Spec.Destination.Server,
+			Name:      app.Spec.Destination.Name,
+			Namespace: app.Spec.Destination.Namespace,
+		},
+		Project:              app.Spec.Project,
+		SyncPolicy:           syncPolicy(app.Spec.SyncPolicy),
+		RevisionHistoryLimit: app.Spec.RevisionHistoryLimit,
+	}
+	if src.Helm != nil {
+		h, err := helmSource(src.Helm)
+		if err != nil {
+			return Environment{}, fmt.Sprintf("Application %q: spec.source.helm: %v", name, err)
+		}
+		env.Helm = h
+	}
+	if src.Kustomize != nil {
+		k, err := kustomizeSource(src.Kustomize)
+		if err != nil {
+			return Environment{}, fmt.Sprintf("Application %q: spec.source.kustomize: %v", name, err)
+		}
+		env.Kustomize = k
+	}
+	switch {
+	case src.Helm != nil || src.Chart != "":
+		env.Type = Helm
+	case src.Kustomize != nil:
+		env.Type = Kustomize
+	case src.Directory != nil:
+		env.Type = Directory
+	}
+
+	// A chart from a Helm repository, or a path in another git repository,
+	// is not in this tree: list it, never render it.
+	if src.Chart != "" || (repoURL != "" && src.RepoURL != "" && !SameRepo(src.RepoURL, repoURL)) {
+		env.External = true
+		env.Path = src.Path
+		return env, ""
+	}
+	clean, err := repofs.Clean(src.Path)
+	if err != nil {
+		return Environment{}, fmt.Sprintf("Application %q: spec.source.path: %v", name, err)
+	}
+	env.Path = clean
+	if env.Type == "" {
+		env.Type = detectType(tree, clean)
+	}
+	return env, ""
+}
+
+// unusable says why ferry cannot take an Application, or "" when it can.
+func unusable(app *applicationDoc) string {
+	name, src := app.Metadata.Name, app.Spec.Source
+	switch {
+	case name == "":
+		return "Application without metadata.name"
+	case len(app.Spec.Sources) > 0:
+		return fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
+	case src == nil:
+		return fmt.Sprintf("Application %q has no spec.source", name)
+	case src.Plugin != nil:
+		return fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
+	case src.Helm != nil && src.Kustomize != nil:
+		return fmt.Sprintf("Application %q sets both helm and kustomize", name)
+	}
+	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
+		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
+		if strings.Contains(v, "{{") {
+			return fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
+		}
+	}
+	if reason := invalidName(name); reason != "" {
+		return "Application " + reason
+	}
+	return ""
+}
+
+func helmSource(h *helmDoc) (*HelmSource, error) {
+	out := &HelmSource{
+		ReleaseName: h.ReleaseName,
+		ValueFiles:  h.ValueFiles,
+		Values:      h.Values,
+	}
+	for _, p := range h.Parameters {
+		out.Parameters = append(out.Parameters, HelmParameter{Name: p.Name, Value: p.Value, ForceString: p.ForceString})
+	}
+	if v := &h.ValuesObject; v.Kind != 0 && !(v.Kind == yamlv3.ScalarNode && v.ShortTag() == "!!null") {
+		// Through sigs.k8s.io/yaml, as Helm reads values files, so values
+		// have the same types whichever way they were written.
+		b, err := yamlv3.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("valuesObject: %w", err)
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(b, &obj); err != nil {
+			return nil, fmt.Errorf("valuesObject (line %d): %w", v.Line, err)
+		}
+		out.ValuesObject = obj
+	}
+	return out, nil
+}
+
+func kustomizeSource(k *kustomizeDoc) (*KustomizeSource, error) {
+	out := &KustomizeSource{
+		Images:       k.Images,
+		NamePrefix:   k.NamePrefix,
+		NameSuffix:   k.NameSuffix,
+		Namespace:    k.Namespace,
+		CommonLabels: k.CommonLabels,
+	}
+	for _, r := range k.Replicas {
+		n, err := strconv.ParseInt(strings.TrimSpace(r.Count.Value), 10, 64)
+		if err != nil || r.Count.Kind != yamlv3.ScalarNode {
+			return nil, fmt.Errorf("replicas %q: count %q (line %d) is not an integer", r.Name, r.Count.Value, r.Count.Line)
+		}
+		out.Replicas = append(out.Replicas, Replica{Name: r.Name, Count: n})
+	}
+	return out, nil
+}
+
+func syncPolicy(s *syncPolicyDoc) *SyncPolicy {
+	if s == nil {
+		return nil
+	}
+	out := &SyncPolicy{SyncOptions: s.SyncOptions}
+	if a := s.Automated; a != nil {
+		out.Automated = &Automated{Enabled: a.Enabled, Prune: a.Prune, SelfHeal: a.SelfHeal, AllowEmpty: a.AllowEmpty}
+	}
+	if r := s.Retry; r != nil {
+		out.Retry = &Retry{Limit: r.Limit}
+		if b := r.Backoff; b != nil {
+			out.Retry.Backoff = &Backoff{Duration: b.Duration, Factor: b.Factor, MaxDuration: b.MaxDuration}
+		}
+	}
+	return out
+}
+
+// maxNameQuote caps how much of an invalid name a reason quotes.
+const maxNameQuote = 80

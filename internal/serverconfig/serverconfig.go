@@ -1,0 +1,160 @@
+// Package serverconfig reads the file `ferry serve --config` names: the
+// clusters ferry deploys to and the projects that bound what each
+// repository may deploy there. It is the operator's file, never a
+// repository's: a pull request can't change it.
+package serverconfig
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/project"
+	"github.com/ferry-gitops/ferry/internal/strictyaml"
+)
+
+// maxSize bounds the file; a real one is a few kilobytes.
+const maxSize = 1 << 20
+
+// Argo CD's names for the cluster ferry runs in (as package kube's).
+const (
+	inClusterName   = "in-cluster"
+	inClusterServer = "https://kubernetes.default.svc"
+)
+
+// Config is the whole file.
+type Config struct {
+	Clusters []Cluster `json:"clusters,omitempty"`
+	// Projects are Argo CD AppProject specs with a name and the
+	// repositories that may use each (repos: [acme/*]).
+	Projects []project.Project `json:"-"`
+}
+
+// Cluster is one destination cluster.
+type Cluster struct {
+	Name   string `json:"name"`
+	Server string `json:"server"`
+	// Context is the kubeconfig context that reaches the cluster.
+	Context string            `json:"context,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Line    int               `json:"-"`
+}
+
+// file is Config as written: projects carry their line.
+type file struct {
+	Clusters []Cluster      `json:"clusters,omitempty"`
+	Projects []projectEntry `json:"projects,omitempty"`
+}
+
+type projectEntry struct {
+	project.Project
+	Line int `json:"-"`
+}
+
+// Load reads and checks the file at path. Every error names the file, and
+// the line where there is one.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("server configuration: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("server configuration %s: %w", path, err)
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("server configuration %s: larger than %d bytes", path, maxSize)
+	}
+	return Parse(data, path)
+}
+
+// Parse reads the file's contents; name is used in messages.
+func Parse(data []byte, name string) (*Config, error) {
+	var raw file
+	if err := strictyaml.Decode(data, name, &raw); err != nil {
+		return nil, err
+	}
+	c := &Config{Clusters: raw.Clusters}
+	for _, p := range raw.Projects {
+		p.Source = fmt.Sprintf("%s:%d", name, p.Line)
+		c.Projects = append(c.Projects, p.Project)
+	}
+	if err := c.validate(name, raw.Projects); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) validate(name string, projects []projectEntry) error {
+	names, servers := map[string]int{}, map[string]int{}
+	for _, cl := range c.Clusters {
+		at := func(format string, args ...any) error {
+			return &manifest.ParseError{File: name, Line: cl.Line, Err: fmt.Errorf("cluster %q: "+format, append([]any{cl.Name}, args...)...)}
+		}
+		server := strings.TrimSuffix(cl.Server, "/")
+		u, err := url.Parse(cl.Server)
+		switch {
+		case cl.Name == "":
+			return &manifest.ParseError{File: name, Line: cl.Line, Err: errors.New("a cluster needs a name")}
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			return at("server %q: want an https:// (or http://) URL", cl.Server)
+		case names[cl.Name] != 0:
+			return at("defined twice (first at line %d)", names[cl.Name])
+		case servers[server] != 0:
+			return at("server %s is also the server of the cluster at line %d", cl.Server, servers[server])
+		case cl.Context == "" && cl.Name != inClusterName && server != inClusterServer:
+			return at("needs a kubeconfig context to reach %s", cl.Server)
+		}
+		names[cl.Name], servers[server] = cl.Line, cl.Line
+	}
+	seen := map[string]int{}
+	for _, p := range projects {
+		if prev := seen[p.Name]; prev != 0 {
+			return &manifest.ParseError{File: name, Line: p.Line, Err: fmt.Errorf("project %q is defined twice (first at line %d)", p.Name, prev)}
+		}
+		seen[p.Name] = p.Line
+	}
+	return nil
+}
+
+// Contexts maps each cluster's name and server to its kubeconfig context.
+func (c *Config) Contexts() map[string]string {
+	out := map[string]string{}
+	if c == nil {
+		return out
+	}
+	for _, cl := range c.Clusters {
+		if cl.Context != "" {
+			out[cl.Name], out[cl.Server] = cl.Context, cl.Context
+		}
+	}
+	return out
+}
+
+// Cluster names a destination's cluster by both its name and its server
+// where the configuration (or Argo CD's in-cluster convention) knows the
+// other half; otherwise by the half given.
+func (c *Config) Cluster(dest environment.Destination) project.Cluster {
+	out := project.Cluster{Name: dest.Name, Server: dest.Server}
+	server := strings.TrimSuffix(dest.Server, "/")
+	if c != nil {
+		for _, cl := range c.Clusters {
+			if (dest.Name != "" && cl.Name == dest.Name) || (server != "" && strings.TrimSuffix(cl.Server, "/") == server) {
+				return project.Cluster{Name: cl.Name, Server: cl.Server}
+			}
+		}
+	}
+	switch {
+	case dest.Name == inClusterName && dest.Server == "":
+		out.Server = inClusterServer
+	case server == inClusterServer && dest.Name == "":
+		out.Name = inClusterName
+	}
+	return out
+}
