@@ -34,6 +34,9 @@ type Cluster interface {
 
 // Request is one environment at one commit, and what the last sync left.
 type Request struct {
+	// Repo is the repository ("owner/name"): with the environment's name,
+	// the app its objects belong to.
+	Repo string
 	Tree *repofs.Tree
 	Env  environment.Environment
 	// Config is the target branch's .ferry.yaml: only merged changes reach it.
@@ -79,7 +82,7 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 		return Outcome{Result: history.Failed, Err: fmt.Errorf("render: %w", err)}
 	}
 	out := Outcome{Objects: res.Objects}
-	opts := syncer.OptionsFor(req.Env)
+	opts := syncer.OptionsFor(req.Repo, req.Env)
 	opts.MaxPruneFraction = req.Config.Sync.MaxPruneFraction(opts.MaxPruneFraction)
 	opts.Permit = req.Permit
 	out.Changes, out.Inventory, err = c.Sync(ctx, res.Objects, req.Inventory, opts)

@@ -66,10 +66,10 @@ type healState struct {
 	last  time.Time
 }
 
-// track asks Run to watch kinds of an environment in a cluster.
+// track asks Run to watch kinds of an app (syncer.AppID) in a cluster.
 type track struct {
 	cluster *kube.Cluster
-	env     string
+	app     string
 	kinds   []schema.GroupVersionKind
 }
 
@@ -95,11 +95,14 @@ func (d *Drift) Desired(app string, key manifest.Key) (manifest.Object, bool) {
 func (d *Drift) Synced(ctx context.Context, c *kube.Cluster, a work.Sync, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) {
 	d.init()
 	want, kinds := desiredState(rendered, cs)
+	// Keyed by the app id the syncer tracks objects by: two repositories'
+	// environments of one name are two apps.
+	app := syncer.AppID(a.FullName, a.Environment)
 	d.mu.Lock()
-	d.desired[a.Environment], d.synced[a.Environment], d.selfHeal[a.Environment] = want, a, selfHeal
+	d.desired[app], d.synced[app], d.selfHeal[app] = want, a, selfHeal
 	d.mu.Unlock()
 	select {
-	case d.tracks <- track{cluster: c, env: a.Environment, kinds: kinds}:
+	case d.tracks <- track{cluster: c, app: app, kinds: kinds}:
 	case <-d.stopped:
 	case <-ctx.Done():
 	}
@@ -149,12 +152,12 @@ func (d *Drift) Run(ctx context.Context) {
 				watchers[t.cluster] = w
 				go d.runWatcher(ctx, w, events, problems)
 			}
-			if err := w.Track(t.env, t.kinds); err != nil {
-				d.Logger.Warn("drift not watched", "environment", t.env, "err", err)
+			if err := w.Track(t.app, t.kinds); err != nil {
+				d.Logger.Warn("drift not watched", "app", t.app, "err", err)
 			}
 		case ev := <-events:
 			if err := d.handle(ctx, ev); err != nil {
-				d.Logger.Warn("drift not handled", "environment", ev.App, "object", ev.Key.String(), "err", err)
+				d.Logger.Warn("drift not handled", "app", ev.App, "object", ev.Key.String(), "err", err)
 			}
 		}
 	}
@@ -189,8 +192,8 @@ func (d *Drift) handle(ctx context.Context, ev drift.Event) error {
 	if managers != "" {
 		detail += " by " + managers
 	}
-	d.Logger.Info("drift", "environment", ev.App, "object", ev.Key.String(), "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers, "at", ev.Time)
-	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Repo: a.FullName, Environment: ev.App, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
+	d.Logger.Info("drift", "repo", a.FullName, "environment", a.Environment, "object", ev.Key.String(), "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers, "at", ev.Time)
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Repo: a.FullName, Environment: a.Environment, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
 		return err
 	}
 	if heal {
@@ -221,7 +224,7 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 		return err
 	}
 	spec.RunAfter = now.Add(delay)
-	if err := d.DB.AppendAudit(ctx, history.Event{Time: now, Repo: a.FullName, Environment: ev.App, Kind: "heal", Revision: a.Commit,
+	if err := d.DB.AppendAudit(ctx, history.Event{Time: now, Repo: a.FullName, Environment: a.Environment, Kind: "heal", Revision: a.Commit,
 		Detail: fmt.Sprintf("re-applying %s (heal #%d, after %s)", ev.Key, st.count, delay)}); err != nil {
 		return err
 	}

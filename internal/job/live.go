@@ -78,7 +78,7 @@ func (p *Previews) liveEnvironment(ctx context.Context, repo work.Repo, snap *sn
 	if err != nil {
 		return fail(err.Error())
 	}
-	sopts := syncer.OptionsFor(def)
+	sopts := syncer.OptionsFor(repo.FullName, def)
 	sopts.Permit = b.permit
 	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, sopts)
 	if err != nil {

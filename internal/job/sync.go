@@ -218,7 +218,7 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 		return nil, deploy.Outcome{}, err
 	}
 	started := time.Now()
-	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv,
+	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Repo: a.FullName, Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv,
 		HealthTimeout: h.HealthTimeout, Permit: co.bound.permit})
 	out.Mask(h.Mask)
 	if out.Changes != nil {

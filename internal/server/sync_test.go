@@ -176,7 +176,7 @@ func TestSyncOnMerge(t *testing.T) {
 	if r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); r != 3 {
 		t.Errorf("replicas %d, want 3", r)
 	}
-	if id := d.GetAnnotations()["ferry.dev/tracking-id"]; id != "payment-service:apps/Deployment:production/payment-service" {
+	if id := d.GetAnnotations()["ferry.dev/tracking-id"]; id != "skillzmist/infrastructure/payment-service:apps/Deployment:production/payment-service" {
 		t.Errorf("tracking id %q", id)
 	}
 

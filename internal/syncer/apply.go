@@ -197,7 +197,7 @@ func (s *Syncer) apply(ctx context.Context, t target, idx liveIndex, opts Option
 	}
 	var liveRV string
 	if live != nil {
-		if !owned(live.Annotations, opts.App, t.key) && !adoptable(live.Annotations, opts.App, t.key) {
+		if !ownedBy(live.Annotations, opts, t.key) && !adoptable(live.Annotations, opts.App, t.key) {
 			return Failed, notOwned(live.Annotations, opts.App)
 		}
 		liveRV = live.ResourceVersion

@@ -89,10 +89,10 @@ func TestOptionsFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := DefaultOptions()
-			want.App = tt.env.Name
+			want.App, want.LegacyApp = "acme/web/"+tt.env.Name, tt.env.Name
 			want.Namespace = tt.env.Destination.Namespace
 			tt.want(&want)
-			if got := OptionsFor(tt.env); !reflect.DeepEqual(got, want) {
+			if got := OptionsFor("acme/web", tt.env); !reflect.DeepEqual(got, want) {
 				t.Errorf("OptionsFor = %+v\nwant %+v", got, want)
 			}
 		})

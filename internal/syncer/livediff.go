@@ -42,6 +42,7 @@ func (s *Syncer) DryRun(ctx context.Context, objs []manifest.Object, prev Invent
 	if opts.App == "" {
 		return nil, errors.New("syncer: Options.App is required: it decides which objects are tracked")
 	}
+	opts.legacy = NewInventory(prev...)
 	targets := make([]target, len(objs))
 	var keys []manifest.Key
 	for i, obj := range objs {
@@ -97,7 +98,7 @@ func (s *Syncer) dryRunTracked(ctx context.Context, t target, opts Options, lo *
 	case err != nil:
 		lo.Err = fmt.Errorf("read live object: %w", err)
 		return
-	case !owned(live.GetAnnotations(), opts.App, t.key):
+	case !ownedBy(live.GetAnnotations(), opts, t.key):
 		lo.WouldBe = desired(t.obj, t.key, opts.App).Object
 		return
 	}

@@ -215,7 +215,7 @@ func (s *Syncer) trackedOf(ctx context.Context, kinds []schema.GroupKind, check 
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			errs[i] = fmt.Errorf("read %s: %w", k, err)
-		case owned(m.Annotations, opts.App, k):
+		case ownedBy(m.Annotations, opts, k):
 			found[i] = m
 		default:
 			// Someone took it over: it is not ours to prune any more.

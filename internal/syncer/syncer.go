@@ -59,6 +59,13 @@ type Options struct {
 	// applied: one refusal refuses the sync (a *PermitError). An object
 	// due for pruning that it refuses is left in place.
 	Permit Permit
+	// LegacyApp is the app id an older ferry tracked the environment's
+	// objects by (its name alone): such an object is the app's, and taken
+	// over, only when prev (the environment's own inventory) holds it.
+	LegacyApp string
+
+	// legacy is prev, for LegacyApp.
+	legacy Inventory
 }
 
 // DefaultOptions are Argo CD's defaults for a sync, with ferry's guards.
@@ -76,13 +83,13 @@ func DefaultOptions() Options {
 	}
 }
 
-// OptionsFor is DefaultOptions for env's Application: its name, destination
-// namespace and sync policy. An automated policy prunes when it says so and
+// OptionsFor is DefaultOptions for repo's (owner/name) env: its app id,
+// destination namespace and sync policy. An automated policy prunes when it says so and
 // allows an empty sync only when it says so (Argo CD's automated.allowEmpty
 // defaults to false).
-func OptionsFor(env environment.Environment) Options {
+func OptionsFor(repo string, env environment.Environment) Options {
 	opts := DefaultOptions()
-	opts.App = env.Name
+	opts.App, opts.LegacyApp = AppID(repo, env.Name), env.Name
 	opts.Namespace = env.Destination.Namespace
 	p := env.SyncPolicy
 	if p == nil {
@@ -153,6 +160,7 @@ func New(c *kube.Cluster) *Syncer {
 // what to log.
 func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventory, opts Options) (*ChangeSet, Inventory, error) {
 	prev = NewInventory(prev...)
+	opts.legacy = prev
 	cs := &ChangeSet{App: opts.App}
 	if err := opts.validate(); err != nil {
 		return cs, prev, err

@@ -49,9 +49,31 @@ func AppLabelValue(app string) string {
 	return "sha256-" + hex.EncodeToString(sum[:])[:48]
 }
 
+// AppID is the app an environment's objects belong to in a cluster: the
+// repository and the environment, so that two repositories' environments
+// of one name never take each other's objects. Environment names are
+// DNS-1123, so the last "/" separates them.
+func AppID(repo, env string) string {
+	if repo == "" {
+		return env
+	}
+	return repo + "/" + env
+}
+
 // owned reports whether an object with these annotations is app's object k.
 func owned(annotations map[string]string, app string, k manifest.Key) bool {
 	return annotations[TrackingAnnotation] == TrackingID(app, k)
+}
+
+// ownedBy reports whether the object is opts.App's: by its tracking id, or
+// by the legacy id an older ferry gave it (the environment's name alone)
+// when the app's own inventory holds it, which proves it was this
+// repository's.
+func ownedBy(annotations map[string]string, opts Options, k manifest.Key) bool {
+	if owned(annotations, opts.App, k) {
+		return true
+	}
+	return opts.LegacyApp != "" && opts.legacy.Has(k) && owned(annotations, opts.LegacyApp, k)
 }
 
 // pruneDisabled reports whether the object opts out of pruning with the
