@@ -173,3 +173,27 @@ func TestDenyWindowHoldsAutomatedSync(t *testing.T) {
 		t.Errorf("synced before the window closed at %s", closes)
 	}
 }
+
+// TestBranchOnlyApplicationSyncsNothing: a pushed side branch holding an
+// automated Application that follows that branch, aimed at the cluster's
+// own namespace, creates nothing: only the default branch defines
+// environments.
+func TestBranchOnlyApplicationSyncsNothing(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	sneaky := strings.NewReplacer("name: payment-service", "name: sneaky", "targetRevision: main", "targetRevision: x").Replace(app)
+	after := h.git.Commit(t, repoName, "x", map[string]string{"apps/sneaky.yaml": sneaky}, "sneaky")
+	body := githubtest.PushPayload(t, h.repo, githubtest.Push{Ref: "refs/heads/x", After: after,
+		Commits: []githubtest.PushCommit{{ID: after, Added: []string{"apps/sneaky.yaml"}}}})
+	if resp := githubtest.Deliver(t, h.url+"/webhook", testSecret, "push", body, "push-x"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("push delivery: status %d", resp.StatusCode)
+	}
+	h.waitFor("the push to be planned", func() bool { return strings.Contains(h.logs.String(), "kind=push") && strings.Contains(h.logs.String(), "job done") })
+	time.Sleep(500 * time.Millisecond)
+	if deps := h.gh.Deployments(owner, repoName); len(deps) != 0 {
+		t.Errorf("a side branch's Application was synced: %+v", deps)
+	}
+	if d := h.deployment("production", "payment-service"); d != nil {
+		t.Error("objects were applied from a side branch")
+	}
+}
