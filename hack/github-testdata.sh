@@ -131,6 +131,7 @@ files["issue_comment.created"] = pick("issue_comment", action("created"));
 files["push"] = pick("push", (x) => x.commits && x.commits.length > 0);
 files["check_run.rerequested"] = pick("check_run", action("rerequested"));
 files["installation.created"] = pick("installation", action("created"));
+files["merge_group.checks_requested"] = pick("merge_group", action("checks_requested"));
 
 // The example package has no payload for these; each is derived from the
 // nearest real example with the fields GitHub documents for that action.
@@ -165,6 +166,13 @@ realOr("issue_comment.created.pull_request", (x) => x.action === "created" && x.
 	x.issue.pull_request = { url: api, html_url: html, diff_url: html + ".diff", patch_url: html + ".patch", merged_at: null };
 	return x;
 }, "issue_comment.created with the issue's `pull_request` links added (a comment on a PR)");
+
+realOr("merge_group.destroyed", action("destroyed"), () => {
+	const x = clone(files["merge_group.checks_requested"]);
+	x.action = "destroyed";
+	x.reason = "dequeued";
+	return x;
+}, 'merge_group.checks_requested with action "destroyed" and reason "dequeued"');
 
 // A few old examples carry "2018-04-25 20:42:10" timestamps, which the
 // webhook schemas (format: date-time) and go-github reject; GitHub sends

@@ -31,28 +31,35 @@ type verdict struct {
 // the policies of the base branch's tip: never with anything the pull
 // request itself changes.
 func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.Repo, pr work.Preview, info *github.PullRequest, snap *snapshot) (*verdict, error) {
+	v, in, err := p.scan(ctx, pr.Repo, snap)
+	if err != nil || v.decision != nil {
+		return v, err
+	}
+	in.PullRequest = pullRequestInput(info, snap.res.Base)
+	if err := reviewInput(ctx, gh, repo, info, snap.cfg.Policy, &in); err != nil {
+		return nil, err
+	}
+	v.decision = judge(ctx, snap, in)
+	return v, nil
+}
+
+// scan is the part of a judgement that looks at the change alone: the
+// secrets its lines and renders add, and its touched environments with
+// what their projects refuse. A scanner that can't be set up fails the
+// verdict closed (v.decision set).
+func (p *Previews) scan(ctx context.Context, repo work.Repo, snap *snapshot) (*verdict, policy.Input, error) {
 	v := &verdict{}
 	scanner, err := p.SecretRules.Scanner(allowlist(snap.cfg.Secrets.Allow), secrets.WithRenderInputs(renderInputs(snap.res)))
 	if err != nil {
 		v.decision = policy.FailClosed(fmt.Errorf(".ferry.yaml secrets: %w", err))
-		return v, nil
+		return v, policy.Input{}, nil
 	}
 	added, err := scanner.ScanDiff(ctx, snap.base, snap.head, snap.res.ChangedFiles)
 	if err != nil {
-		return nil, err
+		return nil, policy.Input{}, err
 	}
-	v.findings = append(v.findings, added...)
-	in := policy.Input{
-		PullRequest: policy.PullRequest{
-			Number: info.Number, Author: info.Author, Draft: info.Draft, Labels: info.Labels,
-			Base: policy.Ref{Ref: info.BaseRef, SHA: snap.res.Base},
-			Head: policy.Ref{Ref: "", SHA: info.HeadSHA},
-		},
-		ChangedFiles:   snap.res.ChangedFiles,
-		SecretFindings: policy.Findings(added),
-		Config:         policy.ConfigFrom(snap.cfg.Policy),
-	}
-	in.Environments, v.findings = p.environments(pr, snap, scanner, v.findings)
+	in := policy.Input{ChangedFiles: snap.res.ChangedFiles, SecretFindings: policy.Findings(added), Config: policy.ConfigFrom(snap.cfg.Policy)}
+	in.Environments, v.findings = p.environments(repo, snap, scanner, added)
 	v.environments = in.Environments
 	for _, u := range scanner.Unscanned() {
 		p.Logger.Warn("secrets: object not scanned", "env", u.Env, "resource", u.Resource, "error_type", u.ErrorType)
@@ -60,18 +67,33 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 	for _, f := range v.findings {
 		p.Logger.Debug("secret found", "rule", f.RuleID, "file", f.File, "line", f.Line, "resource", f.Resource, "fingerprint", f.Fingerprint, "source", f.Source)
 	}
+	return v, in, nil
+}
+
+func pullRequestInput(info *github.PullRequest, base string) policy.PullRequest {
+	return policy.PullRequest{
+		Number: info.Number, Author: info.Author, Draft: info.Draft, Labels: info.Labels,
+		Base: policy.Ref{Ref: info.BaseRef, SHA: base},
+		Head: policy.Ref{Ref: "", SHA: info.HeadSHA},
+	}
+}
+
+// reviewInput adds the author's permission and each reviewer's latest
+// review, as it counts on the pull request's current head, to in.
+func reviewInput(ctx context.Context, gh *github.Client, repo github.Repo, info *github.PullRequest, cfg config.PolicyConfig, in *policy.Input) error {
+	var err error
 	if in.PullRequest.AuthorPermission, err = gh.Permission(ctx, repo, info.Author); err != nil {
-		return nil, err
+		return err
 	}
 	reviews, err := gh.LatestReviews(ctx, repo, info.Number)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	teams := requiredTeams(snap.cfg.Policy)
+	teams := requiredTeams(cfg)
 	for _, r := range reviews {
 		perm, err := gh.Permission(ctx, repo, r.User)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rv := policy.Review{User: r.User, State: r.State, Permission: perm, OnHead: r.CommitID == info.HeadSHA, SubmittedAt: r.SubmittedAt}
 		// Only the teams a rule asks for are looked up: one call per team
@@ -79,7 +101,7 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 		for _, team := range teams {
 			ok, err := gh.TeamMember(ctx, repo.Owner, team, r.User)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ok {
 				rv.Teams = append(rv.Teams, team)
@@ -87,13 +109,18 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 		}
 		in.Reviews = append(in.Reviews, rv)
 	}
+	return nil
+}
+
+// judge runs the default policies and the default branch's own on in;
+// anything that goes wrong fails closed.
+func judge(ctx context.Context, snap *snapshot, in policy.Input) *policy.Decision {
 	engine, err := policy.NewEngine(ctx, policies.Defaults(), snap.judge)
 	if err != nil {
-		v.decision = policy.FailClosed(err)
-		return v, nil
+		return policy.FailClosed(err)
 	}
-	v.decision, _ = engine.Evaluate(ctx, in) // on error the decision fails closed
-	return v, nil
+	d, _ := engine.Evaluate(ctx, in) // on error the decision fails closed
+	return d
 }
 
 // environments describe the touched environments to the policies: what
@@ -101,7 +128,7 @@ func (p *Previews) evaluate(ctx context.Context, gh *github.Client, repo github.
 // their projects would refuse. Where each deploys and under which project
 // is the head's definition, what merging would make it; the projects
 // themselves are the server's, narrowed by the default branch's.
-func (p *Previews) environments(pr work.Preview, snap *snapshot, scanner *secrets.Scanner, findings []secrets.Finding) ([]policy.Environment, []secrets.Finding) {
+func (p *Previews) environments(repo work.Repo, snap *snapshot, scanner *secrets.Scanner, findings []secrets.Finding) ([]policy.Environment, []secrets.Finding) {
 	var out []policy.Environment
 	for _, e := range snap.res.Environments {
 		if !e.Touched {
@@ -112,9 +139,9 @@ func (p *Previews) environments(pr work.Preview, snap *snapshot, scanner *secret
 		env.SecretFindings = policy.Findings(rendered)
 		findings = append(findings, rendered...)
 		if e.Lifecycle != "removed" {
-			b := p.Projects.bind(pr.Repo, snap.defined, e.Env)
+			b := p.Projects.bind(repo, snap.defined, e.Env)
 			env.Server, env.ClusterName = b.cluster.Server, b.cluster.Name
-			env.ProjectViolations = b.violations(pr.Repo, snap.head, e.Head)
+			env.ProjectViolations = b.violations(repo, snap.head, e.Head)
 		}
 		out = append(out, env)
 	}

@@ -56,7 +56,7 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 	if err != nil || info == nil {
 		return err
 	}
-	checks, err := p.startChecks(ctx, gh, repo, pr)
+	checks, err := startChecks(ctx, p.DB, gh, repo, pr.FullName, pr.HeadSHA)
 	if err != nil {
 		return githubRetry(err)
 	}
@@ -120,23 +120,23 @@ func (p *Previews) openPullRequest(ctx context.Context, gh *github.Client, repo 
 // checks are a head commit's two check runs.
 type checks struct{ diff, policy int64 }
 
-// startChecks creates the in-progress checks once per head commit; a
-// retried job finds the ids it stored and reuses the runs.
-func (p *Previews) startChecks(ctx context.Context, gh *github.Client, repo github.Repo, pr work.Preview) (checks, error) {
+// startChecks creates a commit's in-progress checks once; a retried job
+// finds the ids it stored and reuses the runs.
+func startChecks(ctx context.Context, db *store.DB, gh *github.Client, repo github.Repo, fullName, sha string) (checks, error) {
 	var c checks
 	for _, run := range []struct {
 		id   *int64
 		name string
 	}{{&c.diff, report.DiffCheckName}, {&c.policy, report.PolicyCheckName}} {
-		id, ok, err := p.DB.CheckRun(ctx, pr.FullName, pr.HeadSHA, run.name)
+		id, ok, err := db.CheckRun(ctx, fullName, sha, run.name)
 		if err != nil {
 			return c, err
 		}
 		if !ok {
-			if id, err = gh.StartCheckRun(ctx, repo, run.name, pr.HeadSHA, "Rendering environments…"); err != nil {
+			if id, err = gh.StartCheckRun(ctx, repo, run.name, sha, "Rendering environments…"); err != nil {
 				return c, err
 			}
-			if err := p.DB.SetCheckRun(ctx, pr.FullName, pr.HeadSHA, run.name, id); err != nil {
+			if err := db.SetCheckRun(ctx, fullName, sha, run.name, id); err != nil {
 				return c, err
 			}
 		}
@@ -224,24 +224,29 @@ func (p *Previews) snapshot(ctx context.Context, pr work.Preview) (*snapshot, er
 	if err := s.open(ctx, dir, judgeRef, mergeBase, pr.HeadSHA); err != nil {
 		return nil, err
 	}
-	if s.cfg, err = config.Load(s.judge); err != nil {
-		s.Close()
-		return nil, queue.Permanent(fmt.Errorf("default branch %s: %w", judgeBranch, err))
-	}
-	if s.defined, err = preview.Discover(s.judge, pr.HTMLURL); err != nil {
-		s.Close()
-		return nil, queue.Permanent(fmt.Errorf("environments of the default branch %s: %w", judgeBranch, err))
-	}
-	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
-		RepoURL:  pr.HTMLURL,
-		Renderer: p.Renderer,
-		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations, Mask: p.Mask},
-	})
-	if err != nil {
+	if err := p.render(ctx, s, pr.HTMLURL, judgeBranch); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("preview %s#%d: %w", pr.FullName, pr.Number, err)
 	}
 	return s, nil
+}
+
+// render reads what the default branch (judgeBranch, open as s.judge)
+// defines and renders s's base and head.
+func (p *Previews) render(ctx context.Context, s *snapshot, repoURL, judgeBranch string) error {
+	var err error
+	if s.cfg, err = config.Load(s.judge); err != nil {
+		return queue.Permanent(fmt.Errorf("default branch %s: %w", judgeBranch, err))
+	}
+	if s.defined, err = preview.Discover(s.judge, repoURL); err != nil {
+		return queue.Permanent(fmt.Errorf("environments of the default branch %s: %w", judgeBranch, err))
+	}
+	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
+		RepoURL:  repoURL,
+		Renderer: p.Renderer,
+		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations, Mask: p.Mask},
+	})
+	return err
 }
 
 // open opens the snapshot's three trees; on an error none stays open.

@@ -66,7 +66,6 @@ spec:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, h := newSyncFixture(t)
-			h.Queue = f.db
 			ctx := context.Background()
 			if err := h.Handle(ctx, f.syncJob(f.head("main"), 0)); err != nil {
 				t.Fatal(err)
@@ -119,7 +118,7 @@ func TestSyncsInDenyWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, h := newSyncFixture(t)
-			h.Queue, h.Now = f.db, func() time.Time { return now }
+			h.Now = func() time.Time { return now }
 			def := project.Default("")
 			def.SyncWindows = []project.SyncWindow{denyNow(now, closes, tt.manualSync)}
 			h.Projects = Projects{Catalog: catalog(t, def)}

@@ -50,7 +50,7 @@ func newSyncFixture(t *testing.T) (*fixture, *Syncs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Syncs{Repos: f.repos, DB: f.db, Renderer: preview.InProcess{}, HealthTimeout: 20 * time.Second, Logger: f.log,
+	h := &Syncs{Repos: f.repos, DB: f.db, Queue: f.db, Renderer: preview.InProcess{}, HealthTimeout: 20 * time.Second, Logger: f.log,
 		Clusters: func(environment.Destination) (*kube.Cluster, error) { return kc, nil }}
 	return f, h
 }

@@ -188,7 +188,9 @@ func TestBranchOnlyApplicationSyncsNothing(t *testing.T) {
 	if resp := githubtest.Deliver(t, h.url+"/webhook", testSecret, "push", body, "push-x"); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("push delivery: status %d", resp.StatusCode)
 	}
-	h.waitFor("the push to be planned", func() bool { return strings.Contains(h.logs.String(), "kind=push") && strings.Contains(h.logs.String(), "job done") })
+	h.waitFor("the push to be planned", func() bool {
+		return strings.Contains(h.logs.String(), "kind=push") && strings.Contains(h.logs.String(), "job done")
+	})
 	time.Sleep(500 * time.Millisecond)
 	if deps := h.gh.Deployments(owner, repoName); len(deps) != 0 {
 		t.Errorf("a side branch's Application was synced: %+v", deps)

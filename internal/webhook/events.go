@@ -46,8 +46,31 @@ func translate(event string, payload []byte) (translation, error) {
 		t.jobs, err = pushJobs(ev)
 	case *gh.IssueCommentEvent:
 		t.jobs, err = commentJobs(ev)
+	case *gh.MergeGroupEvent:
+		t.jobs, err = mergeGroupJobs(ev)
 	}
 	return t, err
+}
+
+// mergeGroupJobs checks a merge queue's group on checks_requested; on
+// destroyed, the same group's queued check is superseded, and the job that
+// supersedes it does nothing.
+func mergeGroupJobs(ev *gh.MergeGroupEvent) ([]queue.Spec, error) {
+	action := ev.GetAction()
+	if action != "checks_requested" && action != "destroyed" {
+		return nil, nil
+	}
+	g := ev.GetMergeGroup()
+	spec, err := work.MergeGroup{
+		Repo:    repoOf(ev.GetInstallation(), ev.GetRepo()),
+		HeadSHA: g.GetHeadSHA(), BaseSHA: g.GetBaseSHA(),
+		HeadRef: strings.TrimPrefix(g.GetHeadRef(), "refs/heads/"), BaseRef: strings.TrimPrefix(g.GetBaseRef(), "refs/heads/"),
+		Message: g.GetHeadCommit().GetMessage(), Destroyed: action == "destroyed",
+	}.Spec()
+	if err != nil {
+		return nil, err
+	}
+	return []queue.Spec{spec}, nil
 }
 
 func pullRequestJobs(ev *gh.PullRequestEvent) ([]queue.Spec, error) {
@@ -115,7 +138,9 @@ func reviewJobs(ev *gh.PullRequestReviewEvent) ([]queue.Spec, error) {
 // judge every pull request.
 func pushJobs(ev *gh.PushEvent) ([]queue.Spec, error) {
 	branch, ok := strings.CutPrefix(ev.GetRef(), "refs/heads/")
-	if !ok || ev.GetDeleted() {
+	// A merge queue's group branch is a check run's subject, never a
+	// deploy: the merge into its base syncs.
+	if !ok || ev.GetDeleted() || work.IsQueueBranch(branch) {
 		return nil, nil
 	}
 	repo := work.Repo{

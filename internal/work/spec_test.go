@@ -1,6 +1,7 @@
 package work
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -88,5 +89,27 @@ func TestWorkReadsQueuedJobs(t *testing.T) {
 	p, err := Decode[Preview](queue.Job{Kind: KindPreview, Args: []byte(oldPreview)})
 	if err != nil || p.Number != 3 || p.HeadSHA != "abc" || p.BaseRef != "main" || p.Author != "alice" || !p.Live || p.DefaultBranch != "main" || p.InstallationID != 7 {
 		t.Errorf("old preview args: %+v (%v)", p, err)
+	}
+}
+
+func TestMergeGroupPullRequests(t *testing.T) {
+	tests := []struct {
+		ref, message string
+		more         []string
+		want         []int
+	}{
+		{"gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64", "Merge pull request #104 from octo/x", nil, []int{104}},
+		{"gh-readonly-queue/main/pr-5-abc123", "Squashed (#5)", []string{"Other (#3)", "Fixes #5"}, []int{5, 3}},
+		{"gh-readonly-queue/release/pr-12-ff", "", nil, []int{12}},
+		{"feature", "no numbers", nil, nil},
+	}
+	for _, tt := range tests {
+		got := MergeGroup{HeadRef: tt.ref, Message: tt.message}.PullRequests(tt.more...)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s %q: %v, want %v", tt.ref, tt.message, got, tt.want)
+		}
+	}
+	if !IsQueueBranch("gh-readonly-queue/main/pr-1-a") || IsQueueBranch("main") {
+		t.Error("IsQueueBranch")
 	}
 }
