@@ -122,11 +122,19 @@ func settings(cfg *server.Config, configFile, namespace string) error {
 	}
 	cfg.Namespace = namespace
 	if namespace == "" {
-		if b, err := os.ReadFile(serviceAccountNamespace); err == nil {
-			cfg.Namespace = strings.TrimSpace(string(b))
-		}
+		cfg.Namespace = podNamespace(serviceAccountNamespace)
 	}
 	return nil
+}
+
+// podNamespace reads the namespace Kubernetes mounts into a pod at file;
+// "" when there is none (ferry runs outside a cluster).
+func podNamespace(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // useStoredApp fills what the flags left empty from the App `ferry setup`

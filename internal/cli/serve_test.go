@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-gitops/ferry/internal/server"
 )
 
 // `ferry serve` has no setup routes: the manifest flow is `ferry setup`'s
@@ -112,6 +114,66 @@ func TestServeConfigErrors(t *testing.T) {
 				"--webhook-secret", "s", "--data-dir", filepath.Join(dir, "data-"+strings.ReplaceAll(tt.name, " ", "-"))}, tt.extra...)
 			if code := Run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), tt.want) {
 				t.Errorf("exit %d, stderr %q; want a failure saying %q", code, stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestPodNamespace(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name, file, want string
+	}{
+		{"in a pod", write("namespace", "ferry-system\n"), "ferry-system"},
+		{"outside a cluster", filepath.Join(dir, "none"), ""},
+		{"empty file", write("empty", ""), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := podNamespace(tt.file); got != tt.want {
+				t.Errorf("podNamespace(%s) = %q, want %q", tt.file, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSettings(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "ferry.yaml")
+	if err := os.WriteFile(good, []byte("projects:\n  - name: payments\n    repos: [acme/payments-*]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, namespace string
+		wantProjects          int
+		wantErr               string
+	}{
+		{name: "no file", namespace: "ferry"},
+		{name: "a file", file: good, namespace: "ferry", wantProjects: 1},
+		{name: "a missing file", file: good + ".missing", namespace: "ferry", wantErr: "--config: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg server.Config
+			err := settings(&cfg, tt.file, tt.namespace)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Namespace != tt.namespace || (cfg.Settings == nil) != (tt.file == "") ||
+				(cfg.Settings != nil && len(cfg.Settings.Projects) != tt.wantProjects) {
+				t.Errorf("config: namespace %q, settings %+v", cfg.Namespace, cfg.Settings)
 			}
 		})
 	}

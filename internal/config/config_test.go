@@ -153,59 +153,9 @@ func TestLoad(t *testing.T) {
 			wantErr: `.ferry.yaml:5: environments[0].helm: unknown field "valueFile" (did you mean "valueFiles"?)`,
 		},
 		{
-			name:    "field names are case-sensitive",
-			files:   map[string]string{".ferry.yaml": "diff:\n  ignorelabels: [a]\n"},
-			wantErr: `.ferry.yaml:2: diff: unknown field "ignorelabels" (did you mean "ignoreLabels"?)`,
-		},
-		{
-			name:    "unknown field far from any known one",
-			files:   map[string]string{".ferry.yaml": "diff:\n  colour: red\n"},
-			wantErr: `.ferry.yaml:2: diff: unknown field "colour" (known fields: ignoreAnnotations, ignoreLabels)`,
-		},
-		{
-			name:    "bad yaml",
-			files:   map[string]string{".ferry.yaml": "diff:\n  ignoreLabels: [a\n  ignoreAnnotations: b\n"},
-			wantErr: ".ferry.yaml:2: did not find expected ',' or ']'",
-		},
-		{
-			name:    "bad indentation",
-			files:   map[string]string{".ferry.yaml": "environments:\n  - name: a\n    path: b\n   namespace: c\n"},
-			wantErr: ".ferry.yaml:4: did not find expected '-' indicator",
-		},
-		{
-			name:    "no line in the yaml error",
-			files:   map[string]string{".ferry.yaml": "diff: {}\nenvironments: a: b\n"},
-			wantErr: ".ferry.yaml:2: mapping values are not allowed in this context",
-		},
-		{
-			name:    "two documents",
-			files:   map[string]string{".ferry.yaml": "diff: {}\n---\ndiff: {}\n"},
-			wantErr: ".ferry.yaml:3: expected a single YAML document",
-		},
-		{
-			name:    "top level is a list",
-			files:   map[string]string{".ferry.yaml": "- a\n"},
-			wantErr: ".ferry.yaml:1: expected a mapping, found a list",
-		},
-		{
-			name:    "list expected",
-			files:   map[string]string{".ferry.yaml": "diff:\n  ignoreLabels: helm.sh/chart\n"},
-			wantErr: `.ferry.yaml:2: diff.ignoreLabels: expected a list, found "helm.sh/chart"`,
-		},
-		{
 			name:    "bool expected",
 			files:   map[string]string{".ferry.yaml": "environments:\n- name: a\n  path: a\n  syncPolicy:\n    automated:\n      prune: yes\n"},
 			wantErr: `.ferry.yaml:6: environments[0].syncPolicy.automated.prune: expected true or false, found "yes"`,
-		},
-		{
-			name:    "integer expected",
-			files:   map[string]string{".ferry.yaml": "environments:\n- name: a\n  path: a\n  kustomize:\n    replicas:\n    - name: x\n      count: three\n"},
-			wantErr: `.ferry.yaml:7: environments[0].kustomize.replicas[0].count: expected an integer, found "three"`,
-		},
-		{
-			name:    "duplicate key",
-			files:   map[string]string{".ferry.yaml": "diff: {}\ndiff: {}\n"},
-			wantErr: ".ferry.yaml:2:",
 		},
 		{
 			name:    "missing name",

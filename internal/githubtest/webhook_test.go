@@ -309,7 +309,7 @@ func TestEveryStoredPayloadParses(t *testing.T) {
 	}
 	want := []string{
 		"check_run.rerequested", "installation.created", "issue_comment.created", "issue_comment.created.pull_request",
-		"pull_request.closed", "pull_request.closed.merged", "pull_request.edited", "pull_request.opened",
+		"merge_group.checks_requested", "merge_group.destroyed", "pull_request.closed", "pull_request.closed.merged", "pull_request.edited", "pull_request.opened",
 		"pull_request.ready_for_review", "pull_request.reopened", "pull_request.synchronize",
 		"pull_request_review.dismissed", "pull_request_review.submitted", "push",
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/project"
 	"github.com/ferry-gitops/ferry/internal/strictyaml"
@@ -21,18 +22,13 @@ import (
 // maxSize bounds the file; a real one is a few kilobytes.
 const maxSize = 1 << 20
 
-// Argo CD's names for the cluster ferry runs in (as package kube's).
-const (
-	inClusterName   = "in-cluster"
-	inClusterServer = "https://kubernetes.default.svc"
-)
-
 // Config is the whole file.
 type Config struct {
 	Clusters []Cluster `json:"clusters,omitempty"`
 	// Projects are Argo CD AppProject specs with a name and the
-	// repositories that may use each (repos: [acme/*]).
-	Projects []project.Project `json:"-"`
+	// repositories that may use each (repos: [acme/*]). Each one's Source
+	// is "FILE:LINE".
+	Projects []project.Project `json:"projects,omitempty"`
 }
 
 // Cluster is one destination cluster.
@@ -45,7 +41,8 @@ type Cluster struct {
 	Line    int               `json:"-"`
 }
 
-// file is Config as written: projects carry their line.
+// file is Config as decoded: projects carry their line (project.Project
+// has no Line field, so an entry inlines it next to one).
 type file struct {
 	Clusters []Cluster      `json:"clusters,omitempty"`
 	Projects []projectEntry `json:"projects,omitempty"`
@@ -108,7 +105,7 @@ func (c *Config) validate(name string, projects []projectEntry) error {
 			return at("defined twice (first at line %d)", names[cl.Name])
 		case servers[server] != 0:
 			return at("server %s is also the server of the cluster at line %d", cl.Server, servers[server])
-		case cl.Context == "" && cl.Name != inClusterName && server != inClusterServer:
+		case cl.Context == "" && cl.Name != kube.InClusterName && server != kube.InClusterServer:
 			return at("needs a kubeconfig context to reach %s", cl.Server)
 		}
 		names[cl.Name], servers[server] = cl.Line, cl.Line
@@ -123,7 +120,9 @@ func (c *Config) validate(name string, projects []projectEntry) error {
 	return nil
 }
 
-// Contexts maps each cluster's name and server to its kubeconfig context.
+// Contexts maps each cluster's name and server (without a trailing "/",
+// which kube.Clusters also tries) to its kubeconfig context, for the
+// clusters that name one. It never returns nil.
 func (c *Config) Contexts() map[string]string {
 	out := map[string]string{}
 	if c == nil {
@@ -131,7 +130,8 @@ func (c *Config) Contexts() map[string]string {
 	}
 	for _, cl := range c.Clusters {
 		if cl.Context != "" {
-			out[cl.Name], out[cl.Server] = cl.Context, cl.Context
+			out[cl.Name] = cl.Context
+			out[strings.TrimSuffix(cl.Server, "/")] = cl.Context
 		}
 	}
 	return out
@@ -151,10 +151,10 @@ func (c *Config) Cluster(dest environment.Destination) project.Cluster {
 		}
 	}
 	switch {
-	case dest.Name == inClusterName && dest.Server == "":
-		out.Server = inClusterServer
-	case server == inClusterServer && dest.Name == "":
-		out.Name = inClusterName
+	case dest.Name == kube.InClusterName && dest.Server == "":
+		out.Server = kube.InClusterServer
+	case server == kube.InClusterServer && dest.Name == "":
+		out.Name = kube.InClusterName
 	}
 	return out
 }

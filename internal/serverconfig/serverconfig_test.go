@@ -3,6 +3,7 @@ package serverconfig
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,5 +85,26 @@ func TestCluster(t *testing.T) {
 		if got := tt.cfg.Cluster(tt.dest); got != tt.want {
 			t.Errorf("Cluster(%+v) = %+v, want %+v", tt.dest, got, tt.want)
 		}
+	}
+}
+
+func TestContexts(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  *Config
+		want map[string]string
+	}{
+		{"no file", nil, map[string]string{}},
+		{"name and server, without the trailing slash", &Config{Clusters: []Cluster{{Name: "prod", Server: "https://prod.example.com/", Context: "p"}}},
+			map[string]string{"prod": "p", "https://prod.example.com": "p"}},
+		{"a cluster without a context maps nothing", &Config{Clusters: []Cluster{{Name: "in-cluster", Server: "https://kubernetes.default.svc"}}},
+			map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cfg.Contexts(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Contexts() = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -16,14 +16,24 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ferry-gitops/ferry/internal/manifest"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ferry-gitops/ferry/internal/manifest"
 )
 
 // maxDepth bounds nesting (and alias expansion) so a hostile file cannot
 // make the decoder recurse without end.
 const maxDepth = 64
+
+// Aliases can make a small file stand for a huge value (nine aliases of
+// nine aliases of ... is a billion nodes), so what a document expands to is
+// bounded: nodes visited plus scalar bytes, at most expansionFactor times
+// the file's size plus minBudget.
+const (
+	expansionFactor = 10
+	minBudget       = 1 << 20
+)
 
 // Decode decodes one YAML document into out (a pointer to a struct),
 // matching keys against json tags exactly and rejecting anything unknown.
@@ -51,13 +61,26 @@ func Decode(data []byte, file string, out any) error {
 	if len(doc.Content) == 0 {
 		return nil
 	}
-	d := decoder{file: file}
+	d := &decoder{file: file, budget: expansionFactor*len(data) + minBudget}
 	return d.decode(doc.Content[0], reflect.ValueOf(out).Elem(), "", 0)
 }
 
-type decoder struct{ file string }
+type decoder struct {
+	file string
+	// budget is what the document may still expand to (see minBudget).
+	budget int
+}
 
-func (d decoder) errorf(n *yamlv3.Node, path, format string, args ...any) error {
+// spend takes a node's cost from the budget.
+func (d *decoder) spend(n *yamlv3.Node) error {
+	d.budget -= 1 + len(n.Value)
+	if d.budget < 0 {
+		return fmt.Errorf("aliases expand to more than %d times the file's size", expansionFactor)
+	}
+	return nil
+}
+
+func (d *decoder) errorf(n *yamlv3.Node, path, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if path != "" {
 		msg = path + ": " + msg
@@ -80,9 +103,12 @@ func describe(n *yamlv3.Node) string {
 	}
 }
 
-func (d decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+func (d *decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
 	if depth > maxDepth {
 		return d.errorf(n, path, "nested too deeply")
+	}
+	if err := d.spend(n); err != nil {
+		return d.errorf(n, path, "%v", err)
 	}
 	if n.Kind == yamlv3.AliasNode {
 		return d.decode(n.Alias, v, path, depth+1)
@@ -121,7 +147,7 @@ func (d decoder) decode(n *yamlv3.Node, v reflect.Value, path string, depth int)
 	return d.decodeScalar(n, v, path)
 }
 
-func (d decoder) decodeSlice(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+func (d *decoder) decodeSlice(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
 	if n.Kind != yamlv3.SequenceNode {
 		return d.errorf(n, path, "expected a list, found %s", describe(n))
 	}
@@ -135,7 +161,7 @@ func (d decoder) decodeSlice(n *yamlv3.Node, v reflect.Value, path string, depth
 	return nil
 }
 
-func (d decoder) decodeMap(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+func (d *decoder) decodeMap(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
 	if n.Kind != yamlv3.MappingNode {
 		return d.errorf(n, path, "expected a mapping, found %s", describe(n))
 	}
@@ -162,7 +188,7 @@ func (d decoder) decodeMap(n *yamlv3.Node, v reflect.Value, path string, depth i
 }
 
 // decodeScalar sets a string, bool or number from a scalar.
-func (d decoder) decodeScalar(n *yamlv3.Node, v reflect.Value, path string) error {
+func (d *decoder) decodeScalar(n *yamlv3.Node, v reflect.Value, path string) error {
 	switch v.Kind() {
 	case reflect.String:
 		// Any scalar is its literal text, so `tag: 1.10` stays "1.10".
@@ -238,7 +264,7 @@ func structFields(t reflect.Type) (fields map[string]field, lineField []int) {
 	return fields, lineField
 }
 
-func (d decoder) decodeStruct(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
+func (d *decoder) decodeStruct(n *yamlv3.Node, v reflect.Value, path string, depth int) error {
 	if n.Kind != yamlv3.MappingNode {
 		return d.errorf(n, path, "expected a mapping, found %s", describe(n))
 	}
@@ -288,8 +314,8 @@ func (d decoder) decodeStruct(n *yamlv3.Node, v reflect.Value, path string, dept
 
 // generic decodes free-form values (Helm valuesObject) the way Helm reads
 // values files, so numbers and booleans come out as they would from a file.
-func (d decoder) generic(n *yamlv3.Node, path string, depth int) (any, error) {
-	expanded, err := expandAliases(n, 0)
+func (d *decoder) generic(n *yamlv3.Node, path string, depth int) (any, error) {
+	expanded, err := d.expandAliases(n, 0)
 	if err != nil {
 		return nil, d.errorf(n, path, "%v", err)
 	}
@@ -306,19 +332,22 @@ func (d decoder) generic(n *yamlv3.Node, path string, depth int) (any, error) {
 
 // expandAliases copies a subtree with aliases replaced by what they point
 // at, so it can be printed on its own.
-func expandAliases(n *yamlv3.Node, depth int) (*yamlv3.Node, error) {
+func (d *decoder) expandAliases(n *yamlv3.Node, depth int) (*yamlv3.Node, error) {
 	if depth > maxDepth {
 		return nil, errors.New("nested too deeply")
 	}
+	if err := d.spend(n); err != nil {
+		return nil, err
+	}
 	if n.Kind == yamlv3.AliasNode {
-		return expandAliases(n.Alias, depth+1)
+		return d.expandAliases(n.Alias, depth+1)
 	}
 	c := *n
 	c.Anchor = ""
 	if len(n.Content) > 0 {
 		c.Content = make([]*yamlv3.Node, len(n.Content))
 		for i, child := range n.Content {
-			e, err := expandAliases(child, depth+1)
+			e, err := d.expandAliases(child, depth+1)
 			if err != nil {
 				return nil, err
 			}

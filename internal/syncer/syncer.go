@@ -166,7 +166,7 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 		return cs, prev, err
 	}
 	if len(objs) == 0 && !opts.AllowEmpty {
-		return cs, prev, fmt.Errorf("syncer: app %s: %w", opts.App, ErrEmptySync)
+		return cs, prev, fmt.Errorf("%w (app %s)", ErrEmptySync, opts.App)
 	}
 	waves, err := plan(objs)
 	if err != nil {
