@@ -148,13 +148,16 @@ spec:
 // merge's automated sync (nothing applied, audit says so) until it closes
 // a few seconds later, when the sync runs by itself.
 func TestDenyWindowHoldsAutomatedSync(t *testing.T) {
-	now := time.Now().UTC()
-	start := now.Truncate(time.Minute)
-	closes := now.Add(6 * time.Second)
-	def := project.Default("")
-	def.SyncWindows = []project.SyncWindow{{Kind: "deny", Schedule: fmt.Sprintf("%d %d * * *", start.Minute(), start.Hour()),
-		Duration: closes.Sub(start).Round(time.Second).String(), Applications: []string{"*"}}}
+	var closes time.Time
 	h := newSyncHarness(t, "healthy", func(c *Config) {
+		// The window is set once the test cluster is up (that takes
+		// seconds), so it is still open when the push arrives.
+		now := time.Now().UTC()
+		start := now.Truncate(time.Minute)
+		closes = now.Add(8 * time.Second)
+		def := project.Default("")
+		def.SyncWindows = []project.SyncWindow{{Kind: "deny", Schedule: fmt.Sprintf("%d %d * * *", start.Minute(), start.Hour()),
+			Duration: closes.Sub(start).Round(time.Second).String(), Applications: []string{"*"}}}
 		c.Settings = &serverconfig.Config{Projects: []project.Project{def}}
 	})
 	h.push(strings.Repeat("0", 40), h.head, "push-held")
