@@ -9,16 +9,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/serverconfig"
 )
 
 func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
-	var repo, rev, format, repoURL string
+	var repo, rev, format, repoURL, config string
 	cmd := &cobra.Command{
 		Use:   "apps",
 		Short: "List the environments found in a repository",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd, "config"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			allowed, err := loadAllowlist(config)
+			if err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
 			tree, err := openTree(cmd.Context(), repo, rev)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -40,20 +49,7 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 					Environments []environment.Environment `json:"environments"`
 				}{found.Environments})
 			case "text":
-				tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tTYPE\tPATH\tCLUSTER\tNAMESPACE\tORIGIN")
-				for _, e := range found.Environments {
-					typ := string(e.Type)
-					if e.External {
-						typ = "external"
-					}
-					cluster := e.Destination.Server
-					if cluster == "" {
-						cluster = e.Destination.Name
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, e.Path, dash(cluster), dash(e.Destination.Namespace), e.Origin)
-				}
-				return tw.Flush()
+				return appsTable(s, found.Environments, allowed)
 			default:
 				return &codedError{code: exitFailure, err: fmt.Errorf("unknown --format %q (want text or json)", format)}
 			}
@@ -63,7 +59,50 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&rev, "rev", "", "git revision to read (default: the files on disk)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are listed as external")
+	cmd.Flags().StringVar(&config, "config", "", "server configuration file: a chart from a repository outside its repositories is marked (FERRY_CONFIG)")
 	return cmd
+}
+
+// appsTable lists envs; with an allowlist (--config), a chart from a
+// repository outside it says so.
+func appsTable(s Streams, envs []environment.Environment, allowed fetch.Allowlist) error {
+	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tPATH\tCLUSTER\tNAMESPACE\tORIGIN")
+	for _, e := range envs {
+		typ := string(e.Type)
+		if e.External {
+			typ = "external"
+		}
+		cluster := e.Destination.Server
+		if cluster == "" {
+			cluster = e.Destination.Name
+		}
+		path := e.Path
+		if e.Chart != nil {
+			path = e.Chart.Name + "@" + dash(e.Chart.Version) + " from " + e.Chart.RepoURL
+			if _, err := allowed.Match(e.Chart.RepoURL); allowed != nil && err != nil {
+				path += " (not an allowed repository)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, path, dash(cluster), dash(e.Destination.Namespace), e.Origin)
+	}
+	return tw.Flush()
+}
+
+// loadAllowlist reads the repositories of the --config file (nil without
+// one).
+func loadAllowlist(config string) (fetch.Allowlist, error) {
+	if config == "" {
+		return nil, nil
+	}
+	settings, err := serverconfig.Load(config)
+	if err != nil {
+		return nil, err
+	}
+	if settings.Repositories == nil {
+		return fetch.Allowlist{}, nil
+	}
+	return settings.Repositories, nil
 }
 
 func dash(s string) string {

@@ -33,7 +33,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers"); err != nil {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			renders, err := limits.pool(2)
@@ -86,6 +86,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().IntVar(&maxChars, "max-chars", githubCommentLimit, "markdown size budget (GitHub's comment limit by default; 0 = none)")
 	cmd.Flags().StringVar(&color, "color", "auto", "colour text output: auto, always or never")
 	limits.addFlags(cmd.Flags())
+	limits.addConfigFlag(cmd.Flags())
 	_ = cmd.MarkFlagRequired("base")
 	return cmd
 }

@@ -22,7 +22,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Short: "Render one environment's manifests as a YAML stream",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers"); err != nil {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			renders, err := limits.pool(1)
@@ -72,6 +72,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are external")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print Secret values and what secret rules match as rendered (hidden by default)")
 	limits.addFlags(cmd.Flags())
+	limits.addConfigFlag(cmd.Flags())
 	_ = cmd.MarkFlagRequired("app")
 	return cmd
 }

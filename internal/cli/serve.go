@@ -82,7 +82,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.DurationVar(&healthTimeout, "health-timeout", 5*time.Minute, "how long a synced rollout may take to become healthy; .ferry.yaml sync.healthTimeout overrides it (FERRY_HEALTH_TIMEOUT)")
 	f.DurationVar(&degradationWindow, "degradation-window", 10*time.Minute, "how long after a successful sync a rollout turning Degraded still opens a revert pull request; negative: never; .ferry.yaml sync.degradationWindow overrides it (FERRY_DEGRADATION_WINDOW)")
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
-	f.StringVar(&configFile, "config", "", "YAML file of clusters and projects (what each repository may deploy where); see the README (FERRY_CONFIG)")
+	f.StringVar(&configFile, "config", "", "YAML file of clusters, projects (what each repository may deploy where) and repositories (where renders may fetch charts and bases from); see the README (FERRY_CONFIG)")
 	f.StringVar(&namespace, "namespace", "", "ferry's own namespace, which the default project keeps out of reach; default: the pod's (FERRY_NAMESPACE)")
 	return cmd
 }

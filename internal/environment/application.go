@@ -19,9 +19,9 @@ type applicationDoc struct {
 		Name string `yaml:"name"`
 	} `yaml:"metadata"`
 	Spec struct {
-		Project     string        `yaml:"project"`
-		Source      *sourceDoc    `yaml:"source"`
-		Sources     []yamlv3.Node `yaml:"sources"`
+		Project     string      `yaml:"project"`
+		Source      *sourceDoc  `yaml:"source"`
+		Sources     []sourceDoc `yaml:"sources"`
 		Destination struct {
 			Server    string `yaml:"server"`
 			Name      string `yaml:"name"`
@@ -37,6 +37,7 @@ type sourceDoc struct {
 	Path           string        `yaml:"path"`
 	TargetRevision string        `yaml:"targetRevision"`
 	Chart          string        `yaml:"chart"`
+	Ref            string        `yaml:"ref"`
 	Helm           *helmDoc      `yaml:"helm"`
 	Kustomize      *kustomizeDoc `yaml:"kustomize"`
 	Directory      *struct{}     `yaml:"directory"`
@@ -97,12 +98,15 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 	if err := root.Decode(&app); err != nil {
 		return Environment{}, fmt.Sprintf("Application %q: %v", nestedScalar(root, "metadata", "name"), manifest.YAMLError(file, nil, err))
 	}
-	if reason := unusable(&app); reason != "" {
+	src, refs, reason := appSource(&app, repoURL)
+	if reason == "" {
+		reason = unusable(&app, src)
+	}
+	if reason != "" {
 		return Environment{}, reason
 	}
-	name, src := app.Metadata.Name, app.Spec.Source
 	env := Environment{
-		Name:           name,
+		Name:           app.Metadata.Name,
 		Origin:         FromApplication,
 		File:           file,
 		Line:           root.Line,
@@ -117,17 +121,25 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 		SyncPolicy:           syncPolicy(app.Spec.SyncPolicy),
 		RevisionHistoryLimit: app.Spec.RevisionHistoryLimit,
 	}
+	if reason := env.setSource(src, refs); reason != "" {
+		return Environment{}, reason
+	}
+	return sourcePath(tree, env, src, repoURL)
+}
+
+// setSource takes the source's type and its helm and kustomize settings.
+func (env *Environment) setSource(src *sourceDoc, refs refSources) string {
 	if src.Helm != nil {
 		h, err := helmSource(src.Helm)
 		if err != nil {
-			return Environment{}, fmt.Sprintf("Application %q: spec.source.helm: %v", name, err)
+			return fmt.Sprintf("Application %q: spec.source.helm: %v", env.Name, err)
 		}
 		env.Helm = h
 	}
 	if src.Kustomize != nil {
 		k, err := kustomizeSource(src.Kustomize)
 		if err != nil {
-			return Environment{}, fmt.Sprintf("Application %q: spec.source.kustomize: %v", name, err)
+			return fmt.Sprintf("Application %q: spec.source.kustomize: %v", env.Name, err)
 		}
 		env.Kustomize = k
 	}
@@ -139,17 +151,34 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 	case src.Directory != nil:
 		env.Type = Directory
 	}
+	if len(refs.names) > 0 {
+		if env.Helm == nil {
+			env.Helm = &HelmSource{}
+		}
+		env.Helm.Refs = refs.names
+	}
+	if src.Chart != "" {
+		env.Chart = &ChartSource{RepoURL: src.RepoURL, Name: src.Chart, Version: src.TargetRevision}
+		// What follows Git is this repository's values source, if any.
+		env.RepoURL, env.TargetRevision = refs.repoURL, refs.revision
+	}
+	return ""
+}
 
-	// A chart from a Helm repository, or a path in another git repository,
-	// is not in this tree: list it, never render it.
-	if src.Chart != "" || (repoURL != "" && src.RepoURL != "" && !SameRepo(src.RepoURL, repoURL)) {
+// sourcePath settles where the source lives: a chart from a Helm
+// repository, another repository (listed, never rendered), or a path here.
+func sourcePath(tree *repofs.Tree, env Environment, src *sourceDoc, repoURL string) (Environment, string) {
+	if env.Chart != nil {
+		return env, ""
+	}
+	if repoURL != "" && src.RepoURL != "" && !SameRepo(src.RepoURL, repoURL) {
 		env.External = true
 		env.Path = src.Path
 		return env, ""
 	}
 	clean, err := repofs.Clean(src.Path)
 	if err != nil {
-		return Environment{}, fmt.Sprintf("Application %q: spec.source.path: %v", name, err)
+		return Environment{}, fmt.Sprintf("Application %q: spec.source.path: %v", env.Name, err)
 	}
 	env.Path = clean
 	if env.Type == "" {
@@ -159,22 +188,16 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 }
 
 // unusable says why ferry cannot take an Application, or "" when it can.
-func unusable(app *applicationDoc) string {
-	name, src := app.Metadata.Name, app.Spec.Source
+func unusable(app *applicationDoc, src *sourceDoc) string {
+	name := app.Metadata.Name
 	switch {
-	case name == "":
-		return "Application without metadata.name"
-	case len(app.Spec.Sources) > 0:
-		return fmt.Sprintf("Application %q has multiple sources (spec.sources), which ferry does not render", name)
-	case src == nil:
-		return fmt.Sprintf("Application %q has no spec.source", name)
 	case src.Plugin != nil:
 		return fmt.Sprintf("Application %q uses a config management plugin, which ferry does not render", name)
 	case src.Helm != nil && src.Kustomize != nil:
 		return fmt.Sprintf("Application %q sets both helm and kustomize", name)
 	}
 	for _, v := range []string{name, src.RepoURL, src.Path, src.TargetRevision, src.Chart,
-		app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
+		src.Ref, app.Spec.Destination.Server, app.Spec.Destination.Name, app.Spec.Destination.Namespace} {
 		if strings.Contains(v, "{{") {
 			return fmt.Sprintf("Application %q is a template (it contains {{ }}); not discovered", name)
 		}

@@ -31,7 +31,9 @@ type Deps struct {
 //     every local file it names; a referenced directory without a
 //     kustomization counts whole;
 //   - Helm: the chart directory, its file:// dependencies (recursively) and
-//     the valueFiles;
+//     the valueFiles ("$ref/…" ones from the repository root); a chart from
+//     a Helm repository only those "$ref/…" value files (its version, name
+//     and repository are in the defining file);
 //   - Directory: the whole directory;
 //   - External: only the defining file.
 //
@@ -62,10 +64,12 @@ func Dependencies(tree *repofs.Tree, env Environment) (Deps, error) {
 	case Kustomize:
 		err = b.kustomization(env.Path)
 	case Helm:
-		err = b.chart(env.Path)
+		if env.Chart == nil {
+			err = b.chart(env.Path)
+		}
 		if env.Helm != nil {
 			for _, vf := range env.Helm.ValueFiles {
-				b.valueFile(env.Path, vf)
+				b.valueFile(env, vf)
 			}
 		}
 	default:
@@ -264,9 +268,16 @@ func (b *depsBuilder) chart(dir string) error {
 // valueFile adds a Helm value file, which Argo CD resolves from the source
 // path, or from the repository root when it starts with "/". Remote files
 // and $ref paths of multi-source Applications are not in this tree.
-func (b *depsBuilder) valueFile(chartDir, vf string) {
-	if strings.Contains(vf, "://") || strings.HasPrefix(vf, "$") {
+func (b *depsBuilder) valueFile(env Environment, vf string) {
+	if p, ok, err := env.Helm.RefFile(vf); ok {
+		if err == nil {
+			b.file(p)
+		}
 		return
+	}
+	chartDir := env.Path
+	if strings.Contains(vf, "://") || env.Chart != nil {
+		return // remote, or a file of the fetched chart
 	}
 	var p string
 	var err error

@@ -238,7 +238,7 @@ spec:
 			want: []environment.Environment{
 				{
 					Name: "ingress-nginx", Origin: environment.FromApplication, File: "apps/chart.yaml", Type: environment.Helm,
-					RepoURL: "https://kubernetes.github.io/ingress-nginx", TargetRevision: "4.11.0", External: true,
+					Chart:       &environment.ChartSource{RepoURL: "https://kubernetes.github.io/ingress-nginx", Name: "ingress-nginx", Version: "4.11.0"},
 					Destination: environment.Destination{Name: "in-cluster", Namespace: "ingress"},
 				},
 				func() environment.Environment {
@@ -298,7 +298,7 @@ spec:
 				{File: "dup-b.yaml", Reason: `environment "dup" is already defined in dup-a.yaml`},
 				{File: "escape.yaml", Reason: `line 1: Application "escape": spec.source.path: ../outside from .: path leaves the repository root`},
 				{File: "huge.yaml", Reason: fmt.Sprintf("%d bytes is over 1048576; not searched for Applications", len(big))},
-				{File: "multi.yaml", Reason: `line 14: Application "multi" has multiple sources (spec.sources), which ferry does not render`},
+				{File: "multi.yaml", Reason: `line 14: Application "multi" sets both spec.source and spec.sources`},
 				{File: "noname.yaml", Reason: "line 1: Application without metadata.name"},
 				{File: "nosource.yaml", Reason: `line 1: Application "nosource" has no spec.source`},
 				{File: "plugin.yaml", Reason: `line 1: Application "plugin" uses a config management plugin, which ferry does not render`},

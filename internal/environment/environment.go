@@ -42,6 +42,12 @@ type Environment struct {
 	// repository: it is listed but not rendered.
 	External bool `json:"external,omitempty"`
 
+	// Chart is set for a chart from a Helm repository or an OCI registry
+	// (spec.source.chart): it is fetched from the server's allowed
+	// repositories. Path is then empty, and RepoURL and TargetRevision are
+	// those of this repository's values source, if any.
+	Chart *ChartSource `json:"chart,omitempty"`
+
 	Destination Destination `json:"destination"`
 	// Project is the Argo CD project (spec.project) that bounds where and
 	// what the environment may deploy; "" is project "default".
@@ -51,6 +57,16 @@ type Environment struct {
 	SyncPolicy *SyncPolicy      `json:"syncPolicy,omitempty"`
 	// RevisionHistoryLimit is how many syncs are kept for rollback (10 when nil).
 	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
+}
+
+// ChartSource names a chart in a Helm repository (https://…) or an OCI
+// registry (oci://…, or a registry path without a scheme), as an Argo CD
+// Application does.
+type ChartSource struct {
+	RepoURL string `json:"repoURL"`
+	Name    string `json:"name"`
+	// Version is the targetRevision: an exact version or a semver range.
+	Version string `json:"version"`
 }
 
 // Destination is where the environment's objects go.
@@ -68,6 +84,10 @@ type HelmSource struct {
 	Values       string          `json:"values,omitempty"`
 	ValuesObject map[string]any  `json:"valuesObject,omitempty"`
 	Parameters   []HelmParameter `json:"parameters,omitempty"`
+	// Refs are the names of this repository's sources (spec.sources[].ref)
+	// a value file may start with: "$values/envs/prod.yaml" is the file
+	// envs/prod.yaml of this repository.
+	Refs []string `json:"refs,omitempty"`
 }
 
 // HelmParameter is one --set (or --set-string when ForceString).

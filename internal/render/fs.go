@@ -21,7 +21,9 @@ import (
 
 // reader is a render's only way to file contents: it applies the render's
 // size limit, serves in-memory overrides of single files, refuses to read
-// once the render is abandoned, and records every file it hands out.
+// once the render is abandoned, and records every repository file it hands
+// out. Under remoteDir it serves the fetched trees of remote bases
+// (kustomize_remote.go), each confined to itself like the repository.
 type reader struct {
 	ctx    context.Context
 	tree   *repofs.Tree
@@ -36,6 +38,8 @@ type reader struct {
 	reads int
 	// yamlOK remembers the files whose aliases were measured.
 	yamlOK map[string]bool
+	// mounts are the remote bases' trees by their name under remoteDir.
+	mounts map[string]*mount
 }
 
 func newReader(ctx context.Context, tree *repofs.Tree, limits Limits) *reader {
@@ -63,14 +67,18 @@ func (r *reader) read(name string) ([]byte, error) {
 	data, ok := r.overrides[clean]
 	r.mu.Unlock()
 	if ok {
-		r.record(clean)
+		r.recordLocal(clean)
 		return data, r.charge(clean, int64(len(data)))
 	}
 	real, err := r.resolve(clean)
 	if err != nil {
 		return nil, err
 	}
-	size, err := r.tree.Size(real)
+	tree, in, _ := r.at(real)
+	if tree == nil {
+		return nil, notExist(clean)
+	}
+	size, err := tree.Size(in)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +87,11 @@ func (r *reader) read(name string) ([]byte, error) {
 	}
 	// Both names matter to callers, with every link between them (which
 	// resolve recorded): a change to any of them changes what this render sees.
-	r.record(clean, real)
+	r.recordLocal(clean, real)
 	if err := r.charge(clean, size); err != nil {
 		return nil, err
 	}
-	data, err = r.tree.ReadFile(real)
+	data, err = tree.ReadFile(in)
 	if err != nil {
 		return nil, err
 	}
@@ -93,16 +101,27 @@ func (r *reader) read(name string) ([]byte, error) {
 	return data, nil
 }
 
-// resolve returns the real path of name and records every symlink followed
-// on the way, also when it fails: retargeting any of them changes what the
-// render sees, although no file behind them may have been read.
+// resolve returns the real path of name (a clean path) and records every
+// symlink followed on the way, also when it fails: retargeting any of them
+// changes what the render sees, although no file behind them may have been
+// read. Links inside a remote base's tree resolve within that tree.
 func (r *reader) resolve(name string) (string, error) {
-	real, links, err := r.tree.ResolveLinks(name)
-	r.record(links...)
+	tree, in, m := r.at(name)
+	if tree == nil {
+		return "", notExist(name)
+	}
+	real, links, err := tree.ResolveLinks(in)
+	if m == nil {
+		r.record(links...)
+	}
 	if err != nil {
 		return "", err
 	}
-	return real, nil
+	return m.path(real), nil
+}
+
+func notExist(name string) error {
+	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
 
 // charge counts a read against the render's budgets of bytes and reads.
@@ -162,12 +181,37 @@ func (r *reader) exists(name string) bool {
 	r.mu.Lock()
 	_, ok := r.overrides[name]
 	r.mu.Unlock()
-	return ok || r.tree.Exists(name)
+	tree, in, _ := r.at(name)
+	return ok || (tree != nil && tree.Exists(in))
 }
 
 // isFile reports whether name is a readable non-directory entry.
 func (r *reader) isFile(name string) bool {
-	return r.exists(name) && !r.tree.IsDir(name)
+	return r.exists(name) && !r.isDir(name)
+}
+
+// isDir reports whether name is a directory (symlinks followed).
+func (r *reader) isDir(name string) bool {
+	tree, in, _ := r.at(name)
+	return tree != nil && tree.IsDir(in)
+}
+
+// readDir lists the names in a directory, sorted.
+func (r *reader) readDir(name string) ([]string, error) {
+	tree, in, _ := r.at(name)
+	if tree == nil {
+		return nil, notExist(name)
+	}
+	return tree.ReadDir(in)
+}
+
+// size is the size of a file, without reading it.
+func (r *reader) size(name string) (int64, error) {
+	tree, in, _ := r.at(name)
+	if tree == nil {
+		return 0, notExist(name)
+	}
+	return tree.Size(in)
 }
 
 // kustRoot is where kustomize believes the repository lives. kustomize works
@@ -224,7 +268,7 @@ func (k kustFS) Open(p string) (filesys.File, error) {
 
 func (k kustFS) IsDir(p string) bool {
 	rel, err := k.rel(p)
-	return err == nil && k.r.tree.IsDir(rel)
+	return err == nil && k.r.isDir(rel)
 }
 
 func (k kustFS) ReadDir(p string) ([]string, error) {
@@ -232,7 +276,7 @@ func (k kustFS) ReadDir(p string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k.r.tree.ReadDir(rel)
+	return k.r.readDir(rel)
 }
 
 // CleanedAbs splits a path into its directory and file name after following
@@ -247,7 +291,7 @@ func (k kustFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	if k.r.tree.IsDir(real) {
+	if k.r.isDir(real) {
 		return filesys.ConfirmedDir(kustAbs(real)), "", nil
 	}
 	return filesys.ConfirmedDir(kustAbs(path.Dir(real))), path.Base(real), nil
@@ -305,15 +349,14 @@ func (k kustFS) walk(p, rel string, fn filepath.WalkFunc, depth int) error {
 	if depth > maxDirDepth {
 		return fmt.Errorf("%s: directories nested too deeply (symlink loop?)", rel)
 	}
-	tree := k.r.tree
-	if !tree.IsDir(rel) {
-		size, err := tree.Size(rel)
+	if !k.r.isDir(rel) {
+		size, err := k.r.size(rel)
 		return fn(p, fileInfo{name: path.Base(rel), size: size}, err)
 	}
 	if err := fn(p, fileInfo{name: path.Base(rel), dir: true}, nil); err != nil {
 		return err
 	}
-	names, err := tree.ReadDir(rel)
+	names, err := k.r.readDir(rel)
 	if err != nil {
 		return fn(p, fileInfo{name: path.Base(rel), dir: true}, err)
 	}

@@ -24,27 +24,51 @@ import (
 
 // helm renders a chart like `helm template` with Argo CD's arguments:
 // --include-crds, --kube-version, the release name and namespace, value
-// files, values and parameters. Nothing is fetched: dependencies must be
-// vendored in charts/ or be file:// paths inside the repository.
+// files, values and parameters. A chart in the repository takes its
+// dependencies from charts/, file:// paths inside the repository, or the
+// allowed repositories; a chart from a Helm repository or OCI registry is
+// fetched from the allowed ones (see helm_remote.go).
 func (j *job) helm() ([]manifest.Object, error) {
-	dir, err := j.sourceDir()
+	ch, node, dir, err := j.chartSource()
 	if err != nil {
 		return nil, err
+	}
+	vals, err := j.helmValues(dir, ch)
+	if err != nil {
+		return nil, err
+	}
+	return j.template(ch, node, dir, vals)
+}
+
+// chartSource loads the environment's chart with its dependencies; dir is
+// its directory in the repository ("" for a fetched chart).
+func (j *job) chartSource() (*chart.Chart, *chartNode, string, error) {
+	if j.env.Chart != nil {
+		ch, node, err := j.remoteChart()
+		return ch, node, "", err
+	}
+	dir, err := j.sourceDir()
+	if err != nil {
+		return nil, nil, "", err
 	}
 	ch, node, err := j.loadChart(dir, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	if err := j.attachDependencies(ch, node, dir); err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	vals, err := j.helmValues(dir)
-	if err != nil {
-		return nil, err
-	}
+	return ch, node, dir, nil
+}
+
+// template runs Helm's client-only install, as `helm template` does.
+func (j *job) template(ch *chart.Chart, node *chartNode, dir string, vals map[string]any) ([]manifest.Object, error) {
 	kubeVersion, err := chartutil.ParseKubeVersion(j.opts.KubeVersion)
 	if err != nil {
 		return nil, &Error{Err: fmt.Errorf("kube version %q: %w", j.opts.KubeVersion, err)}
+	}
+	if dir == "" {
+		dir = j.env.File // a fetched chart: its objects come from the Application
 	}
 
 	env := j.env
@@ -363,8 +387,9 @@ func chartLoadError(dir string, err error) error {
 
 // attachDependencies supplies what Argo CD's `helm dependency build` would
 // for dependencies missing from charts/: file:// charts are loaded from the
-// repository; anything remote is refused. Like `helm template`, only the
-// top chart's dependencies are checked.
+// repository, others fetched from the allowed repositories at the version
+// Chart.lock pins (or the newest the constraint allows). Like `helm
+// template`, only the top chart's dependencies are checked.
 func (j *job) attachDependencies(c *chart.Chart, node *chartNode, dir string) error {
 	chartYAML := joinDir(dir, "Chart.yaml")
 	for _, dep := range c.Metadata.Dependencies {
@@ -384,7 +409,12 @@ func (j *job) attachDependencies(c *chart.Chart, node *chartNode, dir string) er
 		case repo == "":
 			return errorf(chartYAML, line, "dependency %q is not vendored in charts/ and has no repository", dep.Name)
 		default:
-			return errorf(chartYAML, line, "dependency %q from %s is not vendored in charts/; ferry does not fetch remote charts (run `helm dependency build` and commit charts/, or use a file:// dependency)", dep.Name, repo)
+			sc, err := j.remoteDependency(c, chartYAML, line, dep)
+			if err != nil {
+				return err
+			}
+			c.AddDependency(sc)
+			node.children[sc.Name()] = &chartNode{archive: chartYAML}
 		}
 	}
 	return nil

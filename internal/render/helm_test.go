@@ -289,7 +289,7 @@ func TestHelmRefusesWhatItWouldFetch(t *testing.T) {
 		outside  bool
 	}{
 		{name: "https dependency", tree: chart("- name: redis\n  version: 17.0.0\n  repository: https://charts.bitnami.com/bitnami\n"),
-			wantFile: "chart/Chart.yaml", wantLine: 5, wantMsg: `dependency "redis" from https://charts.bitnami.com/bitnami is not vendored`},
+			wantFile: "chart/Chart.yaml", wantLine: 5, wantMsg: "chart redis 17.0.0 from https://charts.bitnami.com/bitnami: fetching is off"},
 		{name: "oci dependency", tree: chart("- name: pg\n  version: 1.0.0\n  repository: oci://registry.example.com/charts\n"),
 			wantFile: "chart/Chart.yaml", wantLine: 5, wantMsg: "oci://registry.example.com/charts"},
 		{name: "dependency without repository", tree: chart("- name: ghost\n  version: 1.0.0\n"),

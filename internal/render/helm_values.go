@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/strvals"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -19,23 +20,16 @@ import (
 // valuesObject or, when it is unset, values (one more --values), then
 // parameters (--set, then --set-string for forceString ones). Helm merges
 // the result over the chart's values.yaml.
-func (j *job) helmValues(chartDir string) (map[string]any, error) {
+func (j *job) helmValues(chartDir string, ch *chart.Chart) (map[string]any, error) {
 	base := map[string]any{}
 	h := j.env.Helm
 	if h == nil {
 		return base, nil
 	}
 	for _, vf := range h.ValueFiles {
-		p, err := valueFilePath(chartDir, vf)
+		data, p, err := j.valueFile(chartDir, ch, vf)
 		if err != nil {
-			return nil, &Error{File: j.env.File, Err: err}
-		}
-		data, err := j.r.read(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: j.env.File, Err: fmt.Errorf("value file %q not found in the repository (looked for %s)", vf, p)}
-		}
-		if err != nil {
-			return nil, &Error{File: p, Err: err}
+			return nil, err
 		}
 		m, err := parseValues(data)
 		if err != nil {
@@ -90,6 +84,32 @@ func (j *job) helmValues(chartDir string) (map[string]any, error) {
 		}
 	}
 	return base, nil
+}
+
+// valueFile reads one valueFiles entry: "$ref/…" from the repository root,
+// a fetched chart's own file from its archive, anything else from the
+// repository (see valueFilePath). p names the file for messages.
+func (j *job) valueFile(chartDir string, ch *chart.Chart, vf string) (data []byte, p string, err error) {
+	p, isRef, err := j.env.Helm.RefFile(vf)
+	if err != nil {
+		return nil, "", &Error{File: j.env.File, Err: err}
+	}
+	if !isRef && j.env.Chart != nil {
+		return chartValueFile(ch, j.env.File, vf)
+	}
+	if !isRef {
+		if p, err = valueFilePath(chartDir, vf); err != nil {
+			return nil, "", &Error{File: j.env.File, Err: err}
+		}
+	}
+	data, err = j.r.read(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", &Error{File: j.env.File, Err: fmt.Errorf("value file %q not found in the repository (looked for %s)", vf, p)}
+	}
+	if err != nil {
+		return nil, "", &Error{File: p, Err: err}
+	}
+	return data, p, nil
 }
 
 // valueFilePath resolves a valueFiles entry like Argo CD: relative to the

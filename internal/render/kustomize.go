@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
@@ -28,7 +29,13 @@ var kustomizeSchema sync.RWMutex
 
 // kustomize renders a Kustomize overlay like `kustomize build` (v5), after
 // applying the environment's Argo CD overrides like `kustomize edit` would.
-func (j *job) kustomize() ([]manifest.Object, error) {
+func (j *job) kustomize() (objs []manifest.Object, err error) {
+	defer j.r.closeMounts()
+	defer func() {
+		if err != nil {
+			err = j.remoteErr(err)
+		}
+	}()
 	dir, err := j.sourceDir()
 	if err != nil {
 		return nil, err
@@ -44,11 +51,14 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 		return nil, err
 	}
 
-	override, keepOrigin, err := j.kustomizeOverride(root)
+	override, keepOrigin, err := j.kustomizeOverride(root, refs.rewrites[root.Path])
 	if err != nil {
 		return nil, err
 	}
 	j.r.override(root.Path, override)
+	if err := refs.overrideRewritten(root.Path); err != nil {
+		return nil, err
+	}
 
 	if refs.openAPI {
 		kustomizeSchema.Lock()
@@ -78,24 +88,36 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 	if err != nil {
 		return nil, j.kustomizeError(err, root)
 	}
+	return j.kustomizeObjects(m, dir, root.Path, keepOrigin)
+}
 
+// kustomizeObjects turns kustomize's output into objects attributed to the
+// repository files they come from.
+func (j *job) kustomizeObjects(m resmap.ResMap, dir, rootFile string, keepOrigin bool) ([]manifest.Object, error) {
 	var out []manifest.Object
 	for _, res := range m.Resources() {
-		source := root.Path
-		if origin, err := res.GetOrigin(); err == nil {
-			source = originSource(dir, root.Path, origin)
+		source := rootFile
+		origin, err := res.GetOrigin()
+		if err == nil {
+			source = j.remoteSource(originSource(dir, rootFile, origin))
 		}
-		if !keepOrigin {
-			if err := res.SetOrigin(nil); err != nil {
-				return nil, &Error{File: root.Path, Err: err}
-			}
+		switch remote := j.remoteOrigin(dir, origin); {
+		case !keepOrigin:
+			err = res.SetOrigin(nil)
+		case remote != origin:
+			err = res.SetOrigin(remote)
+		default:
+			err = nil
+		}
+		if err != nil {
+			return nil, &Error{File: rootFile, Err: err}
 		}
 		y, err := res.AsYAML()
 		if err != nil {
 			return nil, &Error{File: source, Err: err}
 		}
 		if err := j.output.add(len(y) + len("---\n")); err != nil {
-			return nil, &Error{File: root.Path, Err: err}
+			return nil, &Error{File: rootFile, Err: err}
 		}
 		objs, err := manifest.Parse(y, source)
 		if err != nil {
@@ -107,11 +129,13 @@ func (j *job) kustomize() ([]manifest.Object, error) {
 }
 
 // kustomizeOverride returns the root kustomization as the build should see
-// it: with Argo CD's overrides applied, and with origin annotations turned on
-// so each object can be traced to its file (they are stripped again unless
-// the kustomization asked for them). keepOrigin reports that it did.
-func (j *job) kustomizeOverride(root *kustomization.File) (data []byte, keepOrigin bool, err error) {
+// it: with its remote entries rewritten to their mounts, Argo CD's
+// overrides applied, and origin annotations turned on so each object can be
+// traced to its file (they are stripped again unless the kustomization
+// asked for them). keepOrigin reports that it did.
+func (j *job) kustomizeOverride(root *kustomization.File, rewrites map[string]string) (data []byte, keepOrigin bool, err error) {
 	k := root.Kustomization() // FixKustomization has run, as it does in `kustomize edit`
+	rewriteEntries(&k, rewrites)
 	if o := j.env.Kustomize; o != nil {
 		if err := applyArgoKustomize(&k, o); err != nil {
 			return nil, false, &Error{File: root.Path, Err: fmt.Errorf("applying Argo CD kustomize overrides: %w", err)}
@@ -168,13 +192,13 @@ func (j *job) kustomizeError(err error, root *kustomization.File) error {
 		switch {
 		case j.r.isFile(rel):
 			file = rel
-		case j.tree.IsDir(rel):
-			if found := kustomization.Find(j.tree, rel); len(found) > 0 {
+		case j.r.isDir(rel):
+			if found := j.r.findKust(rel); len(found) > 0 {
 				file = found[0]
 			}
 		}
 	}
-	msg := strings.ReplaceAll(raw, kustRoot+"/", "")
+	msg := j.r.unmountMessage(strings.ReplaceAll(raw, kustRoot+"/", ""))
 	msg = strings.ReplaceAll(msg, kustRoot, ".")
 	line := 0
 	if strings.Contains(msg, "yaml: line ") {

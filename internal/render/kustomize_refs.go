@@ -24,8 +24,10 @@ const maxKustDepth = 50
 
 // kustRefs walks the kustomization graph before kustomize runs. kustomize
 // itself would clone git URLs and download http(s) URLs wherever a path is
-// expected; the walk finds every such reference first and refuses it, and it
-// turns missing files, escapes and bad YAML into errors with a file and line.
+// expected; the walk finds every such reference first and refuses it, or
+// for a remote base or component fetches it through the render's Remote
+// (kustomize_remote.go), and it turns missing files, escapes and bad YAML
+// into errors with a file and line.
 //
 // The graph (package kustomization) reads each kustomization with
 // kustomize's own decoder (case-insensitive keys, anchors), so the walk
@@ -37,6 +39,11 @@ type kustRefs struct {
 	rmf *resmap.Factory
 
 	seen map[string]bool
+	// rewrites are the remote entries of each kustomization (by file)
+	// and the mounted directories kustomize reads them from instead;
+	// rewritten are those kustomizations (kustomize_remote.go).
+	rewrites  map[string]map[string]string
+	rewritten map[string]*kustomization.File
 	// openAPI is set when some kustomization carries an openapi field, which
 	// changes kyaml's process-wide schema.
 	openAPI bool
@@ -75,7 +82,7 @@ func (c *kustRefs) visit(dir string, plugin bool, depth int) (*kustomization.Fil
 // load finds the kustomization file in dir, reads it through the reader
 // and returns it as the graph decoded it, with its content.
 func (c *kustRefs) load(dir string) (*kustomization.File, []byte, error) {
-	found := kustomization.Find(c.j.tree, dir)
+	found := c.j.r.findKust(dir)
 	switch len(found) {
 	case 0:
 		return nil, nil, errorf(dir, 0, "no kustomization file (%s) in %s", strings.Join(kustomization.Names(), ", "), dir)
@@ -87,7 +94,12 @@ func (c *kustRefs) load(dir string) (*kustomization.File, []byte, error) {
 	if err != nil {
 		return nil, nil, located(found[0], 0, err)
 	}
-	kf, err := kustomization.Load(c.j.tree, dir)
+	var kf *kustomization.File
+	if m, _ := c.j.r.mountOf(dir); m != nil {
+		kf, err = kustomization.Parse(found[0], dir, data)
+	} else {
+		kf, err = kustomization.Load(c.j.tree, dir)
+	}
 	if err == nil {
 		err = kf.Invalid
 	}
@@ -132,7 +144,7 @@ func (c *kustRefs) ref(kf *kustomization.File, ref kustomization.Ref, plugin boo
 	case kustomization.DataFile:
 		if !ref.NamesPath() {
 			if kustomization.IsURL(ref.Value) {
-				return remoteError(kf.Path, kf.Line(ref), ref.Value)
+				return remoteFileError(kf.Path, kf.Line(ref), ref.Value)
 			}
 			return nil // malformed: kustomize reports it without reading anything
 		}
@@ -151,12 +163,15 @@ func (c *kustRefs) inlinePatch(entry string) bool {
 // resource checks an entry of resources (or bases): a file, or a directory
 // holding a kustomization.
 func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
+	if c.remoteShaped(kf.Dir, ref.Value) {
+		return c.remoteBase(kf, ref, plugin, depth)
+	}
 	line := kf.Line(ref)
 	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
-	if c.j.tree.IsDir(real) {
+	if c.j.r.isDir(real) {
 		_, err := c.visit(real, plugin, depth+1)
 		return err
 	}
@@ -174,12 +189,15 @@ func (c *kustRefs) resource(kf *kustomization.File, ref kustomization.Ref, plugi
 }
 
 func (c *kustRefs) component(kf *kustomization.File, ref kustomization.Ref, plugin bool, depth int) error {
+	if c.remoteShaped(kf.Dir, ref.Value) {
+		return c.remoteBase(kf, ref, plugin, depth)
+	}
 	line := kf.Line(ref)
 	_, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
-	if !c.j.tree.IsDir(real) {
+	if !c.j.r.isDir(real) {
 		return errorf(kf.Path, line, "component %q is not a directory", ref.Value)
 	}
 	_, err = c.visit(real, plugin, depth+1)
@@ -194,7 +212,7 @@ func (c *kustRefs) file(dir, errFile string, line int, ref string, parseYAML, pl
 	if err != nil {
 		return err
 	}
-	if c.j.tree.IsDir(real) {
+	if c.j.r.isDir(real) {
 		return errorf(errFile, line, "%q is a directory, expected a file", ref)
 	}
 	if !parseYAML {
@@ -213,26 +231,27 @@ func (c *kustRefs) file(dir, errFile string, line int, ref string, parseYAML, pl
 	return nil
 }
 
-// resolve turns a reference into a repository path and its symlink-free form,
-// refusing anything kustomize would fetch and anything outside the tree.
-// maybeRepo marks fields that kustomize also tries as a git repository.
+// resolve turns a reference into a reader path (a repository path, or one in
+// the mounted tree dir is in) and its symlink-free form, refusing anything
+// kustomize would fetch and anything outside the tree. maybeRepo marks
+// fields that kustomize also tries as a git repository.
 func (c *kustRefs) resolve(dir, errFile string, line int, ref string, maybeRepo bool) (string, string, error) {
 	if kustomization.IsURL(ref) {
-		return "", "", remoteError(errFile, line, ref)
+		return "", "", remoteFileError(errFile, line, ref)
 	}
 	if path.IsAbs(ref) {
 		return "", "", &Error{File: errFile, Line: line, Err: fmt.Errorf("absolute path %q: %w", ref, repofs.ErrOutsideRoot)}
 	}
-	p, err := repofs.Join(dir, ref)
+	p, err := c.j.r.join(dir, ref)
 	if err != nil {
-		return "", "", &Error{File: errFile, Line: line, Err: fmt.Errorf("%q: %w", ref, repofs.ErrOutsideRoot)}
+		return "", "", &Error{File: errFile, Line: line, Err: err}
 	}
 	real, err := c.j.r.resolve(p)
 	switch {
-	case maybeRepo && kustomization.LooksLikeRepo(ref) && (err != nil || c.j.tree.IsDir(real)):
+	case maybeRepo && kustomization.LooksLikeRepo(ref) && (err != nil || c.j.r.isDir(real)):
 		// kustomize reads an existing file as a file, but tries anything
 		// else shaped like a repository URL as a git clone.
-		return "", "", remoteError(errFile, line, ref)
+		return "", "", remoteFileError(errFile, line, ref)
 	case errors.Is(err, fs.ErrNotExist):
 		return "", "", errorf(errFile, line, "%q not found in the repository (looked for %s)", ref, p)
 	case err != nil:
@@ -249,11 +268,14 @@ func (c *kustRefs) pluginEntry(kf *kustomization.File, ref kustomization.Ref, de
 	if _, err := c.rmf.NewResMapFromBytes([]byte(ref.Value)); err == nil {
 		return c.pluginDocs(kf.Dir, kf.Path, line, []byte(ref.Value), true)
 	}
+	if c.remoteShaped(kf.Dir, ref.Value) {
+		return c.remoteBase(kf, ref, true, depth)
+	}
 	p, real, err := c.resolve(kf.Dir, kf.Path, line, ref.Value, true)
 	if err != nil {
 		return err
 	}
-	if c.j.tree.IsDir(real) {
+	if c.j.r.isDir(real) {
 		_, err := c.visit(real, true, depth+1)
 		return err
 	}
@@ -304,7 +326,7 @@ func (c *kustRefs) pluginConfig(dir, file string, line int, d kustomization.Doc,
 		return errorf(file, line, "helmCharts inflation is disabled: ferry does not run Helm from kustomize")
 	}
 	if d.URL != "" {
-		return remoteError(file, line, d.URL)
+		return remoteFileError(file, line, d.URL)
 	}
 	if !checkPaths {
 		return nil
@@ -320,10 +342,6 @@ func (c *kustRefs) pluginConfig(dir, file string, line int, d kustomization.Doc,
 	return nil
 }
 
-func remoteError(file string, line int, ref string) error {
-	return errorf(file, line, "would fetch remote resource %q; ferry does not fetch remote bases", ref)
-}
-
 // noURLs refuses any URL anywhere in a document that feeds generator or
 // transformer configurations: there a transformation could turn any string
 // into a path kustomize then loads.
@@ -337,7 +355,7 @@ func noURLs(file string, data []byte) error {
 	}
 	for _, d := range docs {
 		if d.URL != "" {
-			return remoteError(file, d.Line, d.URL)
+			return remoteFileError(file, d.Line, d.URL)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
@@ -20,6 +21,17 @@ type Options struct {
 	Limits Limits
 	// KubeVersion is the cluster version for Helm's .Capabilities, e.g. "v1.37.2".
 	KubeVersion string
+	// Remote fetches charts and remote Kustomize bases from the allowed
+	// repositories; nil refuses every remote source. A render worker makes
+	// its own (see package sandbox), so it never travels.
+	Remote Remote `json:"-"`
+}
+
+// Remote is where a render gets what is not in the repository (package
+// fetch, in a render worker).
+type Remote interface {
+	Chart(ctx context.Context, ref fetch.ChartRef) (*fetch.Chart, error)
+	Git(ctx context.Context, url, ref string) (*fetch.GitTree, error)
 }
 
 // Result is one environment's rendered output.

@@ -49,7 +49,7 @@ func (p *process) sent(tree repofs.Location) {
 // start launches a worker in its own process group, with an environment of
 // its own: nothing of the server's (its App key, webhook secret, tokens)
 // reaches the process that reads pull requests.
-func start(command []string, memory int64) (*process, error) {
+func start(command []string, memory int64, extraEnv []string) (*process, error) {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = []string{
 		workerEnv + "=1",
@@ -64,6 +64,7 @@ func start(command []string, memory int64) (*process, error) {
 	if d := os.Getenv("GOCOVERDIR"); d != "" {
 		cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
 	}
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &process{cmd: cmd, stderr: &crashLog{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	Command []string
 	// MaxRenders retires a worker after this many renders (default 200).
 	MaxRenders int
+	// Fetch lets workers fetch remote charts and Kustomize bases from the
+	// allowed repositories; nil refuses every remote source.
+	Fetch *fetch.Config
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -103,7 +107,7 @@ func New(opts Options) (*Pool, error) {
 func (p *Pool) Warm(n int) {
 	for i := 0; i < min(n, p.opts.Workers); i++ {
 		go func() {
-			proc, err := start(p.opts.Command, p.opts.Memory)
+			proc, err := start(p.opts.Command, p.opts.Memory, credentialEnv(p.opts.Fetch))
 			if err == nil {
 				p.put(proc)
 			}
@@ -166,7 +170,7 @@ func (p *Pool) Render(ctx context.Context, tree *repofs.Tree, env environment.En
 }
 
 func (p *Pool) request(tree *repofs.Tree, env environment.Environment) request {
-	return request{Tree: tree.Location(), Env: env, Options: p.opts.Render, CPUSeconds: int64(p.cpuTime() / time.Second)}
+	return request{Tree: tree.Location(), Env: env, Options: p.opts.Render, Fetch: p.opts.Fetch, CPUSeconds: int64(p.cpuTime() / time.Second)}
 }
 
 // cpuTime is the CPU time a render may use: twice its wall-clock time and a
@@ -251,7 +255,7 @@ func (p *Pool) get(tree repofs.Location, toOpen bool) (*process, error) {
 		return proc, nil
 	}
 	p.mu.Unlock()
-	return start(p.opts.Command, p.opts.Memory)
+	return start(p.opts.Command, p.opts.Memory, credentialEnv(p.opts.Fetch))
 }
 
 func (p *Pool) put(proc *process) {

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -20,6 +21,8 @@ type request struct {
 	Tree    repofs.Location         `json:"tree"`
 	Env     environment.Environment `json:"env"`
 	Options render.Options          `json:"options"`
+	// Fetch is what the worker may fetch (nil: nothing).
+	Fetch *fetch.Config `json:"fetch,omitempty"`
 	// CPUSeconds is the CPU time the render may use.
 	CPUSeconds int64 `json:"cpuSeconds"`
 	// OpenOnly asks the worker to open Tree and render nothing: the pool

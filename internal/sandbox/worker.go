@@ -67,6 +67,7 @@ func RunIfWorker() {
 func serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	trees := &treeCache{}
 	defer trees.close()
+	fetchers := &fetchers{}
 	for {
 		var req request
 		if err := readFrame(in, maxRequest, &req); err != nil {
@@ -75,7 +76,7 @@ func serve(ctx context.Context, in io.Reader, out io.Writer) error {
 		if err := limitCPU(req.CPUSeconds); err != nil {
 			return err
 		}
-		resp := renderOne(ctx, trees, req)
+		resp := renderOne(ctx, trees, fetchers, req)
 		resp.RSS = residentBytes()
 		if err := writeFrame(out, resp); err != nil {
 			return fmt.Errorf("write result: %w", err)
@@ -83,13 +84,16 @@ func serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 }
 
-func renderOne(ctx context.Context, trees *treeCache, req request) *response {
+func renderOne(ctx context.Context, trees *treeCache, fetchers *fetchers, req request) *response {
 	tree, err := trees.open(ctx, req.Tree, req.Listing)
 	if req.OpenOnly {
 		return &response{}
 	}
 	if err != nil {
 		return encodeResult(nil, &render.Error{Env: req.Env.Name, Err: fmt.Errorf("open the repository: %w", err)})
+	}
+	if req.Options.Remote, err = fetchers.get(req.Fetch); err != nil {
+		return encodeResult(nil, &render.Error{Env: req.Env.Name, Err: err})
 	}
 	return encodeResult(render.Render(ctx, tree, req.Env, req.Options))
 }

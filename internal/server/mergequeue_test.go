@@ -101,12 +101,3 @@ func TestMergeQueue(t *testing.T) {
 		t.Error("objects were applied from a merge queue branch")
 	}
 }
-
-func (h *syncHarness) headOf(branch string) string {
-	h.t.Helper()
-	sha, err := h.git.RevParse(repoName, branch)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return sha
-}

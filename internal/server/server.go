@@ -156,6 +156,9 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret masking: %w", err)
 	}
+	if cfg.Render.Fetch == nil {
+		cfg.Render.Fetch = cfg.Settings.Fetch(filepath.Join(cfg.DataDir, "fetch"))
+	}
 	if s.renders, err = sandbox.New(cfg.Render); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
+	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/project"
@@ -29,6 +30,10 @@ type Config struct {
 	// repositories that may use each (repos: [acme/*]). Each one's Source
 	// is "FILE:LINE".
 	Projects []project.Project `json:"projects,omitempty"`
+	// Repositories are the only places renders fetch from: Helm chart
+	// repositories, OCI registries and Git repositories of remote
+	// Kustomize bases.
+	Repositories fetch.Allowlist `json:"repositories,omitempty"`
 }
 
 // Cluster is one destination cluster.
@@ -44,8 +49,9 @@ type Cluster struct {
 // file is Config as decoded: projects carry their line (project.Project
 // has no Line field, so an entry inlines it next to one).
 type file struct {
-	Clusters []Cluster      `json:"clusters,omitempty"`
-	Projects []projectEntry `json:"projects,omitempty"`
+	Clusters     []Cluster          `json:"clusters,omitempty"`
+	Projects     []projectEntry     `json:"projects,omitempty"`
+	Repositories []fetch.Repository `json:"repositories,omitempty"`
 }
 
 type projectEntry struct {
@@ -77,7 +83,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	if err := strictyaml.Decode(data, name, &raw); err != nil {
 		return nil, err
 	}
-	c := &Config{Clusters: raw.Clusters}
+	c := &Config{Clusters: raw.Clusters, Repositories: raw.Repositories}
 	for _, p := range raw.Projects {
 		p.Source = fmt.Sprintf("%s:%d", name, p.Line)
 		c.Projects = append(c.Projects, p.Project)
@@ -110,6 +116,11 @@ func (c *Config) validate(name string, projects []projectEntry) error {
 		}
 		names[cl.Name], servers[server] = cl.Line, cl.Line
 	}
+	for _, r := range c.Repositories {
+		if err := (fetch.Allowlist{r}).Validate(); err != nil {
+			return &manifest.ParseError{File: name, Line: r.Line, Err: err}
+		}
+	}
 	seen := map[string]int{}
 	for _, p := range projects {
 		if prev := seen[p.Name]; prev != 0 {
@@ -118,6 +129,15 @@ func (c *Config) validate(name string, projects []projectEntry) error {
 		seen[p.Name] = p.Line
 	}
 	return nil
+}
+
+// Fetch is what renders may fetch, with the cache in cacheDir; nil (fetch
+// nothing) when no repository is allowed.
+func (c *Config) Fetch(cacheDir string) *fetch.Config {
+	if c == nil || len(c.Repositories) == 0 {
+		return nil
+	}
+	return &fetch.Config{Repositories: c.Repositories, CacheDir: cacheDir}
 }
 
 // Contexts maps each cluster's name and server (without a trailing "/",

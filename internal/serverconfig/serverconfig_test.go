@@ -26,6 +26,15 @@ func TestLoad(t *testing.T) {
 	if _, err := project.NewCatalog(c.Projects, ""); err != nil {
 		t.Errorf("the example's projects: %v", err)
 	}
+	if len(c.Repositories) != 3 || c.Repositories[2].PasswordFile != "/etc/ferry/git-token" || c.Repositories[0].Line != 25 {
+		t.Errorf("repositories %+v", c.Repositories)
+	}
+	if f := c.Fetch("/cache"); f == nil || f.CacheDir != "/cache" || len(f.Repositories) != 3 {
+		t.Errorf("fetch %+v", f)
+	}
+	if f := (&Config{}).Fetch("/cache"); f != nil {
+		t.Errorf("no repositories, yet fetch %+v", f)
+	}
 	if got := c.Contexts(); got["production"] != "prod" || got["https://prod.example.com"] != "prod" || len(got) != 2 {
 		t.Errorf("contexts %v", got)
 	}
@@ -43,6 +52,11 @@ func TestParseErrors(t *testing.T) {
 		{"same server", "clusters:\n  - {name: a, server: https://a, context: a}\n  - {name: b, server: https://a/, context: b}\n", `x.yaml:3: cluster "b": server https://a/ is also`},
 		{"project twice", "projects:\n  - name: p\n  - name: p\n", `x.yaml:3: project "p" is defined twice`},
 		{"project field typo", "projects:\n  - name: p\n    destination: []\n", "x.yaml:3"},
+		{"repository without url", "repositories:\n  - usernameFile: /u\n", "x.yaml:2: a repository needs a url"},
+		{"password in the url", "repositories:\n  - url: https://me:s3cret@charts.example.com\n", "x.yaml:2: repository https://me:s3cret@charts.example.com: credentials go in usernameFile/passwordFile"},
+		{"any environment variable", "repositories:\n  - url: https://charts.example.com\n    passwordEnv: HOME\n", "x.yaml:2: repository https://charts.example.com: environment variable HOME must start with FERRY_"},
+		{"a pattern", "repositories:\n  - url: https://*.example.com\n", "url is a prefix, not a pattern"},
+		{"repository field typo", "repositories:\n  - url: https://a\n    password: x\n", "x.yaml:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
