@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/ferry-gitops/ferry/internal/gitcmd"
 )
 
 // Repository is one entry of the server configuration's repositories:
@@ -22,6 +24,10 @@ type Repository struct {
 	// InsecureOCIForceHTTP talks plain HTTP to an OCI registry (Argo CD's
 	// insecureOCIForceHttp), for registries inside a cluster network.
 	InsecureOCIForceHTTP bool `json:"insecureOCIForceHttp,omitempty"`
+	// KeyringFile is a PGP keyring (as `helm --keyring` takes): every chart
+	// from this Helm repository must then come with a provenance file
+	// signed by one of its keys and recording the archive's digest.
+	KeyringFile string `json:"keyringFile,omitempty"`
 	// Line is where the entry starts in the configuration file.
 	Line int `json:"-"`
 }
@@ -37,7 +43,7 @@ type NotAllowedError struct{ URL string }
 
 func (e *NotAllowedError) Error() string {
 	return fmt.Sprintf("%s is not an allowed repository: ferry fetches only from the server configuration's repositories "+
-		"(add `- url: %s` under `repositories:` in the file given to --config)", e.URL, e.URL)
+		"(add `- url: %s` under `repositories:` in the file given to --config)", gitcmd.Redact(e.URL), gitcmd.Redact(e.URL))
 }
 
 // Is makes errors.Is(err, ErrNotAllowed) hold.
@@ -98,10 +104,10 @@ func Normalize(url string) string {
 // none). Errors name the file or variable, never its contents.
 func (r Repository) Credentials() (username, password string, err error) {
 	if username, err = secret(r.UsernameFile, r.UsernameEnv); err != nil {
-		return "", "", fmt.Errorf("repository %s: username: %w", r.URL, err)
+		return "", "", fmt.Errorf("repository %s: username: %w", gitcmd.Redact(r.URL), err)
 	}
 	if password, err = secret(r.PasswordFile, r.PasswordEnv); err != nil {
-		return "", "", fmt.Errorf("repository %s: password: %w", r.URL, err)
+		return "", "", fmt.Errorf("repository %s: password: %w", gitcmd.Redact(r.URL), err)
 	}
 	return username, password, nil
 }
@@ -132,22 +138,43 @@ func secret(file, env string) (string, error) {
 // errors say what is wrong with which URL.
 func (l Allowlist) Validate() error {
 	for _, r := range l {
+		u := gitcmd.Redact(r.URL)
 		switch {
 		case strings.TrimSpace(r.URL) == "":
 			return errors.New("a repository needs a url")
 		case strings.ContainsAny(r.URL, "*"):
-			return fmt.Errorf("repository %s: url is a prefix, not a pattern", r.URL)
+			return fmt.Errorf("repository %s: url is a prefix, not a pattern", u)
 		case r.UsernameFile != "" && r.UsernameEnv != "", r.PasswordFile != "" && r.PasswordEnv != "":
-			return fmt.Errorf("repository %s: a credential comes from a file or an environment variable, not both", r.URL)
+			return fmt.Errorf("repository %s: a credential comes from a file or an environment variable, not both", u)
+		}
+		if err := r.validateKeyring(); err != nil {
+			return err
 		}
 		for _, env := range []string{r.UsernameEnv, r.PasswordEnv} {
 			if env != "" && !strings.HasPrefix(env, "FERRY_") {
-				return fmt.Errorf("repository %s: environment variable %s must start with FERRY_", r.URL, env)
+				return fmt.Errorf("repository %s: environment variable %s must start with FERRY_", u, env)
 			}
 		}
 		if _, rest, ok := strings.Cut(r.URL, "://"); ok && strings.Contains(strings.SplitN(rest, "/", 2)[0], "@") {
-			return fmt.Errorf("repository %s: credentials go in usernameFile/passwordFile, not in the url", r.URL)
+			return fmt.Errorf("repository %s: credentials go in usernameFile/passwordFile, not in the url", u)
 		}
 	}
 	return nil
+}
+
+// validateKeyring checks a keyringFile: on a Helm repository over HTTP(S),
+// and readable.
+func (r Repository) validateKeyring() error {
+	if r.KeyringFile == "" {
+		return nil
+	}
+	u := gitcmd.Redact(r.URL)
+	if !strings.HasPrefix(Normalize(r.URL), "http") {
+		return fmt.Errorf("repository %s: keyringFile is supported for Helm repositories over HTTP(S)", u)
+	}
+	f, err := os.Open(r.KeyringFile)
+	if err != nil {
+		return fmt.Errorf("repository %s: keyringFile: %w", u, err)
+	}
+	return f.Close()
 }

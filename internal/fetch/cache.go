@@ -219,6 +219,9 @@ type chartRecord struct {
 	Version string `json:"version"`
 	Digest  string `json:"digest"`
 	Source  string `json:"source,omitempty"`
+	// Keyring is the keyringFile whose provenance check the archive
+	// passed ("" when its repository asked for none).
+	Keyring string `json:"keyring,omitempty"`
 }
 
 func chartKey(repoURL, chart, version string) string {
@@ -239,6 +242,9 @@ func (f *Fetcher) cachedChart(ref ChartRef, version string) (*Chart, bool) {
 			return nil, false // no longer allowed: the fetch says so
 		}
 	}
+	if k := f.keyring(ref.RepoURL); k != "" && rec.Keyring != k {
+		return nil, false // not verified with the keyring its repository now asks for
+	}
 	archive, ok := f.cache.get(blobKey(rec.Digest))
 	if !ok {
 		return nil, false
@@ -258,7 +264,7 @@ func (f *Fetcher) storeChart(ch *Chart, asked, source string) {
 	if f.cache.put(blobKey(ch.Digest), ch.Archive) != nil {
 		return
 	}
-	rec := chartRecord{Version: ch.Version, Digest: ch.Digest, Source: source}
+	rec := chartRecord{Version: ch.Version, Digest: ch.Digest, Source: source, Keyring: f.keyring(ch.Ref.RepoURL)}
 	_ = f.cache.putJSON(chartKey(ch.Ref.RepoURL, ch.Ref.Chart, ch.Version), rec, false)
 	if asked != ch.Version && isExact(asked) {
 		_ = f.cache.putJSON(chartKey(ch.Ref.RepoURL, ch.Ref.Chart, asked), rec, false)

@@ -153,6 +153,11 @@ func (f *Fetcher) download(ctx context.Context, ref ChartRef, e indexEntry) (ch 
 	if e.Digest != "" && !sameDigest(d, e.Digest) {
 		return nil, "", fmt.Errorf("%s: the archive's digest %s is not the one the index gives (%s): refusing it", what, d, e.Digest)
 	}
+	if k := f.keyring(ref.RepoURL); k != "" {
+		if err := f.verifyProvenance(ctx, k, u, b); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	return &Chart{Ref: ref, Version: e.Version, Digest: d, Archive: b}, u, nil
 }
 

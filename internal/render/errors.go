@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferry-gitops/ferry/internal/gitcmd"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 )
 
@@ -19,7 +20,11 @@ type Error struct {
 	Stack []byte
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return gitcmd.Redact(e.message()) }
+
+// message is the error before redaction: a URL a repository names may
+// carry credentials (a fetch refuses it, and the refusal must not show them).
+func (e *Error) message() string {
 	switch {
 	case e.File != "" && e.Line > 0:
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)

@@ -189,6 +189,11 @@ func TestRemoteChartRefused(t *testing.T) {
 			}
 		})
 	}
+	// Credentials in a repository URL are refused, and never repeated.
+	_, err := Render(context.Background(), testrepo.Tree(t, nil), chartEnv("https://me:s3cret@charts.example.com", "1.0.0"), s.options(t, t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "cannot carry credentials") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a repository URL with credentials: %v", err)
+	}
 }
 
 // TestRemoteChartCached: a second render of a chart version, by a new

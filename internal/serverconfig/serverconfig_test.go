@@ -53,9 +53,10 @@ func TestParseErrors(t *testing.T) {
 		{"project twice", "projects:\n  - name: p\n  - name: p\n", `x.yaml:3: project "p" is defined twice`},
 		{"project field typo", "projects:\n  - name: p\n    destination: []\n", "x.yaml:3"},
 		{"repository without url", "repositories:\n  - usernameFile: /u\n", "x.yaml:2: a repository needs a url"},
-		{"password in the url", "repositories:\n  - url: https://me:s3cret@charts.example.com\n", "x.yaml:2: repository https://me:s3cret@charts.example.com: credentials go in usernameFile/passwordFile"},
+		{"password in the url", "repositories:\n  - url: https://me:s3cret@charts.example.com\n", "x.yaml:2: repository https://***@charts.example.com: credentials go in usernameFile/passwordFile"},
 		{"any environment variable", "repositories:\n  - url: https://charts.example.com\n    passwordEnv: HOME\n", "x.yaml:2: repository https://charts.example.com: environment variable HOME must start with FERRY_"},
 		{"a pattern", "repositories:\n  - url: https://*.example.com\n", "url is a prefix, not a pattern"},
+		{"unreadable keyring", "repositories:\n  - url: https://a.example.com\n    keyringFile: /nonexistent/ring.gpg\n", "x.yaml:2: repository https://a.example.com: keyringFile: open /nonexistent/ring.gpg"},
 		{"repository field typo", "repositories:\n  - url: https://a\n    password: x\n", "x.yaml:3"},
 	}
 	for _, tt := range tests {
