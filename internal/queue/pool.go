@@ -65,9 +65,12 @@ type Pool struct {
 	// Name prefixes the worker names recorded as lease owners; default
 	// host:pid plus a random suffix, so a restarted process never reuses the
 	// identity of its predecessor.
-	Name   string
-	Logger *slog.Logger
-	Clock  func() time.Time
+	Name string
+	// Observe, when set, is told how each run of a job of kind ended
+	// (done, retry, failed, interrupted, lost) and how long it took.
+	Observe func(kind, outcome string, d time.Duration)
+	Logger  *slog.Logger
+	Clock   func() time.Time
 
 	wakeOnce sync.Once
 	wakeCh   chan struct{}
@@ -266,6 +269,9 @@ func (r *runner) process(worker string, job *Job) {
 	cancel()
 	<-hbDone
 	elapsed := slog.Duration("elapsed", time.Since(start))
+	if r.pool.Observe != nil {
+		r.pool.Observe(job.Kind, outcome(err, lost.Load(), r.handlerCtx.Err() != nil, job.Attempts >= r.maxAttempts), time.Since(start))
+	}
 
 	if lost.Load() {
 		log.Warn("job lease lost while running; result discarded", elapsed, slog.Any("err", err))
@@ -381,4 +387,19 @@ func (r *runner) stopTimers() {
 		t.Stop()
 	}
 	clear(r.timers)
+}
+
+// outcome names how a run ended, as Pool.Observe reports it.
+func outcome(err error, lost, shutdown, lastAttempt bool) string {
+	switch {
+	case lost:
+		return "lost"
+	case err == nil:
+		return "done"
+	case shutdown:
+		return "interrupted"
+	case isPermanent(err) || lastAttempt:
+		return "failed"
+	}
+	return "retry"
 }

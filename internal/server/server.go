@@ -23,6 +23,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
 	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/kube"
+	"github.com/ferry-gitops/ferry/internal/metrics"
 	"github.com/ferry-gitops/ferry/internal/project"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/sandbox"
@@ -102,6 +103,7 @@ type Server struct {
 	drift    *job.Drift
 	rollouts *job.Rollouts
 	renders  *sandbox.Pool
+	metrics  *metrics.Metrics
 }
 
 // New opens the store and builds the server; Run starts it.
@@ -112,7 +114,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	app, err := github.NewApp(cfg.AppID, cfg.PrivateKey, cfg.GitHubAPIURL, cfg.HTTPTransport)
+	m := metrics.New()
+	app, err := github.NewApp(cfg.AppID, cfg.PrivateKey, cfg.GitHubAPIURL, m.Transport(cfg.HTTPTransport))
 	if err != nil {
 		return nil, err
 	}
@@ -125,13 +128,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, db: db}
-	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay}
+	s := &Server{cfg: cfg, log: log, db: db, metrics: m}
+	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay, Observe: m.Job}
 	if s.pool.Handler, err = s.handlers(job.Repos{App: app, Mirrors: mirrors}); err != nil {
 		db.Close()
 		return nil, err
 	}
-	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now, Limits: cfg.HTTP.Webhook}
+	hook := &webhook.Handler{Secret: cfg.WebhookSecret, Intake: db, Wake: s.pool.Wake, Logger: log, Now: time.Now, Limits: cfg.HTTP.Webhook, Observe: m.Webhook}
 	s.echo = newEcho(s, hook)
 	return s, nil
 }
@@ -221,6 +224,7 @@ func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 	e.POST("/webhook", hook.Serve)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler(s.db.QueueDepth)))
 	return e
 }
 

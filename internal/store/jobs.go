@@ -410,3 +410,25 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Time) (int, error) {
 	}
 	return int(total), nil
 }
+
+// QueueDepth counts the jobs queued or running, by kind.
+func (db *DB) QueueDepth(ctx context.Context) (map[string]int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT kind, COUNT(*) FROM jobs WHERE state IN ('queued', 'running') GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("store: queue depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			return nil, fmt.Errorf("store: queue depth: %w", err)
+		}
+		out[kind] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: queue depth: %w", err)
+	}
+	return out, nil
+}

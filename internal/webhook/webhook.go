@@ -38,6 +38,9 @@ type Handler struct {
 	// Limits bound the bodies read before their signature can be checked
 	// (zero fields take DefaultLimits).
 	Limits Limits
+	// Observe, when set, is told of every delivery's event and the status
+	// ferry answered; the event is "unverified" until the signature holds.
+	Observe func(event string, code int)
 
 	bodiesOnce sync.Once
 	bodies     *bodyReader
@@ -45,6 +48,16 @@ type Handler struct {
 
 // Serve handles one delivery.
 func (h *Handler) Serve(c echo.Context) error {
+	event := "unverified"
+	err := h.serve(c, &event)
+	if h.Observe != nil {
+		h.Observe(event, c.Response().Status)
+	}
+	return err
+}
+
+// serve is Serve; it sets *observed to the event once the signature holds.
+func (h *Handler) serve(c echo.Context, observed *string) error {
 	req := c.Request()
 	h.bodiesOnce.Do(func() { h.bodies = newBodyReader(h.Limits) })
 	rc := http.NewResponseController(c.Response())
@@ -60,6 +73,7 @@ func (h *Handler) Serve(c echo.Context) error {
 		return c.String(http.StatusUnauthorized, "bad signature\n")
 	}
 	event, delivery := gh.WebHookType(req), gh.DeliveryID(req)
+	*observed = event
 	if event == "" || delivery == "" {
 		return c.String(http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery\n")
 	}

@@ -24,6 +24,9 @@ import (
 
 const secret = "webhook-test-secret"
 
+// lastObserved is what the latest delivery told Handler.Observe.
+var lastObserved atomic.Value
+
 func newServer(t testing.TB) (*httptest.Server, *store.DB, *atomic.Int64) {
 	t.Helper()
 	return newServerWith(t, Limits{})
@@ -37,7 +40,8 @@ func newServerWith(t testing.TB, limits Limits) (*httptest.Server, *store.DB, *a
 	}
 	t.Cleanup(func() { db.Close() })
 	var wakes atomic.Int64
-	h := &Handler{Secret: []byte(secret), Intake: db, Wake: func() { wakes.Add(1) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Limits: limits}
+	h := &Handler{Secret: []byte(secret), Intake: db, Wake: func() { wakes.Add(1) }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Limits: limits,
+		Observe: func(event string, code int) { lastObserved.Store(fmt.Sprintf("%s %d", event, code)) }}
 	e := echo.New()
 	e.POST("/webhook", h.Serve)
 	srv := httptest.NewServer(e)
@@ -84,17 +88,18 @@ func TestServe(t *testing.T) {
 		sig      string
 		want     int
 		jobs     int
+		observed string // what Observe was told
 	}{
-		{"opened is accepted and queued", "pull_request", "d1", opened, sign(opened), http.StatusAccepted, 1},
-		{"same delivery again is acknowledged, not queued", "pull_request", "d1", opened, sign(opened), http.StatusAccepted, 0},
-		{"wrong secret", "pull_request", "d2", opened, githubtest.Sign([]byte("nope"), opened), http.StatusUnauthorized, 0},
-		{"missing signature", "pull_request", "d3", opened, "", http.StatusUnauthorized, 0},
-		{"signature of another body", "pull_request", "d4", opened, sign(labeled), http.StatusUnauthorized, 0},
-		{"sha1 only is refused", "pull_request", "d5", opened, "sha1=0000", http.StatusUnauthorized, 0},
-		{"an action ferry ignores", "pull_request", "d6", labeled, sign(labeled), http.StatusAccepted, 0},
-		{"ping", "ping", "d7", []byte(`{"zen":"hi"}`), sign([]byte(`{"zen":"hi"}`)), http.StatusOK, 0},
-		{"missing delivery id", "pull_request", "", opened, sign(opened), http.StatusBadRequest, 0},
-		{"malformed json", "pull_request", "d8", []byte(`{`), sign([]byte(`{`)), http.StatusBadRequest, 0},
+		{"opened is accepted and queued", "pull_request", "d1", opened, sign(opened), http.StatusAccepted, 1, "pull_request 202"},
+		{"same delivery again is acknowledged, not queued", "pull_request", "d1", opened, sign(opened), http.StatusAccepted, 0, "pull_request 202"},
+		{"wrong secret", "pull_request", "d2", opened, githubtest.Sign([]byte("nope"), opened), http.StatusUnauthorized, 0, "unverified 401"},
+		{"missing signature", "pull_request", "d3", opened, "", http.StatusUnauthorized, 0, "unverified 401"},
+		{"signature of another body", "pull_request", "d4", opened, sign(labeled), http.StatusUnauthorized, 0, "unverified 401"},
+		{"sha1 only is refused", "pull_request", "d5", opened, "sha1=0000", http.StatusUnauthorized, 0, "unverified 401"},
+		{"an action ferry ignores", "pull_request", "d6", labeled, sign(labeled), http.StatusAccepted, 0, "pull_request 202"},
+		{"ping", "ping", "d7", []byte(`{"zen":"hi"}`), sign([]byte(`{"zen":"hi"}`)), http.StatusOK, 0, "ping 200"},
+		{"missing delivery id", "pull_request", "", opened, sign(opened), http.StatusBadRequest, 0, "pull_request 400"},
+		{"malformed json", "pull_request", "d8", []byte(`{`), sign([]byte(`{`)), http.StatusBadRequest, 0, "pull_request 400"},
 	}
 	srv, db, _ := newServer(t)
 	total := 0
@@ -102,6 +107,9 @@ func TestServe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := post(t, srv.URL, tt.event, tt.delivery, tt.body, tt.sig); got != tt.want {
 				t.Errorf("status %d, want %d", got, tt.want)
+			}
+			if got := lastObserved.Load(); got != tt.observed {
+				t.Errorf("observed %v, want %q", got, tt.observed)
 			}
 			total += tt.jobs
 			jobs, err := db.Jobs(context.Background(), store.JobFilter{})

@@ -1,0 +1,28 @@
+package queue
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestOutcome(t *testing.T) {
+	failed := errors.New("boom")
+	tests := []struct {
+		err                         error
+		lost, shutdown, lastAttempt bool
+		want                        string
+	}{
+		{nil, false, false, false, "done"},
+		{failed, false, false, false, "retry"},
+		{failed, false, false, true, "failed"},
+		{Permanent(failed), false, false, false, "failed"},
+		{failed, false, true, false, "interrupted"},
+		{nil, true, false, false, "lost"},
+		{failed, true, true, true, "lost"},
+	}
+	for _, tt := range tests {
+		if got := outcome(tt.err, tt.lost, tt.shutdown, tt.lastAttempt); got != tt.want {
+			t.Errorf("outcome(%v, lost %t, shutdown %t, last %t) = %s, want %s", tt.err, tt.lost, tt.shutdown, tt.lastAttempt, got, tt.want)
+		}
+	}
+}
