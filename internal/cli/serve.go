@@ -23,18 +23,19 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		kubeconfig, configFile, namespace                               string
 		clusters                                                        map[string]string
 		limits                                                          renderLimits
-		healthTimeout, degradationWindow                                time.Duration
+		healthTimeout, degradationWindow, shutdownGrace                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window", "config", "namespace"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window", "shutdown-grace", "config", "namespace"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
-				Kubeconfig: kubeconfig, ClusterContexts: clusters, HealthTimeout: healthTimeout, DegradationWindow: degradationWindow}
+				Kubeconfig: kubeconfig, ClusterContexts: clusters, HealthTimeout: healthTimeout, DegradationWindow: degradationWindow,
+				ShutdownGrace: shutdownGrace}
 			var err error
 			if cfg.Render, err = limits.options(); err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -81,6 +82,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	limits.addFlags(f)
 	f.DurationVar(&healthTimeout, "health-timeout", 5*time.Minute, "how long a synced rollout may take to become healthy; .ferry.yaml sync.healthTimeout overrides it (FERRY_HEALTH_TIMEOUT)")
 	f.DurationVar(&degradationWindow, "degradation-window", 10*time.Minute, "how long after a successful sync a rollout turning Degraded still opens a revert pull request; negative: never; .ferry.yaml sync.degradationWindow overrides it (FERRY_DEGRADATION_WINDOW)")
+	f.DurationVar(&shutdownGrace, "shutdown-grace", server.DefaultShutdownGrace, "on SIGTERM, how long running jobs may go on before they are interrupted and queued again for another replica (FERRY_SHUTDOWN_GRACE)")
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	f.StringVar(&configFile, "config", "", "YAML file of clusters, projects (what each repository may deploy where) and repositories (where renders may fetch charts and bases from); see the README (FERRY_CONFIG)")
 	f.StringVar(&namespace, "namespace", "", "ferry's own namespace, which the default project keeps out of reach; default: the pod's (FERRY_NAMESPACE)")

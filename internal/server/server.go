@@ -58,6 +58,10 @@ type Config struct {
 	// Namespace is ferry's own namespace, which the built-in default
 	// project keeps out of reach.
 	Namespace string
+	// ShutdownGrace is how long running jobs may go on once Run's context
+	// ends, before they are interrupted and queued again (default
+	// DefaultShutdownGrace).
+	ShutdownGrace time.Duration
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// ClusterFor overrides destination resolution (tests).
@@ -100,11 +104,15 @@ type Server struct {
 	pool     *queue.Pool
 	echo     *echo.Echo
 	ready    atomic.Bool
+	draining atomic.Bool
 	drift    *job.Drift
 	rollouts *job.Rollouts
 	renders  *sandbox.Pool
 	metrics  *metrics.Metrics
 }
+
+// DefaultShutdownGrace is how long running jobs may finish after SIGTERM.
+const DefaultShutdownGrace = 30 * time.Second
 
 // New opens the store and builds the server; Run starts it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
@@ -129,7 +137,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, metrics: m}
-	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay, Observe: m.Job}
+	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay, Observe: m.Job,
+		ShutdownGrace: cmp.Or(cfg.ShutdownGrace, DefaultShutdownGrace)}
 	if s.pool.Handler, err = s.handlers(job.Repos{App: app, Mirrors: mirrors}); err != nil {
 		db.Close()
 		return nil, err
@@ -229,6 +238,9 @@ func newEcho(s *Server, hook *webhook.Handler) *echo.Echo {
 }
 
 func (s *Server) readyz(c echo.Context) error {
+	if s.draining.Load() {
+		return c.String(http.StatusServiceUnavailable, "draining\n")
+	}
 	if !s.ready.Load() {
 		return c.String(http.StatusServiceUnavailable, "starting\n")
 	}
@@ -265,6 +277,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-serveDone:
 	}
+	// Draining: /readyz fails so the load balancer stops sending
+	// webhooks; running jobs get ShutdownGrace, the rest stay queued.
+	s.draining.Store(true)
+	s.log.Info("ferry draining", "grace", s.pool.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
