@@ -30,6 +30,10 @@ type App struct {
 	mu       sync.Mutex
 	installs map[int64]*ghinstallation.Transport
 
+	// Pauses, when set before the first call, shares rate-limit pauses
+	// between workers and replicas (see gateTransport).
+	Pauses Pauses
+
 	// sleep replaces the rate-limit transport's wait between retries (tests).
 	sleep func(req *http.Request, d time.Duration) error
 }
@@ -62,7 +66,15 @@ func (a *App) installation(id int64) (*ghinstallation.Transport, error) {
 	if t, ok := a.installs[id]; ok {
 		return t, nil
 	}
-	t, err := ghinstallation.New(&rateLimitTransport{next: a.base, sleep: a.sleep}, a.id, id, a.key)
+	next := a.base
+	if a.Pauses != nil {
+		sleep := a.sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		next = &gateTransport{next: a.base, pauses: a.Pauses, installation: id, writes: &sync.Mutex{}, now: time.Now, sleep: sleep}
+	}
+	t, err := ghinstallation.New(&rateLimitTransport{next: next, sleep: a.sleep}, a.id, id, a.key)
 	if err != nil {
 		return nil, fmt.Errorf("installation %d: %w", id, err)
 	}

@@ -96,10 +96,14 @@ func sleepCtx(req *http.Request, d time.Duration) error {
 }
 
 // RetryDelay says whether a GitHub error is worth retrying later and how long
-// to wait first: the primary limit's reset (at least a second), a secondary
+// to wait first: a shared pause's end (PausedError), the primary limit's reset (at least a second), a secondary
 // limit's or a 429's Retry-After (a minute when absent), or 0 (the queue's
 // own backoff) for 5xx and transport errors. Other 4xx are final.
 func RetryDelay(err error, now time.Time) (time.Duration, bool) {
+	var paused *PausedError
+	if errors.As(err, &paused) {
+		return max(paused.Until.Sub(now), time.Second), true
+	}
 	var rl *gh.RateLimitError
 	if errors.As(err, &rl) {
 		return max(rl.Rate.Reset.Time.Sub(now), time.Second), true

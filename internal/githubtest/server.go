@@ -47,6 +47,7 @@ type Call struct {
 	Body        []byte     // request body
 	Status      int        // status the fake answered
 	Header      http.Header
+	At          time.Time // when the call arrived
 }
 
 // Option configures a Server.
@@ -266,7 +267,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		decoded = escaped
 	}
-	call := Call{Method: r.Method, Path: decoded, Query: r.URL.Query(), Body: body, Header: r.Header.Clone()}
+	call := Call{Method: r.Method, Path: decoded, Query: r.URL.Query(), Body: body, Header: r.Header.Clone(), At: time.Now()}
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		call.Status = rec.status

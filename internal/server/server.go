@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	app.Pauses = db // rate-limit pauses, shared by every worker
 	mirrors, err := gitmirror.New(filepath.Join(cfg.DataDir, "git"))
 	if err != nil {
 		db.Close()

@@ -123,7 +123,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo"}; !slices.Equal(got, want) {
+		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo", "0005_github_pauses"}; !slices.Equal(got, want) {
 			t.Errorf("round %d: migrations = %v, want %v", round, got, want)
 		}
 		if round == 0 {
@@ -824,5 +824,25 @@ func TestConcurrentUseNeverBusy(t *testing.T) {
 	}
 	if len(recs) != accepters*perAccepter {
 		t.Errorf("%d jobs stored, want %d", len(recs), accepters*perAccepter)
+	}
+}
+
+func TestGitHubPauses(t *testing.T) {
+	db := openAt(t, filepath.Join(t.TempDir(), "ferry.db"), &clock{t: time.Now()})
+	ctx := context.Background()
+	if until, err := db.GitHubPausedUntil(ctx, 7); err != nil || !until.IsZero() {
+		t.Fatalf("no pause yet: %v, %v", until, err)
+	}
+	later := time.UnixMilli(time.Now().Add(time.Minute).UnixMilli())
+	for _, until := range []time.Time{later, later.Add(-30 * time.Second)} { // a shorter pause never shortens
+		if err := db.PauseGitHub(ctx, 7, until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if until, err := db.GitHubPausedUntil(ctx, 7); err != nil || !until.Equal(later) {
+		t.Errorf("pause until %v (%v), want %v", until, err, later)
+	}
+	if until, _ := db.GitHubPausedUntil(ctx, 8); !until.IsZero() {
+		t.Errorf("another installation is paused until %v", until)
 	}
 }
