@@ -16,8 +16,10 @@ export FERRY_TOOLS_DIR := $(TOOLS)
 
 .PHONY: build demo test vet fmt-check unit tools testenv bench clean
 
+# A static binary (no cgo: SQLite is modernc's pure Go), as the Dockerfile
+# builds it.
 build:
-	$(GO) build -o bin/ferry ./cmd/ferry
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ferry ./cmd/ferry
 
 # The PR comment ferry would post for a production image bump in the bundled
 # example repository (testdata/gitops). ferry diff exits 1 when something changes.
