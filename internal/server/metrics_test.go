@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -25,30 +26,12 @@ func TestMetricsEndpoint(t *testing.T) {
 	if resp := githubtest.Deliver(t, h.url+"/webhook", "not-the-secret", "pull_request", body, "metrics-bad"); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("bad signature: status %d", resp.StatusCode)
 	}
-	h.waitFor("the check run", func() bool { return h.completedCheck(pr.HeadSHA) != nil })
-
-	resp, err := http.Get(h.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	has := func(family string, labels ...string) bool {
-		for _, m := range fams[family].GetMetric() {
-			var got []string
-			for _, l := range m.GetLabel() {
-				got = append(got, l.GetName()+"="+l.GetValue())
-			}
-			if strings.Join(got, ",") == strings.Join(labels, ",") {
-				return true
-			}
-		}
-		return false
-	}
+	// The job is observed once its handler returns, just after the check.
+	var fams map[string]*dto.MetricFamily
+	h.waitFor("the preview job in /metrics", func() bool {
+		fams = h.scrape()
+		return has(fams, "ferry_job_duration_seconds", "kind=pull_request.preview", "outcome=done")
+	})
 	for _, want := range [][]string{
 		{"ferry_webhooks_total", "code=202", "event=pull_request"},
 		{"ferry_webhooks_total", "code=401", "event=unverified"},
@@ -56,8 +39,39 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"ferry_github_requests_total", "code=200", "method=GET"},
 		{"ferry_github_rate_limit_remaining"},
 	} {
-		if !has(want[0], want[1:]...) {
+		if !has(fams, want[0], want[1:]...) {
 			t.Errorf("/metrics lacks %v", want)
 		}
 	}
+}
+
+// scrape reads /metrics as Prometheus parses it.
+func (h *harness) scrape() map[string]*dto.MetricFamily {
+	h.t.Helper()
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		h.t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+// has reports whether family has a sample with exactly labels
+// ("name=value", in name order).
+func has(fams map[string]*dto.MetricFamily, family string, labels ...string) bool {
+	for _, m := range fams[family].GetMetric() {
+		var got []string
+		for _, l := range m.GetLabel() {
+			got = append(got, l.GetName()+"="+l.GetValue())
+		}
+		if strings.Join(got, ",") == strings.Join(labels, ",") {
+			return true
+		}
+	}
+	return false
 }
