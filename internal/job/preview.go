@@ -39,7 +39,9 @@ type Previews struct {
 	Mask diff.Masker
 	// Projects bound where and what each environment may deploy.
 	Projects Projects
-	Logger   *slog.Logger
+	// Metrics, when set, is told each environment's render time.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // Handle previews one pull request and posts the result.
@@ -76,6 +78,7 @@ func (p *Previews) Handle(ctx context.Context, j queue.Job) error {
 		return err
 	}
 	defer snap.Close()
+	observeRenders(p.Metrics, snap.res)
 	v, err := p.evaluate(ctx, gh, repo, pr, info, snap)
 	if err != nil {
 		return githubRetry(err)

@@ -56,7 +56,9 @@ type Syncs struct {
 	// Drift and Rollouts, when set, watch what each successful sync applied.
 	Drift    *Drift
 	Rollouts *Rollouts
-	Logger   *slog.Logger
+	// Metrics, when set, is told each finished sync's result.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // Handle runs one attempt of the sync.
@@ -252,6 +254,9 @@ func (h *Syncs) finish(ctx context.Context, gh *github.Client, repo github.Repo,
 	run.Result, run.FinishedAt = rec.Result, rec.Finished
 	if err := h.DB.PutSyncRun(ctx, *run); err != nil {
 		return rec, err
+	}
+	if h.Metrics != nil {
+		h.Metrics.Sync(rec.Result)
 	}
 	state := "success"
 	if rec.Result != history.Succeeded {

@@ -1,8 +1,9 @@
 // Package metrics is what ferry tells Prometheus at /metrics: webhooks
 // received by event and answer, jobs by kind and outcome with their
-// durations, queue depth by kind, and calls to GitHub's API by status with
-// the rate limit left. The edges that do the work report to it through
-// small hooks (webhook.Handler.Observe, queue.Pool.Observe, Transport);
+// durations, queue depth by kind, render times by source type, syncs by
+// result, and calls to GitHub's API by status with the rate limit left. The
+// edges that do the work report to it through small hooks
+// (webhook.Handler.Observe, queue.Pool.Observe, job.Metrics, Transport);
 // nothing here logs or decides anything.
 package metrics
 
@@ -33,6 +34,8 @@ type Metrics struct {
 	calls      *prometheus.CounterVec
 	rateLeft   prometheus.Gauge
 	queueDepth *prometheus.GaugeVec
+	renders    *prometheus.HistogramVec
+	syncs      *prometheus.CounterVec
 }
 
 // New registers ferry's collectors, with Go's runtime and process ones.
@@ -56,7 +59,14 @@ func New() *Metrics {
 			Name: "ferry_queue_depth", Help: "Jobs waiting or running, by kind, at the latest scrape.",
 		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.jobs, m.calls, m.rateLeft, m.queueDepth,
+	m.renders = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "ferry_render_duration_seconds", Help: "An environment's render time in a preview (base and head), by source type.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"source"})
+	m.syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ferry_syncs_total", Help: "Finished syncs by result (succeeded, failed, degraded, refused).",
+	}, []string{"result"})
+	m.reg.MustRegister(m.webhooks, m.jobs, m.calls, m.rateLeft, m.queueDepth, m.renders, m.syncs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -73,6 +83,14 @@ func (m *Metrics) Webhook(event string, code int) {
 func (m *Metrics) Job(kind, outcome string, d time.Duration) {
 	m.jobs.WithLabelValues(kind, outcome).Observe(d.Seconds())
 }
+
+// Render records an environment's render time by source type.
+func (m *Metrics) Render(source string, d time.Duration) {
+	m.renders.WithLabelValues(source).Observe(d.Seconds())
+}
+
+// Sync counts a finished sync by result.
+func (m *Metrics) Sync(result string) { m.syncs.WithLabelValues(result).Inc() }
 
 // Depth reads the queue's depth by kind when /metrics is scraped.
 type Depth func(ctx context.Context) (map[string]int, error)

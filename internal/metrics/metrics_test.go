@@ -68,6 +68,10 @@ func TestMetrics(t *testing.T) {
 	m.Job("pull_request.preview", "done", 300*time.Millisecond)
 	m.Job("pull_request.preview", "retry", time.Second)
 	m.Job("environment.sync", "failed", 2*time.Second)
+	m.Render("helm", 40*time.Millisecond)
+	m.Render("kustomize", 10*time.Millisecond)
+	m.Render("kustomize", 20*time.Millisecond)
+	m.Sync("succeeded")
 
 	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Remaining", "4321")
@@ -111,6 +115,9 @@ func TestMetrics(t *testing.T) {
 		{"ferry_github_rate_limit_remaining", map[string]string{}, 4321},
 		{"ferry_queue_depth", map[string]string{"kind": "pull_request.preview"}, 3},
 		{"ferry_queue_depth", map[string]string{"kind": "environment.sync"}, 1},
+		{"ferry_render_duration_seconds", map[string]string{"source": "kustomize"}, 2},
+		{"ferry_render_duration_seconds", map[string]string{"source": "helm"}, 1},
+		{"ferry_syncs_total", map[string]string{"result": "succeeded"}, 1},
 	}
 	for _, tt := range tests {
 		if got := value(fams, tt.family, tt.labels); got != tt.want {

@@ -38,6 +38,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"ferry_job_duration_seconds", "kind=pull_request.preview", "outcome=done"},
 		{"ferry_github_requests_total", "code=200", "method=GET"},
 		{"ferry_github_rate_limit_remaining"},
+		{"ferry_render_duration_seconds", "source=kustomize"},
 	} {
 		if !has(fams, want[0], want[1:]...) {
 			t.Errorf("/metrics lacks %v", want)

@@ -177,14 +177,14 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	}
 	s.drift = &job.Drift{Repos: repos, DB: db, Queue: pool, Logger: log, HealQuiet: cfg.HealQuiet, Mask: masker}
 	s.rollouts = job.NewRollouts(pool, log)
-	previews := &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Logger: log}
+	previews := &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Metrics: s.metrics, Logger: log}
 	return job.Router{
 		work.KindPreview:    previews,
 		work.KindMergeGroup: &job.MergeGroups{Previews: previews},
 		work.KindRefresh:    &job.Refreshes{Repos: repos, Queue: pool, Logger: log},
 		work.KindPush:       &job.Plans{Repos: repos, DB: db, Queue: pool, Logger: log},
 		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: s.renders, Mask: masker, Projects: projects, Queue: pool,
-			HealthTimeout: cfg.HealthTimeout, DegradationWindow: cfg.DegradationWindow, Drift: s.drift, Rollouts: s.rollouts, Logger: log},
+			HealthTimeout: cfg.HealthTimeout, DegradationWindow: cfg.DegradationWindow, Drift: s.drift, Rollouts: s.rollouts, Metrics: s.metrics, Logger: log},
 		work.KindRevert:  &job.Reverts{Repos: repos, DB: db, Logger: log},
 		work.KindCommand: &job.Commands{Repos: repos, DB: db, Queue: pool, Logger: log},
 		work.KindRelease: &job.Releases{DB: db, Logger: log},
