@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-gitops/ferry/internal/environment"
-	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/serverconfig"
 )
@@ -24,7 +23,7 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			if err := bindEnv(cmd, "config"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			allowed, err := loadAllowlist(config)
+			settings, err := loadSettings(config)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
@@ -49,7 +48,7 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 					Environments []environment.Environment `json:"environments"`
 				}{found.Environments})
 			case "text":
-				return appsTable(s, found.Environments, allowed)
+				return appsTable(s, found.Environments, settings)
 			default:
 				return &codedError{code: exitFailure, err: fmt.Errorf("unknown --format %q (want text or json)", format)}
 			}
@@ -63,9 +62,9 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	return cmd
 }
 
-// appsTable lists envs; with an allowlist (--config), a chart from a
-// repository outside it says so.
-func appsTable(s Streams, envs []environment.Environment, allowed fetch.Allowlist) error {
+// appsTable lists envs; with a --config file (settings not nil), a chart
+// from a repository outside its repositories says so.
+func appsTable(s Streams, envs []environment.Environment, settings *serverconfig.Config) error {
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTYPE\tPATH\tCLUSTER\tNAMESPACE\tORIGIN")
 	for _, e := range envs {
@@ -80,8 +79,10 @@ func appsTable(s Streams, envs []environment.Environment, allowed fetch.Allowlis
 		path := e.Path
 		if e.Chart != nil {
 			path = e.Chart.Name + "@" + dash(e.Chart.Version) + " from " + e.Chart.RepoURL
-			if _, err := allowed.Match(e.Chart.RepoURL); allowed != nil && err != nil {
-				path += " (not an allowed repository)"
+			if settings != nil {
+				if _, err := settings.Repositories.Match(e.Chart.RepoURL); err != nil {
+					path += " (not an allowed repository)"
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, path, dash(cluster), dash(e.Destination.Namespace), e.Origin)
@@ -89,20 +90,12 @@ func appsTable(s Streams, envs []environment.Environment, allowed fetch.Allowlis
 	return tw.Flush()
 }
 
-// loadAllowlist reads the repositories of the --config file (nil without
-// one).
-func loadAllowlist(config string) (fetch.Allowlist, error) {
+// loadSettings reads the --config file (nil without one).
+func loadSettings(config string) (*serverconfig.Config, error) {
 	if config == "" {
 		return nil, nil
 	}
-	settings, err := serverconfig.Load(config)
-	if err != nil {
-		return nil, err
-	}
-	if settings.Repositories == nil {
-		return fetch.Allowlist{}, nil
-	}
-	return settings.Repositories, nil
+	return serverconfig.Load(config)
 }
 
 func dash(s string) string {

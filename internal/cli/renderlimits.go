@@ -11,7 +11,6 @@ import (
 
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/sandbox"
-	"github.com/ferry-gitops/ferry/internal/serverconfig"
 )
 
 // renderLimits are the flags that bound a render: every command that
@@ -49,13 +48,11 @@ func (l *renderLimits) options() (sandbox.Options, error) {
 		Workers: l.workers,
 		Render:  render.Options{Limits: render.DefaultLimits()},
 	}
-	if l.config != "" {
-		settings, err := serverconfig.Load(l.config)
-		if err != nil {
-			return sandbox.Options{}, err
-		}
-		opts.Fetch = settings.Fetch(fetchCache())
+	settings, err := loadSettings(l.config)
+	if err != nil {
+		return sandbox.Options{}, err
 	}
+	opts.Fetch = settings.Fetch(fetchCache()) // nil without --config
 	return opts, nil
 }
 

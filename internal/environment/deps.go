@@ -266,8 +266,9 @@ func (b *depsBuilder) chart(dir string) error {
 }
 
 // valueFile adds a Helm value file, which Argo CD resolves from the source
-// path, or from the repository root when it starts with "/". Remote files
-// and $ref paths of multi-source Applications are not in this tree.
+// path, or from the repository root when it starts with "/"; a "$ref/…"
+// file of a multi-source Application from the repository root. Remote
+// files and the files of a fetched chart are not in this tree.
 func (b *depsBuilder) valueFile(env Environment, vf string) {
 	if p, ok, err := env.Helm.RefFile(vf); ok {
 		if err == nil {

@@ -155,7 +155,7 @@ func (l Allowlist) Validate() error {
 				return fmt.Errorf("repository %s: environment variable %s must start with FERRY_", u, env)
 			}
 		}
-		if _, rest, ok := strings.Cut(r.URL, "://"); ok && strings.Contains(strings.SplitN(rest, "/", 2)[0], "@") {
+		if hasUserinfo(r.URL) {
 			return fmt.Errorf("repository %s: credentials go in usernameFile/passwordFile, not in the url", u)
 		}
 	}

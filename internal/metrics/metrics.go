@@ -19,11 +19,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Events are the webhook events ferry subscribes to (app.yml); any other
-// is counted as "other", so a sender can't grow the label set.
-var Events = map[string]bool{
-	"pull_request": true, "pull_request_review": true, "issue_comment": true, "check_run": true,
-	"push": true, "merge_group": true, "ping": true, "installation": true, "installation_repositories": true,
+// subscribed reports the webhook events ferry subscribes to (app.yml);
+// any other is counted as "other", so a sender can't grow the label set.
+func subscribed(event string) bool {
+	switch event {
+	case "pull_request", "pull_request_review", "issue_comment", "check_run", "push", "merge_group",
+		"ping", "installation", "installation_repositories":
+		return true
+	}
+	return false
 }
 
 // Metrics holds ferry's collectors in their own registry.
@@ -73,7 +77,7 @@ func New() *Metrics {
 
 // Webhook counts a delivery answered with code.
 func (m *Metrics) Webhook(event string, code int) {
-	if !Events[event] && event != "unverified" {
+	if !subscribed(event) && event != "unverified" {
 		event = "other"
 	}
 	m.webhooks.WithLabelValues(event, strconv.Itoa(code)).Inc()

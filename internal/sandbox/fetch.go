@@ -1,9 +1,9 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 
 	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/render"
@@ -12,7 +12,7 @@ import (
 // fetchers keeps a worker's Fetcher across renders: one per configuration
 // (the pool sends the same one every time).
 type fetchers struct {
-	key string
+	cfg fetch.Config
 	f   *fetch.Fetcher
 }
 
@@ -21,16 +21,12 @@ func (c *fetchers) get(cfg *fetch.Config) (render.Remote, error) {
 	if cfg == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("fetch configuration: %w", err)
-	}
-	if c.f == nil || c.key != string(b) {
+	if c.f == nil || !reflect.DeepEqual(c.cfg, *cfg) {
 		f, err := fetch.New(*cfg)
 		if err != nil {
 			return nil, fmt.Errorf("fetch configuration: %w", err)
 		}
-		c.key, c.f = string(b), f
+		c.cfg, c.f = *cfg, f
 	}
 	return c.f, nil
 }
