@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,17 +14,17 @@ import (
 )
 
 func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
-	var app, repo, dataDir, format string
+	var app, repo, dataDir, databaseURL, format string
 	var audit bool
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "Show an environment's syncs (or its audit log) from ferry's store",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "data-dir"); err != nil {
+			if err := bindEnv(cmd, "data-dir", "database-url"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			db, err := store.Open(cmd.Context(), filepath.Join(dataDir, "ferry.db"))
+			db, err := store.Open(cmd.Context(), cmp.Or(databaseURL, filepath.Join(dataDir, "ferry.db")))
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
@@ -59,6 +60,7 @@ func newHistoryCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&app, "app", "", "environment name")
 	cmd.Flags().StringVar(&repo, "repo", "", "the repository (owner/name) whose environment it is; empty: every repository's")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.ferry-data", "ferry's data directory (FERRY_DATA_DIR)")
+	cmd.Flags().StringVar(&databaseURL, "database-url", "", "the PostgreSQL database of replicas (postgres://...); empty: SQLite in --data-dir (FERRY_DATABASE_URL)")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	cmd.Flags().BoolVar(&audit, "audit", false, "show the append-only audit log instead (all environments without --app)")
 	return cmd

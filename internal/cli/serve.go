@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/ferry-gitops/ferry"
 	"github.com/ferry-gitops/ferry/internal/github"
+	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/server"
 	"github.com/ferry-gitops/ferry/internal/serverconfig"
+	"github.com/ferry-gitops/ferry/internal/store"
 )
 
 func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
@@ -20,22 +23,25 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 		listen, apiURL, keyFile, secret, secretFile, dataDir, logFormat string
 		appID                                                           int64
 		workers                                                         int
-		kubeconfig, configFile, namespace                               string
+		kubeconfig, configFile, namespace, databaseURL                  string
 		clusters                                                        map[string]string
 		limits                                                          renderLimits
-		healthTimeout, degradationWindow, shutdownGrace                 time.Duration
+		healthTimeout, degradationWindow, shutdownGrace, jobLease       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App webhook server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window", "shutdown-grace", "config", "namespace"); err != nil {
+			if err := bindEnv(cmd, "listen", "github-api-url", "app-id", "private-key-file", "webhook-secret", "webhook-secret-file", "data-dir", "workers", "kubeconfig", "render-memory", "render-timeout", "render-workers", "health-timeout", "degradation-window", "shutdown-grace", "config", "namespace", "database-url", "job-lease"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, Workers: workers, WebhookSecret: []byte(secret),
+			if databaseURL != "" && !store.IsPostgresURL(databaseURL) {
+				return &codedError{code: exitFailure, err: errors.New("--database-url: want a postgres:// or postgresql:// URL (leave it empty for SQLite in --data-dir)")}
+			}
+			cfg := server.Config{Listen: listen, GitHubAPIURL: apiURL, AppID: appID, DataDir: dataDir, DatabaseURL: databaseURL, Workers: workers, WebhookSecret: []byte(secret),
 				Kubeconfig: kubeconfig, ClusterContexts: clusters, HealthTimeout: healthTimeout, DegradationWindow: degradationWindow,
-				ShutdownGrace: shutdownGrace}
+				ShutdownGrace: shutdownGrace, JobLease: jobLease}
 			var err error
 			if cfg.Render, err = limits.options(); err != nil {
 				return &codedError{code: exitFailure, err: err}
@@ -76,6 +82,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.StringVar(&secret, "webhook-secret", "", "the webhook secret (FERRY_WEBHOOK_SECRET); required")
 	f.StringVar(&secretFile, "webhook-secret-file", "", "read the webhook secret from a file (FERRY_WEBHOOK_SECRET_FILE)")
 	f.StringVar(&dataDir, "data-dir", "./.ferry-data", "the embedded database and git mirrors (FERRY_DATA_DIR)")
+	f.StringVar(&databaseURL, "database-url", "", "a PostgreSQL database shared by replicas, postgres://USER:PASSWORD@HOST/DB; empty: SQLite in --data-dir (FERRY_DATABASE_URL)")
 	f.IntVar(&workers, "workers", 4, "concurrent jobs (FERRY_WORKERS)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig whose contexts are the destination clusters (FERRY_KUBECONFIG)")
@@ -83,6 +90,7 @@ func newServeCmd(s Streams, _ func() *slog.Logger) *cobra.Command {
 	f.DurationVar(&healthTimeout, "health-timeout", 5*time.Minute, "how long a synced rollout may take to become healthy; .ferry.yaml sync.healthTimeout overrides it (FERRY_HEALTH_TIMEOUT)")
 	f.DurationVar(&degradationWindow, "degradation-window", 10*time.Minute, "how long after a successful sync a rollout turning Degraded still opens a revert pull request; negative: never; .ferry.yaml sync.degradationWindow overrides it (FERRY_DEGRADATION_WINDOW)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", server.DefaultShutdownGrace, "on SIGTERM, how long running jobs may go on before they are interrupted and queued again for another replica (FERRY_SHUTDOWN_GRACE)")
+	f.DurationVar(&jobLease, "job-lease", queue.DefaultLease, "how long a claimed job stays reserved without its replica's heartbeat: a killed replica's jobs go to another after this (FERRY_JOB_LEASE)")
 	f.StringToStringVar(&clusters, "cluster", nil, "map a destination name or server URL to a kubeconfig context: --cluster prod-eu=eu-context (repeatable)")
 	f.StringVar(&configFile, "config", "", "YAML file of clusters, projects (what each repository may deploy where) and repositories (where renders may fetch charts and bases from); see the README (FERRY_CONFIG)")
 	f.StringVar(&namespace, "namespace", "", "ferry's own namespace, which the default project keeps out of reach; default: the pod's (FERRY_NAMESPACE)")

@@ -63,8 +63,12 @@ var serverMetadata = map[string]bool{
 // (status, others' annotations, defaults, server-managed metadata) are never
 // drift. ferry is ferry's field manager. Neither object is modified.
 func compare(live *unstructured.Unstructured, want map[string]any, ferry string) []fieldDiff {
+	liveObj := live.Object
 	if isSecret(live) {
 		want = foldStringData(want)
+		if sealed(want) {
+			liveObj = sealLive(liveObj)
+		}
 	}
 	entries := parseEntries(live.GetManagedFields())
 	candidates := candidatePaths(want, entries)
@@ -75,7 +79,7 @@ func compare(live *unstructured.Unstructured, want map[string]any, ferry string)
 		if !ok {
 			continue // ferry does not set it
 		}
-		lv, lok := resolve(live.Object, p)
+		lv, lok := resolve(liveObj, p)
 		if lok && equal(p, lv, wv) {
 			continue
 		}

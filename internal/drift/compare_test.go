@@ -3,6 +3,7 @@ package drift
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,4 +224,47 @@ func compareFields(live *unstructured.Unstructured, want manifest.Object) (field
 	}
 	ev := modified("app", want.Key, diffs, isSecret(live))
 	return ev.Fields, ev.Managers
+}
+
+// TestCompareSealedSecret: the desired state as the store keeps it (values
+// as digests) finds the same drift as the values themselves, and the sealed
+// object holds no value.
+func TestCompareSealedSecret(t *testing.T) {
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	raw := fromJSON(t, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"stringData":{"password":"hunter2"},"data":{"user":"YWRtaW4="}}`)
+	want := Seal(manifest.Object{Key: manifest.KeyOf(raw), Object: raw})
+	if b, _ := json.Marshal(want.Object); strings.Contains(string(b), "hunter2") || strings.Contains(string(b), "YWRtaW4=") ||
+		strings.Contains(string(b), "aHVudGVyMg==") {
+		t.Fatalf("sealed Secret keeps a value: %s", b)
+	}
+	for _, tt := range []struct {
+		name, password string
+		want           []string
+	}{
+		{"unchanged", "aHVudGVyMg==", nil},
+		{"edited", "c3dvcmRmaXNo", []string{"data.password"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			live := &unstructured.Unstructured{Object: fromJSON(t, `{"apiVersion":"v1","kind":"Secret",
+ "metadata":{"name":"db","namespace":"ns"},"type":"Opaque","data":{"user":"YWRtaW4=","password":"`+tt.password+`"}}`)}
+			live.SetManagedFields([]metav1.ManagedFieldsEntry{
+				mf("ferry", metav1.ManagedFieldsOperationApply, at, `{"f:data":{"f:user":{},"f:password":{}}}`),
+				mf("kubectl-edit", metav1.ManagedFieldsOperationUpdate, at.Add(time.Minute), `{"f:data":{"f:password":{}}}`),
+			})
+			var fields []string
+			for _, d := range compare(live, want.Object, "ferry") {
+				fields = append(fields, d.field)
+			}
+			if !slices.Equal(fields, tt.want) {
+				t.Errorf("drifted fields = %q, want %q", fields, tt.want)
+			}
+			if live.Object["data"].(map[string]any)["user"] != "YWRtaW4=" {
+				t.Error("compare changed the live object")
+			}
+		})
+	}
+	cm := manifest.Object{Key: manifest.Key{Kind: "ConfigMap", Name: "c"}, Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": "v"}}}
+	if got := Seal(cm); got.Object["data"].(map[string]any)["k"] != "v" {
+		t.Errorf("Seal changed a ConfigMap: %v", got.Object)
+	}
 }

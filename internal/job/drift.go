@@ -3,8 +3,11 @@ package job
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/backoff"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/drift"
+	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -31,34 +35,48 @@ const (
 	// defaultHealQuiet is how long an object must stay put before its
 	// backoff resets.
 	defaultHealQuiet = 10 * time.Minute
+	// driftWatch and rolloutWatch are the kinds of the store's watches.
+	driftWatch, rolloutWatch = "drift", "rollout"
+	// defaultWatchPoll is how often the leader reads the watches other
+	// replicas wrote.
+	defaultWatchPoll = 2 * time.Second
+	// watchSkew is how far back the leader re-reads watches, for replicas
+	// whose clocks run behind its own.
+	watchSkew = time.Minute
 )
 
 // Drift keeps what ferry last applied, watches it in each cluster, and acts
 // on out-of-band changes: it records them, and self-heals (selfHeal: true)
 // or keeps one GitHub issue per environment up to date (selfHeal: false).
-// Run owns the watchers; Synced hands it each successful sync.
+//
+// Synced, called by whichever replica ran the sync, writes the desired state
+// to the store (Secret values as digests, drift.Seal); Run, on the leader
+// only, watches every environment the store lists and reads the watches
+// written since, at once for its own replica's syncs and every Poll for the
+// others'. A restarted or new leader thus resumes watching at once.
 type Drift struct {
 	Repos  Repos
 	DB     *store.DB
 	Queue  Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Clusters resolves a watched environment's destination.
+	Clusters func(environment.Destination) (*kube.Cluster, error)
+	// Poll is how often the leader reads the watches other replicas wrote
+	// (default defaultWatchPoll).
+	Poll time.Duration
 	// HealQuiet overrides defaultHealQuiet.
 	HealQuiet time.Duration
 	// Mask hides secret values in a drift issue, which shows the drifted
 	// fields' values in Git and live (secrets.Masker; nil: none).
 	Mask diff.Masker
+	// Metrics counts drift events (nil: not counted).
+	Metrics Metrics
 
-	once sync.Once
-	// mu guards the desired state the watchers read (Desired) and what the
-	// handler of their events reads.
-	mu       sync.Mutex
-	desired  map[string]map[manifest.Key]manifest.Object
-	synced   map[string]work.Sync // the sync that set the desired state
-	selfHeal map[string]bool
-	heals    map[string]healState
-	tracks   chan track
-	stopped  chan struct{} // closed when Run returns
+	once    sync.Once
+	poke    chan struct{} // a sync of this replica wrote a watch
+	healsMu sync.Mutex
+	heals   map[string]healState
 }
 
 type healState struct {
@@ -66,46 +84,48 @@ type healState struct {
 	last  time.Time
 }
 
-// track asks Run to watch kinds of an app (syncer.AppID) in a cluster.
-type track struct {
-	cluster *kube.Cluster
-	app     string
-	kinds   []schema.GroupVersionKind
+// driftState is an environment's drift watch as the store keeps it.
+type driftState struct {
+	Sync        work.Sync                 `json:"sync"`
+	Destination environment.Destination   `json:"destination"`
+	SelfHeal    bool                      `json:"selfHeal"`
+	Objects     []watchedObject           `json:"objects"`
+	Kinds       []schema.GroupVersionKind `json:"kinds"`
+}
+
+// watchedObject is one desired object, sealed.
+type watchedObject struct {
+	Key    manifest.Key   `json:"key"`
+	Object map[string]any `json:"object"`
 }
 
 func (d *Drift) init() {
 	d.once.Do(func() {
-		d.desired = map[string]map[manifest.Key]manifest.Object{}
-		d.synced, d.selfHeal, d.heals = map[string]work.Sync{}, map[string]bool{}, map[string]healState{}
-		d.tracks, d.stopped = make(chan track), make(chan struct{})
+		d.poke, d.heals = make(chan struct{}, 1), map[string]healState{}
 	})
 }
 
-// Desired implements drift.Desired.
-func (d *Drift) Desired(app string, key manifest.Key) (manifest.Object, bool) {
-	d.init()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	o, ok := d.desired[app][key]
-	return o, ok
-}
-
-// Synced records what a successful sync applied and has Run watch it.
+// Synced records what a successful sync applied, for the leader to watch.
 // Keys come from the change set, which has the namespaces the sync filled in.
-func (d *Drift) Synced(ctx context.Context, c *kube.Cluster, a work.Sync, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) {
+func (d *Drift) Synced(ctx context.Context, dest environment.Destination, a work.Sync, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) error {
 	d.init()
 	want, kinds := desiredState(rendered, cs)
-	// Keyed by the app id the syncer tracks objects by: two repositories'
-	// environments of one name are two apps.
-	app := syncer.AppID(a.FullName, a.Environment)
-	d.mu.Lock()
-	d.desired[app], d.synced[app], d.selfHeal[app] = want, a, selfHeal
-	d.mu.Unlock()
-	select {
-	case d.tracks <- track{cluster: c, app: app, kinds: kinds}:
-	case <-d.stopped:
-	case <-ctx.Done():
+	st := driftState{Sync: a, Destination: dest, SelfHeal: selfHeal, Kinds: kinds}
+	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b manifest.Key) int { return strings.Compare(a.String(), b.String()) }) {
+		st.Objects = append(st.Objects, watchedObject{Key: k, Object: drift.Seal(want[k]).Object})
 	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("drift watch of %s: %w", a.Environment, err)
+	}
+	if err := d.DB.PutWatch(ctx, store.Watch{Kind: driftWatch, Repo: a.FullName, Env: a.Environment, State: raw}); err != nil {
+		return err
+	}
+	select {
+	case d.poke <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // desiredState pairs the rendered objects with the keys the sync applied.
@@ -130,42 +150,33 @@ func desiredState(rendered []manifest.Object, cs *syncer.ChangeSet) (map[manifes
 	for k := range kinds {
 		gvks = append(gvks, k)
 	}
+	slices.SortFunc(gvks, func(a, b schema.GroupVersionKind) int { return strings.Compare(a.String(), b.String()) })
 	return want, gvks
 }
 
-// Run watches and acts on drift until ctx ends: one watcher per cluster.
+// Run watches and acts on drift until ctx ends (the leader's term): one
+// watcher per cluster, over the environments the store lists.
 func (d *Drift) Run(ctx context.Context) {
 	d.init()
-	defer close(d.stopped)
-	watchers := map[*kube.Cluster]*drift.Watcher{}
-	events, problems := make(chan drift.Event, 256), make(chan error, 16)
+	t := newDriftTerm(d)
+	t.load(ctx)
+	tick := time.NewTicker(cmp.Or(d.Poll, defaultWatchPoll))
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case err := <-problems:
+		case err := <-t.problems:
 			d.Logger.Warn("drift watcher", "err", err)
-		case t := <-d.tracks:
-			w, ok := watchers[t.cluster]
-			if !ok {
-				w = drift.NewWatcher(t.cluster, d, drift.DefaultOptions())
-				watchers[t.cluster] = w
-				go d.runWatcher(ctx, w, events, problems)
-			}
-			if err := w.Track(t.app, t.kinds); err != nil {
-				d.Logger.Warn("drift not watched", "app", t.app, "err", err)
-			}
-		case ev := <-events:
-			if err := d.handle(ctx, ev); err != nil {
+		case <-d.poke:
+			t.load(ctx)
+		case <-tick.C:
+			t.load(ctx)
+		case ev := <-t.events:
+			if err := t.handle(ctx, ev); err != nil {
 				d.Logger.Warn("drift not handled", "app", ev.App, "object", ev.Key.String(), "err", err)
 			}
 		}
-	}
-}
-
-func (d *Drift) runWatcher(ctx context.Context, w *drift.Watcher, events chan<- drift.Event, problems chan<- error) {
-	if err := w.Run(ctx, events, problems); err != nil {
-		d.Logger.Warn("drift watcher stopped", "err", err)
 	}
 }
 
@@ -176,38 +187,12 @@ func (d *Drift) now() time.Time {
 	return time.Now()
 }
 
-func (d *Drift) handle(ctx context.Context, ev drift.Event) error {
-	d.mu.Lock()
-	a, known := d.synced[ev.App]
-	heal := d.selfHeal[ev.App]
-	d.mu.Unlock()
-	if !known {
-		return nil
-	}
-	managers := strings.Join(ev.Managers, ", ")
-	detail := fmt.Sprintf("%s %s", ev.Kind, ev.Key)
-	if len(ev.Fields) > 0 {
-		detail += ": " + strings.Join(ev.Fields, ", ")
-	}
-	if managers != "" {
-		detail += " by " + managers
-	}
-	d.Logger.Info("drift", "repo", a.FullName, "environment", a.Environment, "object", ev.Key.String(), "kind", ev.Kind, "fields", ev.Fields, "managers", ev.Managers, "at", ev.Time)
-	if err := d.DB.AppendAudit(ctx, history.Event{Time: ev.Time, Repo: a.FullName, Environment: a.Environment, Kind: "drift", Actor: managers, Revision: a.Commit, Detail: detail}); err != nil {
-		return err
-	}
-	if heal {
-		return d.heal(ctx, ev, a)
-	}
-	return d.report(ctx, ev, a)
-}
-
 // heal re-applies the desired state, waiting longer each time the same
 // object drifts again (at once, then 2 s, ×3, at most 5 min).
 func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 	key := ev.App + "/" + ev.Key.String()
 	now := d.now()
-	d.mu.Lock()
+	d.healsMu.Lock()
 	st := d.heals[key]
 	if now.Sub(st.last) > cmp.Or(d.HealQuiet, defaultHealQuiet) {
 		st.count = 0
@@ -216,7 +201,7 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 	st.count++
 	st.last = now
 	d.heals[key] = st
-	d.mu.Unlock()
+	d.healsMu.Unlock()
 	heal := a
 	heal.Trigger, heal.PR, heal.Actor = work.TriggerSelfHeal, 0, ""
 	spec, err := heal.Spec()
@@ -228,7 +213,17 @@ func (d *Drift) heal(ctx context.Context, ev drift.Event, a work.Sync) error {
 		Detail: fmt.Sprintf("re-applying %s (heal #%d, after %s)", ev.Key, st.count, delay)}); err != nil {
 		return err
 	}
-	return d.Queue.Enqueue(ctx, spec)
+	if err := d.Queue.Enqueue(ctx, spec); err != nil {
+		return err
+	}
+	d.count("healed")
+	return nil
+}
+
+func (d *Drift) count(action string) {
+	if d.Metrics != nil {
+		d.Metrics.Drift(action)
+	}
 }
 
 // report keeps one open issue per environment describing its drift.
@@ -238,6 +233,7 @@ func (d *Drift) report(ctx context.Context, ev drift.Event, a work.Sync) error {
 		return err
 	}
 	body := diff.MaskWith(d.Mask, report.DriftIssue(ev, a.Environment, a.Commit))
+	d.count("reported")
 	if n, err := d.DB.DriftIssue(ctx, a.FullName, a.Environment); err != nil {
 		return err
 	} else if n != 0 {

@@ -14,6 +14,9 @@ type Metrics interface {
 	Render(sourceType string, d time.Duration)
 	// Sync is a finished sync's result (history's results).
 	Sync(result string)
+	// Drift is a drift event and what was done about it ("healed":
+	// a re-apply queued; "reported": the drift issue updated).
+	Drift(action string)
 }
 
 // observeRenders tells m the render time of each environment res rendered.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/deploy"
+	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/githubtest"
 	"github.com/ferry-gitops/ferry/internal/health"
 	"github.com/ferry-gitops/ferry/internal/manifest"
@@ -52,6 +54,39 @@ func TestRevertsHandle(t *testing.T) {
 	}
 }
 
+// TestRolloutsResume: a degradation window stored before a restart (or by
+// another replica) is watched by the next leader from where it was.
+func TestRolloutsResume(t *testing.T) {
+	f := newFixtureWith(t, map[string]string{"README.md": "x\n"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cluster := func(environment.Destination) (deploy.Cluster, error) {
+		return degrading{after: time.Now().Add(100 * time.Millisecond)}, nil
+	}
+	keys := []manifest.Key{{Group: "apps", Kind: "Deployment", Namespace: "demo", Name: "web"}}
+	synced := work.Sync{Repo: f.repo, Branch: "main", Commit: "abc", Environment: "demo", Trigger: work.TriggerMerge}
+	before := NewRollouts(f.db, f.db, cluster, f.log) // the replica that synced, never leading
+	if err := before.Watch(ctx, Rollout{Sync: synced, Keys: keys, Window: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Watch(ctx, Rollout{Sync: synced, Keys: keys, Window: time.Minute}); err != nil {
+		t.Fatal("a second Watch with nobody running blocks or fails:", err)
+	}
+	leader := NewRollouts(f.db, f.db, cluster, f.log)
+	leader.Poll = 20 * time.Millisecond
+	go leader.Run(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.queued(work.KindRevert)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(f.queued(work.KindRevert)); n != 1 {
+		t.Fatalf("%d reverts queued by the new leader, want 1", n)
+	}
+	if left, err := f.db.Watches(ctx, rolloutWatch, time.Time{}); err != nil || len(left) != 0 {
+		t.Errorf("the degraded rollout's watch is still stored: %+v (%v)", left, err)
+	}
+}
+
 // degrading is a cluster whose rollout turns Degraded after a while.
 type degrading struct{ after time.Time }
 
@@ -73,7 +108,9 @@ func TestRolloutsQueueTheRevert(t *testing.T) {
 	f := newFixtureWith(t, map[string]string{"README.md": "x\n"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := NewRollouts(f.db, f.log)
+	// The destination's namespace picks the fake cluster of each sync.
+	clusters := map[string]degrading{"old": {after: time.Now().Add(100 * time.Millisecond)}, "new": {after: time.Now().Add(300 * time.Millisecond)}}
+	w := NewRollouts(f.db, f.db, func(d environment.Destination) (deploy.Cluster, error) { return clusters[d.Namespace], nil }, f.log)
 	w.Poll = 20 * time.Millisecond
 	go w.Run(ctx)
 	keys := []manifest.Key{{Group: "apps", Kind: "Deployment", Namespace: "demo", Name: "web"}}
@@ -81,8 +118,11 @@ func TestRolloutsQueueTheRevert(t *testing.T) {
 		return work.Sync{Repo: f.repo, Branch: "main", Commit: commit, Environment: "demo", Trigger: work.TriggerMerge}
 	}
 	// Both degrade; the older sync's watch has ended by then.
-	w.Watch(ctx, Rollout{Sync: sync("old"), Cluster: degrading{after: time.Now().Add(100 * time.Millisecond)}, Keys: keys, Window: time.Minute})
-	w.Watch(ctx, Rollout{Sync: sync("new"), Cluster: degrading{after: time.Now().Add(300 * time.Millisecond)}, Keys: keys, Window: time.Minute})
+	for _, commit := range []string{"old", "new"} {
+		if err := w.Watch(ctx, Rollout{Sync: sync(commit), Destination: environment.Destination{Namespace: commit}, Keys: keys, Window: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(f.queued(work.KindRevert)) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)

@@ -91,7 +91,7 @@ func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
 			return err
 		}
 	}
-	kc, out, err := h.attempt(ctx, a, co, &run)
+	_, out, err := h.attempt(ctx, a, co, &run)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
 		return err
 	}
 	if out.Result == history.Succeeded {
-		h.watch(ctx, kc, a, co, out)
+		h.watch(ctx, a, co, out)
 	}
 	var note string
 	if rec.Result == history.Failed || rec.Result == history.Degraded {
@@ -288,19 +288,23 @@ func (h *Syncs) pullRequestOf(ctx context.Context, gh *github.Client, repo githu
 }
 
 // watch hands a successful sync to the drift and degradation watches.
-func (h *Syncs) watch(ctx context.Context, kc *kube.Cluster, a work.Sync, co *checkout, out deploy.Outcome) {
+func (h *Syncs) watch(ctx context.Context, a work.Sync, co *checkout, out deploy.Outcome) {
 	def := h.DegradationWindow
 	if def == 0 {
 		def = defaultDegradationWindow
 	}
 	window := co.cfg.Sync.Window(def)
 	if h.Rollouts != nil && window > 0 && a.Trigger != work.TriggerSelfHeal {
-		h.Rollouts.Watch(ctx, Rollout{Sync: a, Cluster: syncer.New(kc), Keys: out.Healthy, Window: window})
+		if err := h.Rollouts.Watch(ctx, Rollout{Sync: a, Destination: co.env.Destination, Keys: out.Healthy, Window: window}); err != nil {
+			h.Logger.Warn("degradation not watched", "environment", a.Environment, "err", err)
+		}
 	}
 	if h.Drift == nil {
 		return
 	}
-	h.Drift.Synced(ctx, kc, a, selfHeal(co.env), out.Objects, out.Changes)
+	if err := h.Drift.Synced(ctx, co.env.Destination, a, selfHeal(co.env), out.Objects, out.Changes); err != nil {
+		h.Logger.Warn("drift not watched", "environment", a.Environment, "err", err)
+	}
 	if err := h.Drift.Resolved(ctx, a); err != nil && !errors.Is(err, context.Canceled) {
 		h.Logger.Warn("drift issue not closed", "environment", a.Environment, "err", err)
 	}

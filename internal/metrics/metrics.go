@@ -1,7 +1,7 @@
 // Package metrics is what ferry tells Prometheus at /metrics: webhooks
 // received by event and answer, jobs by kind and outcome with their
 // durations, queue depth by kind, render times by source type, syncs by
-// result, and calls to GitHub's API by status with the rate limit left. The
+// result, drift events by action, whether the replica leads, and calls to GitHub's API by status with the rate limit left. The
 // edges that do the work report to it through small hooks
 // (webhook.Handler.Observe, queue.Pool.Observe, job.Metrics, Transport);
 // nothing here logs or decides anything.
@@ -40,6 +40,8 @@ type Metrics struct {
 	queueDepth *prometheus.GaugeVec
 	renders    *prometheus.HistogramVec
 	syncs      *prometheus.CounterVec
+	drift      *prometheus.CounterVec
+	leader     prometheus.Gauge
 }
 
 // New registers ferry's collectors, with Go's runtime and process ones.
@@ -70,7 +72,13 @@ func New() *Metrics {
 	m.syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ferry_syncs_total", Help: "Finished syncs by result (succeeded, failed, degraded, refused).",
 	}, []string{"result"})
-	m.reg.MustRegister(m.webhooks, m.jobs, m.calls, m.rateLeft, m.queueDepth, m.renders, m.syncs,
+	m.drift = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ferry_drift_events_total", Help: "Out-of-band changes found by the drift watchers, by what ferry did (healed: a re-apply queued; reported: the drift issue updated).",
+	}, []string{"action"})
+	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ferry_leader", Help: "1 while this replica leads (runs drift watching, self-heal, degradation watches and the daily prune), else 0.",
+	})
+	m.reg.MustRegister(m.webhooks, m.jobs, m.calls, m.rateLeft, m.queueDepth, m.renders, m.syncs, m.drift, m.leader,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,6 +103,18 @@ func (m *Metrics) Render(source string, d time.Duration) {
 
 // Sync counts a finished sync by result.
 func (m *Metrics) Sync(result string) { m.syncs.WithLabelValues(result).Inc() }
+
+// Drift counts a drift event by what was done about it.
+func (m *Metrics) Drift(action string) { m.drift.WithLabelValues(action).Inc() }
+
+// Leader says whether this replica leads.
+func (m *Metrics) Leader(leading bool) {
+	v := 0.0
+	if leading {
+		v = 1
+	}
+	m.leader.Set(v)
+}
 
 // Depth reads the queue's depth by kind when /metrics is scraped.
 type Depth func(ctx context.Context) (map[string]int, error)

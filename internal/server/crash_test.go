@@ -107,13 +107,19 @@ func buildFerry(t *testing.T) string {
 // its environment, and waits until it is ready.
 func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string, env ...string) *ferryProcess {
 	t.Helper()
+	return startFerryArgs(t, bin, apiURL, keyFile, dataDir, nil, env...)
+}
+
+// startFerryArgs is startFerry with more arguments to `ferry serve`.
+func startFerryArgs(t *testing.T, bin, apiURL, keyFile, dataDir string, args []string, env ...string) *ferryProcess {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"FERRY_LISTEN="+addr,
 		"FERRY_GITHUB_API_URL="+apiURL,

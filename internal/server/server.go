@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ferry-gitops/ferry/internal/deploy"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
@@ -30,6 +31,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/secrets"
 	"github.com/ferry-gitops/ferry/internal/serverconfig"
 	"github.com/ferry-gitops/ferry/internal/store"
+	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/webhook"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -42,7 +44,10 @@ type Config struct {
 	PrivateKey    []byte
 	WebhookSecret []byte
 	DataDir       string
-	Workers       int
+	// DatabaseURL selects a PostgreSQL database (postgres://...) shared by
+	// replicas; empty means SQLite in DataDir.
+	DatabaseURL string
+	Workers     int
 	// HTTPTransport reaches GitHub; nil means http.DefaultTransport.
 	HTTPTransport http.RoundTripper
 	// HTTP bounds what peers can make the HTTP server hold (zero fields
@@ -62,6 +67,10 @@ type Config struct {
 	// ends, before they are interrupted and queued again (default
 	// DefaultShutdownGrace).
 	ShutdownGrace time.Duration
+	// JobLease is how long a claimed job stays reserved without a
+	// heartbeat (default queue.DefaultLease): a killed replica's jobs are
+	// claimed by another once it lapses.
+	JobLease time.Duration
 	// HealthTimeout bounds the wait for a healthy rollout (default 5 min).
 	HealthTimeout time.Duration
 	// ClusterFor overrides destination resolution (tests).
@@ -127,7 +136,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "ferry.db"))
+	db, err := store.Open(ctx, cmp.Or(cfg.DatabaseURL, filepath.Join(cfg.DataDir, "ferry.db")))
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, metrics: m}
-	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay, Observe: m.Job,
+	s.pool = &queue.Pool{Store: db, Workers: cmp.Or(cfg.Workers, queue.DefaultWorkers), Logger: log, Delay: cfg.RetryDelay, Observe: m.Job, Lease: cfg.JobLease,
 		ShutdownGrace: cmp.Or(cfg.ShutdownGrace, DefaultShutdownGrace)}
 	if s.pool.Handler, err = s.handlers(job.Repos{App: app, Mirrors: mirrors}); err != nil {
 		db.Close()
@@ -175,8 +184,14 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 	if s.renders, err = sandbox.New(cfg.Render); err != nil {
 		return nil, err
 	}
-	s.drift = &job.Drift{Repos: repos, DB: db, Queue: pool, Logger: log, HealQuiet: cfg.HealQuiet, Mask: masker}
-	s.rollouts = job.NewRollouts(pool, log)
+	s.drift = &job.Drift{Repos: repos, DB: db, Queue: pool, Clusters: clusterFor, Logger: log, HealQuiet: cfg.HealQuiet, Mask: masker, Metrics: s.metrics}
+	s.rollouts = job.NewRollouts(db, pool, func(d environment.Destination) (deploy.Cluster, error) {
+		kc, err := clusterFor(d)
+		if err != nil {
+			return nil, err
+		}
+		return syncer.New(kc), nil
+	}, log)
 	previews := &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Metrics: s.metrics, Logger: log}
 	return job.Router{
 		work.KindPreview:    previews,
@@ -264,9 +279,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	poolDone := make(chan error, 1)
 	go func() { poolDone <- s.pool.Run(poolCtx) }()
-	go s.pruneLoop(poolCtx)
-	go s.drift.Run(poolCtx)
-	go s.rollouts.Run(poolCtx)
+	leading := make(chan struct{})
+	go func() { defer close(leading); s.lead(poolCtx) }()
 	s.renders.Warm(2)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
@@ -287,6 +301,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	_ = srv.Shutdown(shutdownCtx)
 	stopPool()
 	<-poolDone
+	<-leading
 	_ = s.renders.Close()
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
@@ -295,6 +310,39 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// leaderPoll is how often a replica that does not lead tries to, and how
+// often the leader checks it still does: a dead leader is replaced within
+// about this long.
+const leaderPoll = 5 * time.Second
+
+// lead runs the singletons (drift watching and self-heal, degradation
+// watches, the daily prune) for as long as this replica leads, taking
+// the lead again whenever it can, until ctx ends.
+func (s *Server) lead(ctx context.Context) {
+	for {
+		lctx, stepDown, err := s.db.Lead(ctx, leaderPoll)
+		if err != nil {
+			return // ctx ended
+		}
+		s.log.Info("leading: watching drift and rollouts")
+		s.metrics.Leader(true)
+		done := make(chan struct{}, 3)
+		for _, run := range []func(context.Context){s.pruneLoop, s.drift.Run, s.rollouts.Run} {
+			go func() { run(lctx); done <- struct{}{} }()
+		}
+		<-lctx.Done()
+		for range 3 {
+			<-done
+		}
+		stepDown()
+		s.metrics.Leader(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("no longer leading: the database connection holding the lead failed")
+	}
 }
 
 // pruneLoop drops finished jobs and old deliveries once a day so the

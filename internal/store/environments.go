@@ -83,7 +83,7 @@ func (db *DB) SetInventory(ctx context.Context, repo, env string, inv []manifest
 // Lock returns the lock on repo's environment env, or nil when it is
 // unlocked.
 func (db *DB) Lock(ctx context.Context, repo, env string) (*Lock, error) {
-	l, err := readLock(ctx, db.r, repo, env)
+	l, err := readLock(ctx, db.r, repo, env, "")
 	if err != nil {
 		return nil, fmt.Errorf("store: lock of %s/%s: %w", repo, env, err)
 	}
@@ -94,14 +94,16 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func readLock(ctx context.Context, q queryRower, repo, env string) (*Lock, error) {
+// readLock reads an environment's lock; lockRow ends the query (FOR UPDATE
+// when the transaction goes on to write under that lock).
+func readLock(ctx context.Context, q queryRower, repo, env, lockRow string) (*Lock, error) {
 	var (
 		by     sql.NullString
 		l      Lock
 		pr, at int64
 	)
 	err := q.QueryRowContext(ctx, `SELECT lock_by, lock_reason, lock_pr, lock_at FROM environments
-WHERE repo = $1 AND name = $2`, repo, env).Scan(&by, &l.Reason, &pr, &at)
+WHERE repo = $1 AND name = $2`+lockRow, repo, env).Scan(&by, &l.Reason, &pr, &at)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.Valid) {
 		return nil, nil
 	}
@@ -168,7 +170,7 @@ func (db *DB) HoldIfLocked(ctx context.Context, repo, env string, args []byte) (
 		return nil, 0, fmt.Errorf("store: hold sync of %s/%s: %w", repo, env, err)
 	}
 	err = db.writeTx(ctx, func(tx *sql.Tx) error {
-		if lock, err = readLock(ctx, tx, repo, env); err != nil || lock == nil {
+		if lock, err = readLock(ctx, tx, repo, env, db.d.forUpdate); err != nil || lock == nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO held_syncs (repo, env, args, held_at) VALUES ($1, $2, $3, $4)`,

@@ -17,9 +17,9 @@ import (
 )
 
 // openWith opens a new database and writes to it with set, if any.
-func openWith(t *testing.T, set func(db *store.DB) error) *store.DB {
+func openWith(t *testing.T, e engine, set func(db *store.DB) error) *store.DB {
 	t.Helper()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	if set != nil {
 		if err := set(db); err != nil {
 			t.Fatal(err)
@@ -28,7 +28,9 @@ func openWith(t *testing.T, set func(db *store.DB) error) *store.DB {
 	return db
 }
 
-func TestEnvironmentState(t *testing.T) {
+func TestEnvironmentState(t *testing.T) { onEachEngine(t, testEnvironmentState) }
+
+func testEnvironmentState(t *testing.T, e engine) {
 	ctx := context.Background()
 	deploy := manifest.Key{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "api"}
 	svc := manifest.Key{Kind: "Service", Namespace: "web", Name: "api"}
@@ -82,7 +84,7 @@ func TestEnvironmentState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openWith(t, tt.set)
+			db := openWith(t, e, tt.set)
 			repo, env := tt.repo, tt.env
 			if repo == "" {
 				repo = "o/r"
@@ -106,8 +108,12 @@ func TestEnvironmentState(t *testing.T) {
 }
 
 func TestEnvironmentStateRejectsBadInput(t *testing.T) {
+	onEachEngine(t, testEnvironmentStateRejectsBadInput)
+}
+
+func testEnvironmentStateRejectsBadInput(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	for name, err := range map[string]error{
 		"lock without who":    db.SetLock(ctx, "o/r", "prod", store.Lock{Reason: "x"}),
 		"inventory no env":    db.SetInventory(ctx, "o/r", "", nil),
@@ -157,7 +163,9 @@ func heldArgs(t *testing.T, db *store.DB, repo, env string) []string {
 	return out
 }
 
-func TestHoldAndRelease(t *testing.T) {
+func TestHoldAndRelease(t *testing.T) { onEachEngine(t, testHoldAndRelease) }
+
+func testHoldAndRelease(t *testing.T, e engine) {
 	ctx := context.Background()
 	a, b, c := string(syncArgs("a")), string(syncArgs("b")), string(syncArgs("c"))
 	tests := []struct {
@@ -184,7 +192,7 @@ func TestHoldAndRelease(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, _ := openTemp(t)
+			db, _ := e.open(t)
 			waiting := 0
 			for _, step := range tt.steps {
 				var op, arg string
@@ -249,8 +257,12 @@ func TestHoldAndRelease(t *testing.T) {
 }
 
 func TestReleaseRejectsInvalidSpecsAtomically(t *testing.T) {
+	onEachEngine(t, testReleaseRejectsInvalidSpecsAtomically)
+}
+
+func testReleaseRejectsInvalidSpecsAtomically(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	if err := db.SetLock(ctx, "o/r", "prod", store.Lock{By: "alice"}); err != nil {
 		t.Fatal(err)
 	}
@@ -277,9 +289,11 @@ func TestReleaseRejectsInvalidSpecsAtomically(t *testing.T) {
 // TestHoldRacingRelease holds syncs while the environment is released: each
 // sync is either run at once (found unlocked), enqueued by the release, or
 // still held; none is lost or doubled.
-func TestHoldRacingRelease(t *testing.T) {
+func TestHoldRacingRelease(t *testing.T) { onEachEngine(t, testHoldRacingRelease) }
+
+func testHoldRacingRelease(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	if err := db.SetLock(ctx, "o/r", "prod", store.Lock{By: "alice"}); err != nil {
 		t.Fatal(err)
 	}

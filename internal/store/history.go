@@ -23,12 +23,9 @@ func (db *DB) RecordSync(ctx context.Context, s history.Sync, limit int) (int64,
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO syncs (repo, environment, revision, record, started_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, err = db.d.insertID(ctx, tx, `INSERT INTO syncs (repo, environment, revision, record, started_at) VALUES ($1, $2, $3, $4, $5)`,
 			s.Repo, s.Environment, s.Revision, string(rec), millis(s.Started))
 		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		// The record's own id is only known now; store it inside too.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/ferry-gitops/ferry/internal/pgtest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,8 +12,14 @@ import (
 )
 
 func TestSyncHistoryKeepsLimit(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { testSyncHistoryKeepsLimit(t, engine) })
+	}
+}
+
+func testSyncHistoryKeepsLimit(t *testing.T, engine string) {
 	ctx := context.Background()
-	db := openHistory(t)
+	db := openHistory(t, engine)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 13; i++ {
 		for _, env := range []string{"production", "staging"} {
@@ -50,8 +57,14 @@ func TestSyncHistoryKeepsLimit(t *testing.T) {
 // the same name keep separate histories, each trimmed to its own limit, and
 // separate audit logs.
 func TestSyncHistoryPerRepository(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { testSyncHistoryPerRepository(t, engine) })
+	}
+}
+
+func testSyncHistoryPerRepository(t *testing.T, engine string) {
 	ctx := context.Background()
-	db := openHistory(t)
+	db := openHistory(t, engine)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	counts := map[string]int{"acme/payments": 5, "other/shop": 2}
 	for repo, n := range counts {
@@ -92,9 +105,14 @@ func TestSyncHistoryPerRepository(t *testing.T) {
 	}
 }
 
-func openHistory(t *testing.T) *DB {
+// openHistory opens a new database on engine ("sqlite" or "postgres").
+func openHistory(t *testing.T, engine string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
+	target := filepath.Join(t.TempDir(), "ferry.db")
+	if engine == "postgres" {
+		target = pgtest.URL(t)
+	}
+	db, err := Open(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,13 @@ type JobFilter struct {
 
 var _ queue.Store = (*DB)(nil)
 
+// maxClaimConflicts bounds how often one Claim call retries after losing a
+// race for a key to another replica.
+const maxClaimConflicts = 3
+
+const insertJobQuery = `INSERT INTO jobs (kind, job_key, args, delivery_id, state, attempts, run_after, created_at, updated_at)
+VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)`
+
 const jobColumns = `id, kind, job_key, args, delivery_id, attempts, run_after, created_at`
 
 const recordColumns = jobColumns + `, state, last_error, lease_owner, lease_until, updated_at`
@@ -65,8 +72,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		{&db.insertDelivery, `INSERT INTO deliveries (id, event, action, repo, installation_id, received_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO NOTHING`},
-		{&db.insertJob, `INSERT INTO jobs (kind, job_key, args, delivery_id, state, attempts, run_after, created_at, updated_at)
-VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)`},
+		{&db.insertJob, insertJobQuery},
 		{&db.supersede, `UPDATE jobs SET state = 'superseded', last_error = $1, updated_at = $2
 WHERE job_key = $3 AND state = 'queued' AND kind = $4 AND id < $5`},
 		// The candidate is the oldest job that is either a running job whose
@@ -89,7 +95,7 @@ WHERE id = (
                 WHERE o.job_key = j.job_key AND o.state = 'queued' AND o.id < j.id
                   AND (o.run_after <= $3 OR o.attempts > 0))))
     ORDER BY j.id
-    LIMIT 1)
+    LIMIT 1` + db.d.skipLocked + `)
 RETURNING ` + jobColumns},
 		{&db.extend, `UPDATE jobs SET lease_until = $1, updated_at = $2
 WHERE id = $3 AND state = 'running' AND lease_owner = $4`},
@@ -155,16 +161,16 @@ func (db *DB) enqueueTx(ctx context.Context, tx *sql.Tx, deliveryID string, now 
 		if runAfter.IsZero() {
 			runAfter = now
 		}
-		res, err := insert.ExecContext(ctx, s.Kind, s.Key, string(s.Args), delivery, millis(runAfter), millis(now))
-		if err != nil {
-			return fmt.Errorf("insert %s job for %s: %w", s.Kind, s.Key, err)
-		}
+		args := []any{s.Kind, s.Key, string(s.Args), delivery, millis(runAfter), millis(now)}
 		if !s.Supersede {
+			if _, err := insert.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert %s job for %s: %w", s.Kind, s.Key, err)
+			}
 			continue
 		}
-		// PostgreSQL has no LastInsertId: it would append RETURNING id. It
-		// costs SQLite a temporary table per insert, on the intake hot path.
-		id, err := res.LastInsertId()
+		// Only a superseding job needs its id: on SQLite LastInsertId costs
+		// nothing, where RETURNING would cost a temporary table per insert.
+		id, err := db.d.insertID(ctx, tx, insertJobQuery, args...)
 		if err != nil {
 			return fmt.Errorf("insert %s job for %s: %w", s.Kind, s.Key, err)
 		}
@@ -197,6 +203,14 @@ func (db *DB) writeTx(ctx context.Context, f func(*sql.Tx) error) error {
 // start in enqueue order); or when it is running under an expired lease.
 func (db *DB) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration) (*queue.Job, error) {
 	job, err := scanJob(db.claim.QueryRowContext(ctx, worker, millis(now.Add(lease)), millis(now)))
+	for try := 0; conflict(err) && try < maxClaimConflicts; try++ {
+		// PostgreSQL: another replica started a job of the same key in the
+		// same instant (jobs_one_running_per_key); look for another job.
+		job, err = scanJob(db.claim.QueryRowContext(ctx, worker, millis(now.Add(lease)), millis(now)))
+	}
+	if conflict(err) {
+		return nil, nil // the others are busy claiming; the next poll tries again
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -376,7 +390,8 @@ func scanRecord(s scanner) (JobRecord, error) {
 // what is only needed while events about it can still arrive: check runs,
 // comment commands, revert pull requests, finished sync runs and pull
 // request rows (a forgotten sticky comment is found again by its marker)
-// written before olderThan, and key/value rows not updated since. Each
+// written before olderThan, key/value rows not updated since, and watches
+// that ended before it. Each
 // environment's state (inventory, lock, held syncs, drift issue) is kept.
 // It returns the number of rows deleted.
 func (db *DB) Prune(ctx context.Context, olderThan time.Time) (int, error) {
@@ -392,6 +407,7 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Time) (int, error) {
 			`DELETE FROM sync_runs WHERE finished_at < $1`,
 			`DELETE FROM pull_requests WHERE updated_at < $1`,
 			`DELETE FROM kv WHERE updated_at < $1`,
+			`DELETE FROM watches WHERE until <> 0 AND until < $1`,
 		} {
 			res, err := tx.ExecContext(ctx, q, cutoff)
 			if err != nil {

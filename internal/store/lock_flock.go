@@ -70,3 +70,22 @@ func (l *processLock) flock(how int) error {
 func (l *processLock) share() error { return l.flock(syscall.LOCK_SH) }
 
 func (l *processLock) release() error { return l.f.Close() }
+
+// tryLeadFile takes an exclusive flock on path if nobody holds it: the
+// leadership of the processes sharing a SQLite file.
+func tryLeadFile(ctx context.Context, path string) (context.Context, func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open leader lock: %w", err)
+	}
+	l := &processLock{f: f}
+	if err := l.flock(syscall.LOCK_EX | syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("leader lock %s: %w", path, err)
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	return lctx, func() { cancel(); _ = l.release() }, nil
+}

@@ -13,7 +13,7 @@ import (
 func (db *DB) PauseGitHub(ctx context.Context, installation int64, until time.Time) error {
 	return db.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO github_pauses (installation_id, until) VALUES ($1, $2)
-			ON CONFLICT (installation_id) DO UPDATE SET until = MAX(until, excluded.until)`, installation, until.UnixMilli())
+			ON CONFLICT (installation_id) DO UPDATE SET until = `+db.d.greatest+`(github_pauses.until, excluded.until)`, installation, until.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("store: pause installation %d: %w", installation, err)
 		}

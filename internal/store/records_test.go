@@ -9,7 +9,9 @@ import (
 	"github.com/ferry-gitops/ferry/internal/store"
 )
 
-func TestSyncRuns(t *testing.T) {
+func TestSyncRuns(t *testing.T) { onEachEngine(t, testSyncRuns) }
+
+func testSyncRuns(t *testing.T, e engine) {
 	ctx := context.Background()
 	t0 := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
 	started := store.SyncRun{Repo: "o/r", Env: "prod", Commit: "c1", DeploymentID: 9, Attempts: 1, StartedAt: t0}
@@ -33,7 +35,7 @@ func TestSyncRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, _ := openTemp(t)
+			db, _ := e.open(t)
 			for _, r := range tt.put {
 				if err := db.PutSyncRun(ctx, r); err != nil {
 					t.Fatal(err)
@@ -45,7 +47,7 @@ func TestSyncRuns(t *testing.T) {
 			}
 		})
 	}
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	if err := db.PutSyncRun(ctx, store.SyncRun{Repo: "o/r", Env: "prod"}); err == nil {
 		t.Error("PutSyncRun without a commit succeeded")
 	}
@@ -53,7 +55,9 @@ func TestSyncRuns(t *testing.T) {
 
 // TestPullRequestState covers the small per-commit and per-PR records:
 // each test writes some and reads one back.
-func TestPullRequestState(t *testing.T) {
+func TestPullRequestState(t *testing.T) { onEachEngine(t, testPullRequestState) }
+
+func testPullRequestState(t *testing.T, e engine) {
 	ctx := context.Background()
 	type got struct {
 		s  string
@@ -109,7 +113,7 @@ func TestPullRequestState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openWith(t, tt.set)
+			db := openWith(t, e, tt.set)
 			g, err := tt.get(db)
 			if err != nil || g != tt.want {
 				t.Errorf("got %+v, %v; want %+v", g, err, tt.want)
@@ -119,8 +123,12 @@ func TestPullRequestState(t *testing.T) {
 }
 
 func TestPullRequestStateRejectsBadInput(t *testing.T) {
+	onEachEngine(t, testPullRequestStateRejectsBadInput)
+}
+
+func testPullRequestStateRejectsBadInput(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	for name, err := range map[string]error{
 		"revert without url":    db.SetRevertPR(ctx, "o/r", "c", ""),
 		"check run without sha": db.SetCheckRun(ctx, "o/r", "", "ferry/diff", 1),
@@ -153,9 +161,11 @@ func TestPing(t *testing.T) {
 // TestPruneState checks which per-repository state Prune drops: records
 // only needed while events about them arrive, once older than the
 // retention; never an environment's state or an unfinished sync.
-func TestPruneState(t *testing.T) {
+func TestPruneState(t *testing.T) { onEachEngine(t, testPruneState) }
+
+func testPruneState(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, c := openTemp(t)
+	db, c := e.open(t)
 	write := func() {
 		t.Helper()
 		now := c.Now()

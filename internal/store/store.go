@@ -1,24 +1,28 @@
-// Package store is ferry's embedded database: webhook deliveries (for
+// Package store is ferry's database: webhook deliveries (for
 // deduplication), the durable job queue behind internal/queue, sync history
-// and the audit log, and the state ferry keeps per repository: per
-// environment (inventory, lock and the syncs it holds, drift issue), per
-// sync of a commit, per pull request (sticky comment, check runs, revert
-// pull requests) and per comment (commands run). It is SQLite through
-// modernc.org/sqlite (pure Go), in WAL mode, in one file.
+// and the audit log, the state ferry keeps per repository (per environment:
+// inventory, lock and the syncs it holds, drift issue; per sync of a
+// commit; per pull request: sticky comment, check runs, revert pull
+// requests; per comment: commands run), the watches the leader resumes
+// (watches.go), GitHub rate-limit pauses, and the leadership itself
+// (leader.go).
 //
-// # Concurrency
+// Two engines run the same queries (dialect.go holds every difference):
+// SQLite through modernc.org/sqlite (pure Go, one file, the default: one
+// replica) and PostgreSQL through pgx (postgres.go: any number of replicas
+// on one database).
+//
+// # SQLite
 //
 // All writes go through one connection (a database/sql pool capped at one)
 // that begins transactions with BEGIN IMMEDIATE. Writers therefore queue in
 // Go instead of racing for SQLite's write lock, so SQLITE_BUSY cannot arise
 // within a process and a transaction never fails halfway on a lock upgrade;
-// busy_timeout only covers a second process on the same file. Reads (Job,
-// Jobs, Lock, ...) use a separate query-only pool and, thanks to WAL, never wait
-// for the writer. synchronous=NORMAL is used: with WAL a committed
-// transaction survives a process crash, and only an OS crash or power loss
-// can lose the last few commits (the database itself stays consistent).
-//
-// # Crash recovery
+// busy_timeout only covers a second process on the same file. Reads use a
+// separate query-only pool and, thanks to WAL, never wait for the writer.
+// synchronous=NORMAL is used: with WAL a committed transaction survives a
+// process crash, and only an OS crash or power loss can lose the last few
+// commits (the database itself stays consistent).
 //
 // A job is claimed under a lease its worker keeps extending; if the worker
 // dies, the job becomes claimable again when the lease expires. Waiting out
@@ -29,41 +33,37 @@
 // attempt). The kernel releases the flock of a killed process, so a
 // restarted ferry resumes its predecessor's work immediately.
 //
+// # PostgreSQL
+//
+// One pool serves reads and writes. Replicas exclude each other where
+// SQLite's single writer did it for free:
+//
+//   - Claim's candidate query ends in FOR UPDATE SKIP LOCKED, so replicas
+//     skip a job another is claiming instead of waiting for it; two that
+//     pick different jobs of one key in the same instant meet the
+//     jobs_one_running_per_key unique index, and the loser looks again;
+//   - a killed replica's jobs are claimed by another when their lease
+//     lapses (nothing is requeued at Open: the others may be running them);
+//   - HoldIfLocked reads the lock FOR UPDATE, and Release unlocks (updating
+//     that row) before it reads the held syncs, so a hold and a release of
+//     one environment take turns;
+//   - Accept's INSERT ... ON CONFLICT DO NOTHING on the delivery id waits
+//     for a concurrent insert of the same id to commit and then reports the
+//     conflict, so exactly one replica enqueues a delivery;
+//   - migrations run under an advisory lock, so replicas starting together
+//     apply each once.
+//
 // # Schema
 //
 // Migrations are the embedded migrations/NNNN_name.sql files, applied in
 // name order, each in its own transaction and recorded in schema_migrations,
 // so reopening a database applies only what is new. A migration may have a
 // Go step (migrationSteps) run in its transaction after its SQL, for data
-// moves SQL cannot spell portably. The SQL is written to run
-// unchanged on PostgreSQL: $N placeholders, BIGINT Unix-millisecond times
-// instead of engine-specific date types, INSERT ... ON CONFLICT, partial
-// indexes and UPDATE ... RETURNING, which both engines support. The one
-// SQLite-specific lines are the id columns of jobs, syncs, audit_log and
-// held_syncs (INTEGER PRIMARY KEY AUTOINCREMENT; BIGINT GENERATED ALWAYS AS
-// IDENTITY on PostgreSQL).
-//
-// # A PostgreSQL backend
-//
-// A PostgreSQL implementation of the same API (queue.Store plus Accept,
-// Enqueue, the state methods, Prune) would keep these queries with a connection pool
-// of any size, and change how Claim excludes concurrent claimers, which
-// SQLite gets for free from its single writer:
-//
-//   - the candidate subquery ends in FOR UPDATE SKIP LOCKED, so concurrent
-//     workers skip rows another transaction is claiming instead of blocking;
-//   - two workers can still pick different jobs of the same key in the same
-//     instant; the jobs_one_running_per_key unique partial index turns the
-//     loser's UPDATE into a unique violation, which Claim treats as "try
-//     again" (alternatively, take pg_advisory_xact_lock(hashtext(job_key))
-//     before updating);
-//   - HoldIfLocked reads the lock with SELECT ... FOR UPDATE, and Release
-//     unlocks (updating that row) before it reads the held syncs, so a hold
-//     and a release of the same environment take turns as they do behind
-//     SQLite's single writer;
-//   - Accept needs nothing new: INSERT ... ON CONFLICT DO NOTHING on the
-//     delivery id waits for a concurrent insert of the same id to commit and
-//     then reports the conflict, so exactly one transaction enqueues.
+// moves SQL cannot spell portably. The SQL is written for both engines: $N
+// placeholders, BIGINT Unix-millisecond times instead of engine-specific
+// date types, INSERT ... ON CONFLICT, partial indexes and UPDATE ...
+// RETURNING. The id columns are spelled SQLite's way (INTEGER PRIMARY KEY
+// AUTOINCREMENT) and become identity columns on PostgreSQL.
 package store
 
 import (
@@ -96,11 +96,14 @@ const readConns = 4
 
 // DB is ferry's database handle. It is safe for concurrent use.
 type DB struct {
-	w   *sql.DB // exactly one connection: every write is serialized here
-	r   *sql.DB // query-only connections for reads
+	d   dialect
+	w   *sql.DB // SQLite: exactly one connection, every write is serialized here; PostgreSQL: the pool
+	r   *sql.DB // SQLite: query-only connections for reads; PostgreSQL: the pool, as w
 	now func() time.Time
-	// lock is held shared while open; see processLock.
+	// lock is held shared while open; see processLock (SQLite only).
 	lock *processLock
+	// path is the SQLite file ("" on PostgreSQL).
+	path string
 
 	// Group commit of Accept calls (see commitLoop).
 	accepts   chan *acceptRequest
@@ -122,28 +125,52 @@ func WithClock(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date. The file and its directory are created private to the
-// user: the database names repositories and pull requests.
-func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+// Open opens ferry's database and brings its schema up to date. target is
+// either a file path, for the embedded SQLite database (created, private
+// to the user, if needed: it names repositories and pull requests), or a
+// postgres:// or postgresql:// URL, for a PostgreSQL database that several
+// replicas share (see openPostgres).
+func Open(ctx context.Context, target string, opts ...Option) (*DB, error) {
+	if IsPostgresURL(target) {
+		return openPostgres(ctx, target, opts...)
+	}
+	return openSQLite(ctx, target, opts...)
+}
+
+// IsPostgresURL reports whether target names a PostgreSQL database.
+func IsPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+func newDB(d dialect, opts []Option) *DB {
+	db := &DB{d: d, now: time.Now, accepts: make(chan *acceptRequest), closing: make(chan struct{})}
+	for _, o := range opts {
+		o(db)
+	}
+	return db
+}
+
+// start begins group-committing Accept calls.
+func (db *DB) start() {
+	db.loopDone = make(chan struct{})
+	go db.commitLoop()
+}
+
+func openSQLite(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" || strings.Contains(path, "?") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
 		// A DSN would smuggle in options, and an in-memory database would be
 		// a different one on every pooled connection.
-		return nil, fmt.Errorf("store: invalid database path %q: want a plain file path", path)
+		return nil, fmt.Errorf("store: invalid database path %q: want a plain file path or a postgres:// URL", path)
 	}
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
-	db := &DB{now: time.Now, accepts: make(chan *acceptRequest), closing: make(chan struct{})}
-	for _, o := range opts {
-		o(db)
-	}
-
+	db := newDB(sqliteDialect, opts)
 	lock, alone, err := lockProcess(ctx, path+".ferry-lock")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.lock = lock
+	db.lock, db.path = lock, path
 	db.w, err = sql.Open("sqlite", dsn(path,
 		"journal_mode(WAL)",
 		"synchronous(NORMAL)",
@@ -160,8 +187,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	db.loopDone = make(chan struct{})
-	go db.commitLoop()
+	db.start()
 	return db, nil
 }
 
@@ -174,7 +200,7 @@ func (db *DB) init(ctx context.Context, path string, alone bool) error {
 		// Without WAL readers block the writer; refuse rather than degrade.
 		return fmt.Errorf("store: open %s: journal mode is %q, want wal", path, mode)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, db.w); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	if alone {
@@ -240,7 +266,11 @@ func (db *DB) Close() error {
 				errs = append(errs, s.Close())
 			}
 		}
-		for _, c := range []*sql.DB{db.r, db.w} {
+		pools := []*sql.DB{db.w}
+		if db.r != db.w {
+			pools = append(pools, db.r)
+		}
+		for _, c := range pools {
 			if c != nil {
 				errs = append(errs, c.Close())
 			}
@@ -255,11 +285,12 @@ func (db *DB) Close() error {
 	return db.closeErr
 }
 
-// migrate applies the embedded migrations not yet recorded. Each runs in an
-// IMMEDIATE transaction that re-checks the record, so two processes opening
-// the same new file apply each migration once.
-func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+// migrate applies the embedded migrations not yet recorded. Each runs in a
+// transaction that re-checks the record, so two processes opening the same
+// new database apply each migration once (SQLite: an IMMEDIATE transaction;
+// PostgreSQL: c holds an advisory lock).
+func (db *DB) migrate(ctx context.Context, c migrator) error {
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    TEXT   NOT NULL PRIMARY KEY,
     applied_at BIGINT NOT NULL
 )`); err != nil {
@@ -276,15 +307,22 @@ func (db *DB) migrate(ctx context.Context) error {
 			return err
 		}
 		version := strings.TrimSuffix(filepath.Base(name), ".sql")
-		if err := db.applyMigration(ctx, version, string(body)); err != nil {
+		if err := db.applyMigration(ctx, c, version, db.d.migration(string(body))); err != nil {
 			return fmt.Errorf("migration %s: %w", version, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, version, body string) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+// migrator is where migrations run: SQLite's writer, or the one PostgreSQL
+// connection that holds the migration lock.
+type migrator interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (db *DB) applyMigration(ctx context.Context, c migrator, version, body string) error {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/pgtest"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/store"
 )
@@ -58,6 +59,32 @@ func openTemp(t testing.TB) (*store.DB, *clock) {
 	t.Helper()
 	c := newClock()
 	return openAt(t, filepath.Join(t.TempDir(), "ferry.db"), c), c
+}
+
+// engine is one of the store's databases, for tests that run on both.
+type engine struct {
+	name string
+	// target is a new, empty database, for Open.
+	target func(t testing.TB) string
+}
+
+var engines = []engine{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "ferry.db") }},
+	{"postgres", pgtest.URL},
+}
+
+// open opens a new database on e.
+func (e engine) open(t testing.TB) (*store.DB, *clock) {
+	t.Helper()
+	c := newClock()
+	return openAt(t, e.target(t), c), c
+}
+
+// onEachEngine runs test once on SQLite and once on PostgreSQL.
+func onEachEngine(t *testing.T, test func(*testing.T, engine)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { test(t, e) })
+	}
 }
 
 func spec(kind, key string) queue.Spec {
@@ -109,9 +136,14 @@ func states(t *testing.T, db *store.DB) map[int64]store.State {
 	return out
 }
 
-func TestOpenIsIdempotent(t *testing.T) {
+func TestOpenIsIdempotent(t *testing.T) { onEachEngine(t, testOpenIsIdempotent) }
+
+func testOpenIsIdempotent(t *testing.T, e engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sub", "ferry.db")
+	path := e.target(t)
+	if e.name == "sqlite" {
+		path = filepath.Join(filepath.Dir(path), "sub", "ferry.db")
+	}
 	c := newClock()
 
 	for round := range 3 {
@@ -123,7 +155,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo", "0005_github_pauses"}; !slices.Equal(got, want) {
+		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo", "0005_github_pauses", "0006_watches"}; !slices.Equal(got, want) {
 			t.Errorf("round %d: migrations = %v, want %v", round, got, want)
 		}
 		if round == 0 {
@@ -144,6 +176,37 @@ func TestOpenIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestOpenConcurrently starts replicas at once on a new database: one
+// migrates, the others wait and find the schema complete.
+func TestOpenConcurrently(t *testing.T) { onEachEngine(t, testOpenConcurrently) }
+
+func testOpenConcurrently(t *testing.T, e engine) {
+	ctx := context.Background()
+	target := e.target(t)
+	const replicas = 4
+	var wg sync.WaitGroup
+	versions := make([][]string, replicas)
+	for i := range replicas {
+		wg.Go(func() {
+			db, err := store.Open(ctx, target)
+			if err != nil {
+				t.Errorf("replica %d: Open: %v", i, err)
+				return
+			}
+			defer db.Close()
+			if versions[i], err = db.Migrations(ctx); err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, v := range versions {
+		if len(v) == 0 || !slices.Equal(v, versions[0]) {
+			t.Errorf("replica %d sees migrations %v, replica 0 %v", i, v, versions[0])
+		}
+	}
+}
+
 func TestOpenRejectsNonFilePaths(t *testing.T) {
 	for _, path := range []string{"", ":memory:", "ferry.db?mode=memory", "file:ferry.db"} {
 		if db, err := store.Open(context.Background(), path); err == nil {
@@ -154,8 +217,12 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 }
 
 func TestAcceptDeduplicatesDeliveries(t *testing.T) {
+	onEachEngine(t, testAcceptDeduplicatesDeliveries)
+}
+
+func testAcceptDeduplicatesDeliveries(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	steps := []struct {
 		delivery      string
 		jobs          []queue.Spec
@@ -187,8 +254,12 @@ func TestAcceptDeduplicatesDeliveries(t *testing.T) {
 }
 
 func TestAcceptConcurrentDuplicatesEnqueueOnce(t *testing.T) {
+	onEachEngine(t, testAcceptConcurrentDuplicatesEnqueueOnce)
+}
+
+func testAcceptConcurrentDuplicatesEnqueueOnce(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	const rounds, callers = 20, 3
 	for round := range rounds {
 		id := fmt.Sprintf("delivery-%d", round)
@@ -228,8 +299,12 @@ func TestAcceptConcurrentDuplicatesEnqueueOnce(t *testing.T) {
 }
 
 func TestAcceptRejectsBadJobsAtomically(t *testing.T) {
+	onEachEngine(t, testAcceptRejectsBadJobsAtomically)
+}
+
+func testAcceptRejectsBadJobsAtomically(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, _ := openTemp(t)
+	db, _ := e.open(t)
 	huge := []byte(`{"payload":"` + strings.Repeat("x", store.MaxArgsBytes) + `"}`)
 	for _, tc := range []struct {
 		name string
@@ -258,8 +333,10 @@ func TestAcceptRejectsBadJobsAtomically(t *testing.T) {
 	}
 }
 
-func TestSupersede(t *testing.T) {
-	db, c := openTemp(t)
+func TestSupersede(t *testing.T) { onEachEngine(t, testSupersede) }
+
+func testSupersede(t *testing.T, e engine) {
+	db, c := e.open(t)
 
 	mustEnqueue(t, db, spec("render", "o/r#1"))
 	running := mustClaim(t, db, "w", c.Now()) // an older render already running
@@ -295,8 +372,10 @@ func TestSupersede(t *testing.T) {
 	}
 }
 
-func TestClaimSerializesKeys(t *testing.T) {
-	db, c := openTemp(t)
+func TestClaimSerializesKeys(t *testing.T) { onEachEngine(t, testClaimSerializesKeys) }
+
+func testClaimSerializesKeys(t *testing.T, e engine) {
+	db, c := e.open(t)
 	ctx := context.Background()
 	mustEnqueue(t, db, spec("render", "A"), spec("render", "A"), spec("render", "B"))
 
@@ -332,7 +411,14 @@ func TestClaimSerializesKeys(t *testing.T) {
 }
 
 func TestClaimConcurrentNeverRunsAKeyTwice(t *testing.T) {
-	db, c := openTemp(t)
+	onEachEngine(t, testClaimConcurrentNeverRunsAKeyTwice)
+}
+
+func testClaimConcurrentNeverRunsAKeyTwice(t *testing.T, e engine) {
+	// Two handles on one database: two processes, or two replicas.
+	target, c := e.target(t), newClock()
+	handles := []*store.DB{openAt(t, target, c), openAt(t, target, c)}
+	db := handles[0]
 	ctx := context.Background()
 	const jobs, keys, workers = 90, 3, 8
 	var specs []queue.Spec
@@ -348,6 +434,7 @@ func TestClaimConcurrentNeverRunsAKeyTwice(t *testing.T) {
 	)
 	var wg sync.WaitGroup
 	for w := range workers {
+		db := handles[w%2]
 		wg.Go(func() {
 			for {
 				j, err := db.Claim(ctx, fmt.Sprintf("w%d", w), c.Now(), time.Minute)
@@ -388,7 +475,9 @@ func TestClaimConcurrentNeverRunsAKeyTwice(t *testing.T) {
 	}
 }
 
-func TestClaimOrderWithinKey(t *testing.T) {
+func TestClaimOrderWithinKey(t *testing.T) { onEachEngine(t, testClaimOrderWithinKey) }
+
+func testClaimOrderWithinKey(t *testing.T, e engine) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -437,7 +526,7 @@ func TestClaimOrderWithinKey(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, c := openTemp(t)
+			db, c := e.open(t)
 			tc.run(t, db, c)
 		})
 	}
@@ -566,9 +655,11 @@ func TestCrashRecoveryAfterKill(t *testing.T) {
 	}
 }
 
-func TestRetryAndFail(t *testing.T) {
+func TestRetryAndFail(t *testing.T) { onEachEngine(t, testRetryAndFail) }
+
+func testRetryAndFail(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, c := openTemp(t)
+	db, c := e.open(t)
 	mustEnqueue(t, db, spec("render", "K"))
 	t0 := c.Now()
 	j := mustClaim(t, db, "w", t0)
@@ -602,9 +693,11 @@ func TestRetryAndFail(t *testing.T) {
 	}
 }
 
-func TestTransitionsNeedARunningJob(t *testing.T) {
+func TestTransitionsNeedARunningJob(t *testing.T) { onEachEngine(t, testTransitionsNeedARunningJob) }
+
+func testTransitionsNeedARunningJob(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, c := openTemp(t)
+	db, c := e.open(t)
 	mustEnqueue(t, db, spec("render", "a"), spec("render", "b"))
 	done := mustClaim(t, db, "w", c.Now()) // job 1
 	if err := db.Complete(ctx, done.ID); err != nil {
@@ -643,9 +736,11 @@ func TestTransitionsNeedARunningJob(t *testing.T) {
 	}
 }
 
-func TestPrune(t *testing.T) {
+func TestPrune(t *testing.T) { onEachEngine(t, testPrune) }
+
+func testPrune(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, c := openTemp(t)
+	db, c := e.open(t)
 	accept := func(id string) {
 		t.Helper()
 		if _, err := db.Accept(ctx, queue.Delivery{ID: id, Event: "push"}, nil); err != nil {
@@ -705,9 +800,11 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-func TestJobsFilter(t *testing.T) {
+func TestJobsFilter(t *testing.T) { onEachEngine(t, testJobsFilter) }
+
+func testJobsFilter(t *testing.T, e engine) {
 	ctx := context.Background()
-	db, c := openTemp(t)
+	db, c := e.open(t)
 	if _, err := db.Accept(ctx, queue.Delivery{ID: "d"}, []queue.Spec{spec("render", "A"), spec("comment", "A")}); err != nil {
 		t.Fatal(err)
 	}
@@ -753,11 +850,12 @@ func TestJobsFilter(t *testing.T) {
 // Intake, workers and readers at once, from two handles on the same file
 // (two processes, or an old and a new one during a restart): nothing may
 // fail with SQLITE_BUSY or lose a delivery.
-func TestConcurrentUseNeverBusy(t *testing.T) {
+func TestConcurrentUseNeverBusy(t *testing.T) { onEachEngine(t, testConcurrentUseNeverBusy) }
+
+func testConcurrentUseNeverBusy(t *testing.T, e engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "ferry.db")
-	c := newClock()
-	handles := []*store.DB{openAt(t, path, c), openAt(t, path, c)}
+	target, c := e.target(t), newClock()
+	handles := []*store.DB{openAt(t, target, c), openAt(t, target, c)}
 	const accepters, perAccepter = 8, 40
 
 	var wg sync.WaitGroup
@@ -827,8 +925,10 @@ func TestConcurrentUseNeverBusy(t *testing.T) {
 	}
 }
 
-func TestGitHubPauses(t *testing.T) {
-	db := openAt(t, filepath.Join(t.TempDir(), "ferry.db"), &clock{t: time.Now()})
+func TestGitHubPauses(t *testing.T) { onEachEngine(t, testGitHubPauses) }
+
+func testGitHubPauses(t *testing.T, e engine) {
+	db, _ := e.open(t)
 	ctx := context.Background()
 	if until, err := db.GitHubPausedUntil(ctx, 7); err != nil || !until.IsZero() {
 		t.Fatalf("no pause yet: %v, %v", until, err)

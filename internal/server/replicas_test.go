@@ -1,0 +1,204 @@
+package server
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ferry-gitops/ferry/internal/clustertest"
+	"github.com/ferry-gitops/ferry/internal/githubtest"
+	"github.com/ferry-gitops/ferry/internal/pgtest"
+	"github.com/ferry-gitops/ferry/internal/testrepo"
+)
+
+// replicaLease is the job lease of the replicas under test: a killed
+// replica's jobs move to the other after it.
+const replicaLease = "5s"
+
+// startReplica runs `ferry serve` on the PostgreSQL database dbURL with a
+// data directory (git mirrors, render cache) of its own.
+func startReplica(t *testing.T, h *harness, bin, dbURL string, args ...string) *ferryProcess {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, h.key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startFerryArgs(t, bin, h.gh.URL(), keyFile, filepath.Join(t.TempDir(), "data"), args,
+		"FERRY_DATABASE_URL="+dbURL, "FERRY_JOB_LEASE="+replicaLease, "FERRY_WORKERS=4")
+	t.Cleanup(p.stop)
+	return p
+}
+
+// openDistinctPR opens pull request n on a commit of its own (branch's
+// tree, a new commit), so that every PR has its own head SHA and checks.
+func (h *harness) openDistinctPR(n int, branch string) githubtest.PullRequest {
+	h.t.Helper()
+	repo := h.git.RepoPath(repoName)
+	out, err := exec.Command("git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@ferry.invalid",
+		"commit-tree", branch+"^{tree}", "-p", branch, "-m", fmt.Sprintf("PR %d", n)).Output()
+	if err != nil {
+		h.t.Fatalf("commit-tree: %v", err)
+	}
+	sha := strings.TrimSpace(string(out))
+	h.setPullRef(n, sha)
+	return h.gh.AddPullRequest(owner, repoName, githubtest.PullRequest{Number: n, HeadSHA: sha, HeadRef: branch, BaseRef: "main", User: "alice"})
+}
+
+// TestReplicasShareTheQueue: two `ferry serve` processes on one PostgreSQL
+// database and one fake GitHub; 100 pull request deliveries spread over
+// both; one replica is SIGKILLed half-way. Every PR ends with exactly one
+// comment and one completed check run of each name.
+func TestReplicasShareTheQueue(t *testing.T) {
+	h := newHarness(t)
+	h.stop()
+	h.stop = nil
+	bin, dbURL := buildFerry(t), pgtest.URL(t)
+	replicas := []*ferryProcess{startReplica(t, h, bin, dbURL), startReplica(t, h, bin, dbURL)}
+
+	const prs = 100
+	branch := testrepo.Branch("image-bump-production")
+	opened := make([]githubtest.PullRequest, 0, prs)
+	for n := 1; n <= prs; n++ {
+		pr := h.openDistinctPR(n, branch)
+		opened = append(opened, pr)
+		to := replicas[n%2]
+		if n == prs/2 {
+			if err := replicas[0].cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = replicas[0].cmd.Wait()
+		}
+		if n >= prs/2 {
+			to = replicas[1]
+		}
+		body := githubtest.PullRequestPayload(t, "opened", h.repo, pr)
+		if resp := githubtest.Deliver(t, to.url+"/webhook", testSecret, "pull_request", body, fmt.Sprintf("replica-%d", n)); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("#%d: status %d", n, resp.StatusCode)
+		}
+	}
+	h.logs = replicas[1].logs
+	deadline := time.Now().Add(5 * time.Minute)
+	for _, pr := range opened {
+		for !previewed(h, pr) {
+			if time.Now().After(deadline) {
+				t.Fatalf("#%d never completed: checks %+v, %d comments; survivor's log:\n%s", pr.Number,
+					h.gh.CheckRuns(owner, repoName, pr.HeadSHA), len(h.gh.Comments(owner, repoName, pr.Number)), tail(replicas[1].logs.String(), 4000))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	time.Sleep(time.Second) // room for a wrong second comment or check
+	// The killed replica was busy (25 jobs queued on 4 workers): the
+	// survivor took over what it was running once the lease lapsed.
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var takenOver int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE attempts > 1`).Scan(&takenOver); err != nil || takenOver == 0 {
+		t.Errorf("%d jobs ran twice (%v): the kill interrupted nothing", takenOver, err)
+	}
+	t.Logf("%d jobs interrupted by the kill and taken over", takenOver)
+	for _, pr := range opened {
+		if n := len(h.gh.Comments(owner, repoName, pr.Number)); n != 1 {
+			t.Errorf("#%d has %d comments, want 1", pr.Number, n)
+		}
+		names := map[string]int{}
+		for _, c := range h.gh.CheckRuns(owner, repoName, pr.HeadSHA) {
+			names[c.Name]++
+		}
+		if names["ferry/diff"] != 1 || names["ferry/policy"] != 1 {
+			t.Errorf("#%d has check runs %v, want one ferry/diff and one ferry/policy", pr.Number, names)
+		}
+	}
+}
+
+// previewed: pr has its comment and both checks completed.
+func previewed(h *harness, pr githubtest.PullRequest) bool {
+	if len(h.gh.Comments(owner, repoName, pr.Number)) == 0 {
+		return false
+	}
+	done := map[string]bool{}
+	for _, c := range h.gh.CheckRuns(owner, repoName, pr.HeadSHA) {
+		if c.Status == "completed" {
+			done[c.Name] = true
+		}
+	}
+	return done["ferry/diff"] && done["ferry/policy"]
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// TestLeaderFailover: two replicas on one PostgreSQL database; the first
+// leads and watches the synced environment. It is SIGKILLed; an object it
+// watched is changed out of band; the other replica takes the lead and
+// heals it, from the watch state in the store.
+func TestLeaderFailover(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	h.stop()
+	h.stop = nil
+	bin, dbURL := buildFerry(t), pgtest.URL(t)
+	args := []string{"--kubeconfig", clustertest.Kubeconfig(t, h.cluster), "--cluster", "https://kubernetes.default.svc=clustertest"}
+	first := startReplica(t, h.harness, bin, dbURL, args...)
+	h.url = first.url
+	h.waitFor("the first replica to lead", func() bool { return leads(h.harness) })
+	second := startReplica(t, h.harness, bin, dbURL, args...)
+
+	h.push(strings.Repeat("0", 40), h.head, "failover-push")
+	h.waitFor("the sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+	h.url = second.url
+	if leads(h.harness) {
+		t.Fatal("both replicas lead")
+	}
+
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	killed := time.Now()
+	h.scaleAs("kubectl-scale", 7)
+	h.logs = second.logs
+	h.waitFor("the second replica to lead", func() bool { return leads(h.harness) })
+	t.Logf("the second replica leads %v after the kill", time.Since(killed).Round(time.Millisecond))
+	h.waitFor("the drift to be healed by the new leader", func() bool { return h.replicas() == 3 })
+	t.Logf("healed %v after the kill", time.Since(killed).Round(time.Millisecond))
+	if fams := h.scrape(); !counted(fams, "ferry_drift_events_total", "action", "healed") {
+		t.Error("the new leader's /metrics counts no healed drift")
+	}
+}
+
+// leads: the replica at h.url says it leads.
+func leads(h *harness) bool {
+	fams := h.scrape()
+	for _, m := range fams["ferry_leader"].GetMetric() {
+		return m.GetGauge().GetValue() == 1
+	}
+	return false
+}
+
+// counted: family has a sample with label=value above zero.
+func counted(fams map[string]*dto.MetricFamily, family, label, value string) bool {
+	for _, m := range fams[family].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value && m.GetCounter().GetValue() > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
