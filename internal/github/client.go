@@ -33,6 +33,9 @@ type App struct {
 	// Pauses, when set before the first call, shares rate-limit pauses
 	// between workers and replicas (see gateTransport).
 	Pauses Pauses
+	// WriteLocks, when set with Pauses, serialises an installation's writes
+	// across replicas.
+	WriteLocks WriteLocks
 
 	// sleep replaces the rate-limit transport's wait between retries (tests).
 	sleep func(req *http.Request, d time.Duration) error
@@ -72,7 +75,7 @@ func (a *App) installation(id int64) (*ghinstallation.Transport, error) {
 		if sleep == nil {
 			sleep = sleepCtx
 		}
-		next = &gateTransport{next: a.base, pauses: a.Pauses, installation: id, writes: &sync.Mutex{}, now: time.Now, sleep: sleep}
+		next = &gateTransport{next: a.base, pauses: a.Pauses, installation: id, writes: &sync.Mutex{}, locks: a.WriteLocks, now: time.Now, sleep: sleep}
 	}
 	t, err := ghinstallation.New(&rateLimitTransport{next: next, sleep: a.sleep}, a.id, id, a.key)
 	if err != nil {

@@ -20,6 +20,12 @@ type Pauses interface {
 	GitHubPausedUntil(ctx context.Context, installation int64) (time.Time, error)
 }
 
+// WriteLocks serialises an installation's writes across replicas (the
+// store, on PostgreSQL).
+type WriteLocks interface {
+	LockGitHubWrites(ctx context.Context, installation int64) (unlock func(), err error)
+}
+
 // secondaryWait is how long to pause after a secondary rate limit that
 // gives no Retry-After, as GitHub's best practices ask.
 const secondaryWait = time.Minute
@@ -37,12 +43,14 @@ func (e *PausedError) Error() string {
 
 // gateTransport holds an installation's calls while a pause lasts, records
 // the pauses GitHub's answers ask for, and sends its writes (POST, PATCH,
-// PUT, DELETE) one at a time, as GitHub's best practices ask.
+// PUT, DELETE) one at a time, as GitHub's best practices ask: one at a time
+// in this process, and with locks one at a time across replicas.
 type gateTransport struct {
 	next         http.RoundTripper
 	pauses       Pauses
 	installation int64
-	writes       *sync.Mutex
+	writes       *sync.Mutex // this process's writes
+	locks        WriteLocks  // every replica's writes; nil: this process's only
 	now          func() time.Time
 	sleep        func(req *http.Request, d time.Duration) error
 }
@@ -54,6 +62,15 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !readOnly(req.Method) {
 		g.writes.Lock()
 		defer g.writes.Unlock()
+		if g.locks != nil {
+			unlock, err := g.locks.LockGitHubWrites(req.Context(), g.installation)
+			if err := req.Context().Err(); err != nil {
+				return nil, err
+			}
+			if err == nil { // a store that can't lock does not stop writes
+				defer unlock()
+			}
+		}
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {

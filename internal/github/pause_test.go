@@ -168,3 +168,48 @@ func TestWritesOneAtATime(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// memLocks is one lock per installation, as the store's advisory locks are.
+type memLocks struct{ mu sync.Mutex }
+
+func (l *memLocks) LockGitHubWrites(context.Context, int64) (func(), error) {
+	l.mu.Lock()
+	return l.mu.Unlock, nil
+}
+
+// TestWritesOneAtATimeAcrossReplicas: two replicas (a gate each, with its
+// own mutex) sharing the write locks never write for one installation at
+// the same time.
+func TestWritesOneAtATimeAcrossReplicas(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	next := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return answer(200, nil, ""), nil
+	})
+	locks, pauses := &memLocks{}, &memPauses{until: map[int64]time.Time{}}
+	replicas := []*gateTransport{
+		{next: next, pauses: pauses, locks: locks, installation: 1, writes: &sync.Mutex{}, now: time.Now, sleep: sleepCtx},
+		{next: next, pauses: pauses, locks: locks, installation: 1, writes: &sync.Mutex{}, now: time.Now, sleep: sleepCtx},
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, "https://api.github.com/x", nil)
+			if _, err := replicas[i%2].RoundTrip(req); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if most != 1 {
+		t.Errorf("%d writes in flight at once across the replicas, want 1", most)
+	}
+}

@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	app.Pauses = db // rate-limit pauses, shared by every worker
+	app.Pauses, app.WriteLocks = db, db // rate-limit pauses and writes, shared by every worker and replica
 	mirrors, err := gitmirror.New(filepath.Join(cfg.DataDir, "git"))
 	if err != nil {
 		db.Close()

@@ -143,3 +143,44 @@ func testWatches(t *testing.T, e engine) {
 		t.Error("a watch without environment was stored")
 	}
 }
+
+// TestGitHubWritesAcrossReplicas: one replica's write with an
+// installation's token holds the others' writes for it, not another
+// installation's.
+func TestGitHubWritesAcrossReplicas(t *testing.T) {
+	target := engines[1].target(t)
+	a, b := openAt(t, target, newClock()), openAt(t, target, newClock())
+	ctx := context.Background()
+	unlock, err := a.LockGitHubWrites(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := b.LockGitHubWrites(short, 7); err == nil {
+		t.Fatal("a second replica wrote for installation 7 while the first was writing")
+	}
+	other, err := b.LockGitHubWrites(ctx, 8)
+	if err != nil {
+		t.Fatalf("installation 8 waits for installation 7: %v", err)
+	}
+	other()
+	got := make(chan error, 1)
+	go func() {
+		u, err := b.LockGitHubWrites(ctx, 7)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second replica's write never went after the first ended")
+	}
+}

@@ -34,3 +34,33 @@ func (db *DB) GitHubPausedUntil(ctx context.Context, installation int64) (time.T
 	}
 	return time.UnixMilli(ms), nil
 }
+
+// githubWrites is the class of the advisory locks that serialise an
+// installation's GitHub writes across replicas ("ferr").
+const githubWrites = 0x66657272
+
+// LockGitHubWrites waits until no other replica is sending a write with
+// installation's token and returns the function that lets the next one go.
+// On PostgreSQL it is an advisory lock held on a connection of its own for
+// the call's length; with SQLite there is one process, whose writes its
+// GitHub client already sends one at a time, so it returns at once.
+func (db *DB) LockGitHubWrites(ctx context.Context, installation int64) (func(), error) {
+	if db.d.name != "postgres" {
+		return func() {}, nil
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock installation %d writes: %w", installation, err)
+	}
+	// Installations beyond 32 bits share a lock with another: they only
+	// wait for each other.
+	key := int32(installation)
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(githubWrites), key); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: lock installation %d writes: %w", installation, err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, int32(githubWrites), key)
+		conn.Close()
+	}, nil
+}
