@@ -4,22 +4,42 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ferry-gitops/ferry/internal/pgtest"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/store"
 )
 
-func benchDB(b *testing.B) *store.DB {
+// benchSetups are the stores compared: SQLite (one process), PostgreSQL
+// with one replica, and PostgreSQL with two (two handles on one database,
+// the work spread over both).
+var benchSetups = []struct {
+	name     string
+	target   func(testing.TB) string
+	replicas int
+}{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "ferry.db") }, 1},
+	{"postgres", pgtest.URL, 1},
+	{"postgres-2-replicas", pgtest.URL, 2},
+}
+
+// benchDBs opens n handles on one new database at target.
+func benchDBs(b *testing.B, target string, n int) []*store.DB {
 	b.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "ferry.db"))
-	if err != nil {
-		b.Fatal(err)
+	var dbs []*store.DB
+	for range n {
+		db, err := store.Open(context.Background(), target)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = db.Close() })
+		dbs = append(dbs, db)
 	}
-	b.Cleanup(func() { _ = db.Close() })
-	return db
+	return dbs
 }
 
 // webhookJobs is what a pull_request synchronize delivery typically enqueues.
@@ -50,57 +70,86 @@ func BenchmarkAccept(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 	}
 
-	b.Run("sequential", func(b *testing.B) {
-		db := benchDB(b)
-		var n int64
-		for b.Loop() {
-			n++
-			accept(b, db, n)
-		}
-		report(b)
-	})
-	b.Run("parallel", func(b *testing.B) {
-		db := benchDB(b)
-		var n atomic.Int64
-		b.SetParallelism(4) // webhook requests arrive concurrently
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				accept(b, db, n.Add(1))
+	for _, setup := range benchSetups {
+		b.Run(setup.name+"/sequential", func(b *testing.B) {
+			dbs := benchDBs(b, setup.target(b), setup.replicas)
+			var n int64
+			for b.Loop() {
+				n++
+				accept(b, dbs[n%int64(len(dbs))], n)
 			}
+			report(b)
 		})
-		report(b)
-	})
+		b.Run(setup.name+"/parallel", func(b *testing.B) {
+			dbs := benchDBs(b, setup.target(b), setup.replicas)
+			var n, goroutines atomic.Int64
+			b.SetParallelism(4) // webhook requests arrive concurrently
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				db := dbs[goroutines.Add(1)%int64(len(dbs))]
+				for pb.Next() {
+					accept(b, db, n.Add(1))
+				}
+			})
+			report(b)
+		})
+	}
 }
 
 // BenchmarkClaimComplete measures a worker's queue overhead per job: claim
 // the oldest ready job, then mark it done.
 func BenchmarkClaimComplete(b *testing.B) {
 	ctx := context.Background()
-	for _, keys := range []int{1, 100} {
-		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
-			db := benchDB(b)
-			batch := make([]queue.Spec, 0, 500)
-			for i := range b.N {
-				batch = append(batch, queue.Spec{Kind: "preview", Key: fmt.Sprintf("octo/repo#%d", i%keys), Args: []byte(`{"pr":1}`)})
-				if len(batch) == cap(batch) || i == b.N-1 {
-					if err := db.Enqueue(ctx, batch...); err != nil {
-						b.Fatal(err)
-					}
-					batch = batch[:0]
-				}
+	for _, setup := range benchSetups {
+		for _, keys := range []int{1, 100} {
+			b.Run(fmt.Sprintf("%s/keys=%d", setup.name, keys), func(b *testing.B) {
+				dbs := benchDBs(b, setup.target(b), setup.replicas)
+				enqueueBench(b, dbs[0], keys)
+				b.ResetTimer()
+				claimAll(b, ctx, dbs)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+			})
+		}
+	}
+}
+
+// enqueueBench queues b.N jobs over keys keys.
+func enqueueBench(b *testing.B, db *store.DB, keys int) {
+	batch := make([]queue.Spec, 0, 500)
+	for i := range b.N {
+		batch = append(batch, queue.Spec{Kind: "preview", Key: fmt.Sprintf("octo/repo#%d", i%keys), Args: []byte(`{"pr":1}`)})
+		if len(batch) == cap(batch) || i == b.N-1 {
+			if err := db.Enqueue(context.Background(), batch...); err != nil {
+				b.Fatal(err)
 			}
-			b.ResetTimer()
-			for range b.N {
-				j, err := db.Claim(ctx, "bench", time.Now(), time.Minute)
-				if err != nil || j == nil {
-					b.Fatalf("Claim = %v, %v", j, err)
+			batch = batch[:0]
+		}
+	}
+}
+
+// claimAll runs b.N jobs: one worker per handle, each claiming and
+// completing until the queue is empty.
+func claimAll(b *testing.B, ctx context.Context, dbs []*store.DB) {
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for w, db := range dbs {
+		wg.Go(func() {
+			for done.Load() < int64(b.N) {
+				j, err := db.Claim(ctx, fmt.Sprintf("bench-%d", w), time.Now(), time.Minute)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if j == nil {
+					continue // the other replica holds the key's job
 				}
 				if err := db.Complete(ctx, j.ID); err != nil {
-					b.Fatal(err)
+					b.Error(err)
+					return
 				}
+				done.Add(1)
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 		})
 	}
+	wg.Wait()
 }

@@ -21,6 +21,12 @@ type dialect struct {
 	// skipLocked ends Claim's candidate query: PostgreSQL skips rows another
 	// replica is claiming instead of waiting for it.
 	skipLocked string
+	// claimSetup runs before Claim's statement, in its transaction.
+	// PostgreSQL: without fresh statistics (a new or fast-moving jobs
+	// table) its planner filters every pending job and sorts them, O(n) a
+	// claim; with sorting off it walks the pending index in id order and
+	// stops at the first claimable job, as SQLite does.
+	claimSetup string
 	// greatest is the two-argument maximum function.
 	greatest string
 	// returningID: the engine has no LastInsertId; INSERTs whose id is
@@ -31,7 +37,7 @@ type dialect struct {
 var (
 	sqliteDialect   = dialect{name: "sqlite", greatest: "MAX"}
 	postgresDialect = dialect{name: "postgres", forUpdate: " FOR UPDATE", skipLocked: " FOR UPDATE SKIP LOCKED",
-		greatest: "GREATEST", returningID: true}
+		claimSetup: "SET LOCAL enable_sort = off", greatest: "GREATEST", returningID: true}
 )
 
 // migration adapts a migration file to the engine. The files are written

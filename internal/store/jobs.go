@@ -202,11 +202,11 @@ func (db *DB) writeTx(ctx context.Context, f func(*sql.Tx) error) error {
 // and no older job of its key is due or awaiting a retry (so a key's jobs
 // start in enqueue order); or when it is running under an expired lease.
 func (db *DB) Claim(ctx context.Context, worker string, now time.Time, lease time.Duration) (*queue.Job, error) {
-	job, err := scanJob(db.claim.QueryRowContext(ctx, worker, millis(now.Add(lease)), millis(now)))
+	job, err := db.claimOne(ctx, worker, now, lease)
 	for try := 0; conflict(err) && try < maxClaimConflicts; try++ {
 		// PostgreSQL: another replica started a job of the same key in the
 		// same instant (jobs_one_running_per_key); look for another job.
-		job, err = scanJob(db.claim.QueryRowContext(ctx, worker, millis(now.Add(lease)), millis(now)))
+		job, err = db.claimOne(ctx, worker, now, lease)
 	}
 	if conflict(err) {
 		return nil, nil // the others are busy claiming; the next poll tries again
@@ -218,6 +218,28 @@ func (db *DB) Claim(ctx context.Context, worker string, now time.Time, lease tim
 		return nil, fmt.Errorf("store: claim job for %s: %w", worker, err)
 	}
 	return &job, nil
+}
+
+// claimOne runs the claim statement, after the engine's claimSetup in the
+// same transaction when it has one.
+func (db *DB) claimOne(ctx context.Context, worker string, now time.Time, lease time.Duration) (queue.Job, error) {
+	args := []any{worker, millis(now.Add(lease)), millis(now)}
+	if db.d.claimSetup == "" {
+		return scanJob(db.claim.QueryRowContext(ctx, args...))
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return queue.Job{}, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, db.d.claimSetup); err != nil {
+		return queue.Job{}, err
+	}
+	job, err := scanJob(tx.StmtContext(ctx, db.claim).QueryRowContext(ctx, args...))
+	if err != nil {
+		return job, err
+	}
+	return job, tx.Commit()
 }
 
 // Extend implements queue.Store.
