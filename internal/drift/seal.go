@@ -28,16 +28,23 @@ func Seal(o manifest.Object) manifest.Object {
 	if len(data) == 0 {
 		return o
 	}
-	sealed := make(map[string]any, len(data))
-	for k, v := range data {
-		if s, ok := v.(string); ok {
-			sealed[k] = digest(s)
-		}
-	}
 	out := maps.Clone(obj)
-	out["data"] = sealed
+	out["data"] = digestData(data)
 	o.Object = out
 	return o
+}
+
+// digestData replaces each string value of a Secret's data by its digest
+// (anything else, never valid there, is left as it is).
+func digestData(data map[string]any) map[string]any {
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		if s, ok := v.(string); ok {
+			v = digest(s)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func digest(s string) string {
@@ -62,15 +69,7 @@ func sealLive(live map[string]any) map[string]any {
 	if len(data) == 0 {
 		return live
 	}
-	digested := make(map[string]any, len(data))
-	for k, v := range data {
-		if s, ok := v.(string); ok {
-			digested[k] = digest(s)
-		} else {
-			digested[k] = v
-		}
-	}
 	out := maps.Clone(live)
-	out["data"] = digested
+	out["data"] = digestData(data)
 	return out
 }
