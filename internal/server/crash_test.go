@@ -88,7 +88,7 @@ type ferryProcess struct {
 	stop func()
 }
 
-func buildFerry(t *testing.T) string {
+func buildFerry(t testing.TB) string {
 	t.Helper()
 	root, err := testrepo.ModuleRoot()
 	if err != nil {
@@ -105,13 +105,13 @@ func buildFerry(t *testing.T) string {
 
 // startFerry runs `ferry serve` from bin against apiURL, with env added to
 // its environment, and waits until it is ready.
-func startFerry(t *testing.T, bin, apiURL, keyFile, dataDir string, env ...string) *ferryProcess {
+func startFerry(t testing.TB, bin, apiURL, keyFile, dataDir string, env ...string) *ferryProcess {
 	t.Helper()
 	return startFerryArgs(t, bin, apiURL, keyFile, dataDir, nil, env...)
 }
 
 // startFerryArgs is startFerry with more arguments to `ferry serve`.
-func startFerryArgs(t *testing.T, bin, apiURL, keyFile, dataDir string, args []string, env ...string) *ferryProcess {
+func startFerryArgs(t testing.TB, bin, apiURL, keyFile, dataDir string, args []string, env ...string) *ferryProcess {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

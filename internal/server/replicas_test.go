@@ -24,16 +24,19 @@ import (
 // replica's jobs move to the other after it.
 const replicaLease = "5s"
 
-// startReplica runs `ferry serve` on the PostgreSQL database dbURL with a
-// data directory (git mirrors, render cache) of its own.
-func startReplica(t *testing.T, h *harness, bin, dbURL string, args ...string) *ferryProcess {
+// startReplica runs `ferry serve` on the PostgreSQL database dbURL (""
+// for SQLite) with a data directory (git mirrors, render cache) of its own.
+func startReplica(t testing.TB, h *harness, bin, dbURL string, args ...string) *ferryProcess {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	if err := os.WriteFile(keyFile, h.key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startFerryArgs(t, bin, h.gh.URL(), keyFile, filepath.Join(t.TempDir(), "data"), args,
-		"FERRY_DATABASE_URL="+dbURL, "FERRY_JOB_LEASE="+replicaLease, "FERRY_WORKERS=4")
+	env := []string{"FERRY_JOB_LEASE=" + replicaLease, "FERRY_WORKERS=4"}
+	if dbURL != "" {
+		env = append(env, "FERRY_DATABASE_URL="+dbURL)
+	}
+	p := startFerryArgs(t, bin, h.gh.URL(), keyFile, filepath.Join(t.TempDir(), "data"), args, env...)
 	t.Cleanup(p.stop)
 	return p
 }
@@ -201,4 +204,57 @@ func counted(fams map[string]*dto.MetricFamily, family, label, value string) boo
 		}
 	}
 	return false
+}
+
+// BenchmarkReplicasPreview measures job throughput end to end: 40 pull
+// requests delivered at once to `ferry serve` processes (4 workers each)
+// until every one has its comment and completed checks, on SQLite (one
+// process), PostgreSQL with one replica, and PostgreSQL with two (the
+// deliveries alternating between them).
+func BenchmarkReplicasPreview(b *testing.B) {
+	const prs = 40
+	bin := buildFerry(b)
+	for _, setup := range []struct {
+		name     string
+		postgres bool
+		replicas int
+	}{{"sqlite", false, 1}, {"postgres", true, 1}, {"postgres-2-replicas", true, 2}} {
+		b.Run(setup.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				h := newHarness(b)
+				h.stop()
+				h.stop = nil
+				dbURL := ""
+				if setup.postgres {
+					dbURL = pgtest.URL(b)
+				}
+				var procs []*ferryProcess
+				for range setup.replicas {
+					procs = append(procs, startReplica(b, h, bin, dbURL))
+				}
+				opened := make([]githubtest.PullRequest, 0, prs)
+				for n := 1; n <= prs; n++ {
+					opened = append(opened, h.openDistinctPR(n, testrepo.Branch("image-bump-production")))
+				}
+				b.StartTimer()
+				for n, pr := range opened {
+					body := githubtest.PullRequestPayload(b, "opened", h.repo, pr)
+					if resp := githubtest.Deliver(b, procs[n%len(procs)].url+"/webhook", testSecret, "pull_request", body, fmt.Sprintf("bench-%d", n)); resp.StatusCode != http.StatusAccepted {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+				for _, pr := range opened {
+					for !previewed(h, pr) {
+						time.Sleep(20 * time.Millisecond)
+					}
+				}
+				b.StopTimer()
+				for _, p := range procs {
+					p.stop()
+				}
+			}
+			b.ReportMetric(float64(prs*b.N)/b.Elapsed().Seconds(), "prs/s")
+		})
+	}
 }
