@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,4 +258,48 @@ func BenchmarkReplicasPreview(b *testing.B) {
 			b.ReportMetric(float64(prs*b.N)/b.Elapsed().Seconds(), "prs/s")
 		})
 	}
+}
+
+// TestReadyzFollowsTheDatabase: /readyz fails while PostgreSQL refuses
+// ferry's connections and recovers with it; /healthz (liveness) stays up,
+// so the pod is taken out of the Service, not restarted.
+func TestReadyzFollowsTheDatabase(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	h := newHarnessWith(t, testrepo.Build(t), func(c *Config) { c.DatabaseURL = dbURL })
+	status := func(path string) int {
+		resp, err := http.Get(h.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	h.waitFor("ready", func() bool { return status("/readyz") == http.StatusOK })
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres" // a database's connections are refused from another one
+	admin, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, q := range []string{
+		"ALTER DATABASE " + name + " ALLOW_CONNECTIONS false",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "' AND pid <> pg_backend_pid()",
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitFor("/readyz to fail", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	if code := status("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d while the database is away, want 200", code)
+	}
+	if _, err := admin.Exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("/readyz to recover", func() bool { return status("/readyz") == http.StatusOK })
 }
