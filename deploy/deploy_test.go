@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -30,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ferry-gitops/ferry/internal/cli"
+	"github.com/ferry-gitops/ferry/internal/reftools"
 )
 
 // layout is one directory `kubectl apply -k` takes, with what its build
@@ -73,30 +73,10 @@ func build(t *testing.T, dir string) []byte {
 	return out
 }
 
-// kustomizeCLI finds the reference CLI `make tools` builds (kustomize v5.8.2,
-// which matches kustomize/api v0.21.2); its absence fails the test with the
-// command to run, as in the render fidelity test.
-func kustomizeCLI(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("FERRY_TOOLS_DIR")
-	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(cache, "ferry", "tools")
-	}
-	path := filepath.Join(dir, "kustomize")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("reference CLI %s is missing: run `make tools` (builds kustomize v5.8.2 from the Go module proxy)", path)
-	}
-	return path
-}
-
 // TestBuildMatchesKustomizeCLI: the Go API and the CLI users run build each
 // layout to the same bytes.
 func TestBuildMatchesKustomizeCLI(t *testing.T) {
-	kustomize := kustomizeCLI(t)
+	kustomize := reftools.Path(t, "kustomize")
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
 			got := build(t, l.dir)

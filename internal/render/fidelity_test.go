@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/preview"
+	"github.com/ferry-gitops/ferry/internal/reftools"
 	"github.com/ferry-gitops/ferry/internal/render"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
@@ -147,20 +148,5 @@ func writeTemp(t *testing.T, b []byte) string {
 // referenceTools finds the CLIs `make tools` builds; their absence fails the
 // test with the command to run rather than skipping it.
 func referenceTools(t *testing.T) (string, string) {
-	// The Makefile's default: a per-user cache shared by every clone.
-	dir := os.Getenv("FERRY_TOOLS_DIR")
-	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(cache, "ferry", "tools")
-	}
-	k, h := filepath.Join(dir, "kustomize"), filepath.Join(dir, "helm")
-	for _, p := range []string{k, h} {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("reference CLI %s is missing: run `make tools` (builds kustomize v5.8.2 and helm from the Go module proxy)", p)
-		}
-	}
-	return k, h
+	return reftools.Path(t, "kustomize"), reftools.Path(t, "helm")
 }

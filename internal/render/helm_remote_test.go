@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/fetchtest"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/reftools"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
 
@@ -76,7 +77,7 @@ func chartEnv(repoURL, version string, valueFiles ...string) environment.Environ
 // `helm template` (the reference CLI, fetching from the same servers)
 // makes of them.
 func TestRemoteChartLikeHelmTemplate(t *testing.T) {
-	helm := referenceCLI(t, "helm")
+	helm := reftools.Path(t, "helm")
 	s := newChartServers(t)
 	repoFiles := map[string]string{"values/web.yaml": "image: nginx:pinned\n"}
 	tests := []struct {
@@ -224,7 +225,7 @@ func TestRemoteChartCached(t *testing.T) {
 // `helm template` make it, Chart.lock's pin winning over a newer version
 // the constraint allows.
 func TestRemoteChartDependencies(t *testing.T) {
-	helm := referenceCLI(t, "helm")
+	helm := reftools.Path(t, "helm")
 	deps := fetchtest.NewChartRepo(t)
 	deps.AddChart("web", "0.1.0", webChart("0.1.0"))
 	files := map[string]string{

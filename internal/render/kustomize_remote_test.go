@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/fetch"
 	"github.com/ferry-gitops/ferry/internal/gittest"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/reftools"
 	"github.com/ferry-gitops/ferry/internal/repofs"
 	"github.com/ferry-gitops/ferry/internal/testrepo"
 )
@@ -111,7 +112,7 @@ func overlay(kustomization string) map[string]string {
 // kustomize names them, and requires what `kustomize build` (the reference
 // CLI, cloning from the same server) makes of them.
 func TestRemoteBase(t *testing.T) {
-	kustomize := referenceCLI(t, "kustomize")
+	kustomize := reftools.Path(t, "kustomize")
 	fx := newRemoteFixture(t)
 	opts := fx.options(t, nil)
 	tests := []struct{ name, kustomization string }{
@@ -264,7 +265,7 @@ func TestRemoteBaseRefused(t *testing.T) {
 // TestRemoteBaseNested: a remote base may itself use a remote base, which
 // is fetched and confined the same way.
 func TestRemoteBaseNested(t *testing.T) {
-	kustomize := referenceCLI(t, "kustomize")
+	kustomize := reftools.Path(t, "kustomize")
 	fx := newRemoteFixture(t)
 	fx.srv.CreateRepo(t, "acme/platform", "")
 	fx.srv.Commit(t, "acme/platform", "main", map[string]string{
@@ -361,23 +362,4 @@ func (fx *remoteFixture) reference(t *testing.T, kustomize string, files map[str
 	}
 	manifest.Sort(objs)
 	return streamOf(t, objs)
-}
-
-// referenceCLI is the reference CLI `make tools` builds (kustomize or
-// helm), as the fidelity test finds it.
-func referenceCLI(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("FERRY_TOOLS_DIR")
-	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(cache, "ferry", "tools")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("reference CLI %s is missing: run `make tools` (builds kustomize and helm from the Go module proxy)", p)
-	}
-	return p
 }
