@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -25,9 +27,9 @@ type driftTerm struct {
 	desired  map[string]map[manifest.Key]manifest.Object
 	synced   map[string]work.Sync // the sync that set the desired state
 	selfHeal map[string]bool
-	// seen is when each app's watch in force was written; since is how far
+	// seen is the version of each app's watch in force; since is how far
 	// back the next load reads.
-	seen     map[string]time.Time
+	seen     map[string]watchVersion
 	since    time.Time
 	watchers map[*kube.Cluster]*drift.Watcher
 	events   chan drift.Event
@@ -37,7 +39,7 @@ type driftTerm struct {
 func newDriftTerm(d *Drift) *driftTerm {
 	return &driftTerm{d: d,
 		desired: map[string]map[manifest.Key]manifest.Object{}, synced: map[string]work.Sync{}, selfHeal: map[string]bool{},
-		seen: map[string]time.Time{}, watchers: map[*kube.Cluster]*drift.Watcher{},
+		seen: map[string]watchVersion{}, watchers: map[*kube.Cluster]*drift.Watcher{},
 		events: make(chan drift.Event, 256), problems: make(chan error, 16)}
 }
 
@@ -58,13 +60,14 @@ func (t *driftTerm) load(ctx context.Context) {
 	}
 	for _, row := range rows {
 		app := syncer.AppID(row.Repo, row.Env)
-		if t.seen[app].Equal(row.UpdatedAt) {
+		version := versionOf(row)
+		if t.seen[app] == version {
 			continue
 		}
 		if err := t.watch(ctx, app, row.State); err != nil {
 			t.d.Logger.Warn("drift not watched", "repo", row.Repo, "environment", row.Env, "err", err)
 		}
-		t.seen[app] = row.UpdatedAt
+		t.seen[app] = version
 		if since := row.UpdatedAt.Add(-watchSkew); since.After(t.since) {
 			t.since = since
 		}
@@ -125,4 +128,15 @@ func (t *driftTerm) handle(ctx context.Context, ev drift.Event) error {
 		return t.d.heal(ctx, ev, a)
 	}
 	return t.d.report(ctx, ev, a)
+}
+
+// watchVersion tells one stored watch from another: two syncs of an
+// environment within one millisecond have the same update time.
+type watchVersion struct {
+	updated int64
+	state   [sha256.Size]byte
+}
+
+func versionOf(w store.Watch) watchVersion {
+	return watchVersion{updated: w.UpdatedAt.UnixMilli(), state: sha256.Sum256(w.State)}
 }

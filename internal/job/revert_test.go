@@ -75,15 +75,24 @@ func TestRolloutsResume(t *testing.T) {
 	leader := NewRollouts(f.db, f.db, cluster, f.log)
 	leader.Poll = 20 * time.Millisecond
 	go leader.Run(ctx)
+	// The revert is queued, then the watch ended (a crash in between queues
+	// the revert again, which the store's revert record makes harmless).
+	watching := func() int {
+		left, err := f.db.Watches(ctx, rolloutWatch, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(left)
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(f.queued(work.KindRevert)) == 0 && time.Now().Before(deadline) {
+	for (len(f.queued(work.KindRevert)) == 0 || watching() != 0) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := len(f.queued(work.KindRevert)); n != 1 {
 		t.Fatalf("%d reverts queued by the new leader, want 1", n)
 	}
-	if left, err := f.db.Watches(ctx, rolloutWatch, time.Time{}); err != nil || len(left) != 0 {
-		t.Errorf("the degraded rollout's watch is still stored: %+v (%v)", left, err)
+	if n := watching(); n != 0 {
+		t.Errorf("the degraded rollout's watch is still stored (%d)", n)
 	}
 }
 

@@ -74,7 +74,7 @@ func (w *Rollouts) Watch(ctx context.Context, r Rollout) error {
 
 // rolloutWatching is a rollout being watched in this term.
 type rolloutWatching struct {
-	updated time.Time
+	version watchVersion
 	cancel  context.CancelFunc
 }
 
@@ -105,8 +105,9 @@ func (w *Rollouts) load(ctx context.Context, watching map[string]rolloutWatching
 	}
 	for _, row := range rows {
 		key := work.EnvKey(row.Repo, row.Env)
+		version := versionOf(row)
 		if prev, ok := watching[key]; ok {
-			if prev.updated.Equal(row.UpdatedAt) {
+			if prev.version == version {
 				continue
 			}
 			prev.cancel()
@@ -117,7 +118,7 @@ func (w *Rollouts) load(ctx context.Context, watching map[string]rolloutWatching
 			continue
 		}
 		wctx, cancel := context.WithDeadline(ctx, row.Until)
-		watching[key] = rolloutWatching{updated: row.UpdatedAt, cancel: cancel}
+		watching[key] = rolloutWatching{version: version, cancel: cancel}
 		go w.watch(wctx, r, row)
 		if s := row.UpdatedAt.Add(-watchSkew); s.After(since) {
 			since = s
