@@ -3,7 +3,9 @@
 // package syncer), then the wait for the rollout to become healthy. Run
 // returns an Outcome and does nothing else: no GitHub, no store, no logging.
 // A failed apply may be tried again: Retry says whether and when, by the
-// Application's retry policy, and the caller schedules it.
+// Application's retry policy, and the caller schedules it. One the cluster
+// could not judge (Outcome.Unavailable) is tried again for as long as the
+// outage lasts, WaitForCluster apart, and counts against nothing.
 package deploy
 
 import (
@@ -72,6 +74,12 @@ type Outcome struct {
 	Unhealthy []syncer.ResourceHealth
 	// Retryable marks a failed apply the retry policy may try again.
 	Retryable bool
+	// Unavailable marks an attempt the cluster could not judge (see
+	// syncer.Unavailable: unreachable, overloaded, a failing admission
+	// webhook), in the apply or in the wait for health: not the commit's
+	// fault. Try it again for as long as that lasts (WaitForCluster),
+	// without counting it against the retry policy; never revert for it.
+	Unavailable bool
 }
 
 // Run renders req's environment with r, applies it with c and waits for
@@ -90,8 +98,8 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 		out.Result, out.Err = history.Failed, err
 		if errors.Is(err, syncer.ErrEmptySync) || errors.Is(err, syncer.ErrPruneLimit) || errors.Is(err, syncer.ErrNotPermitted) {
 			out.Result = history.Refused
-		} else {
-			out.Retryable = ctx.Err() == nil
+		} else if ctx.Err() == nil {
+			out.Retryable, out.Unavailable = true, syncer.Unavailable(err)
 		}
 		return out
 	}
@@ -103,6 +111,7 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 	report, err := c.WaitHealthy(ctx, out.Healthy, timeout)
 	if err != nil {
 		out.Result, out.Err, out.Unhealthy = history.Degraded, err, report.Unhealthy()
+		out.Unavailable = ctx.Err() == nil && syncer.Unavailable(err) // the health could not be read
 		return out
 	}
 	out.Result = history.Succeeded

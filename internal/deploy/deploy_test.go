@@ -3,8 +3,13 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/ferry-gitops/ferry/internal/config"
 	"github.com/ferry-gitops/ferry/internal/environment"
@@ -49,19 +54,26 @@ const configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  na
 
 func TestRun(t *testing.T) {
 	degraded := []syncer.ResourceHealth{{Key: manifest.Key{Kind: "ConfigMap", Namespace: "demo", Name: "app"}, Status: health.Status{Code: health.Degraded, Message: "crash loop"}}}
+	unknown := []syncer.ResourceHealth{{Key: manifest.Key{Kind: "ConfigMap", Namespace: "demo", Name: "app"}, Status: health.Status{Code: health.Unknown, Message: "down"}}}
+	webhook := apierrors.NewInternalError(errors.New(`failed calling webhook "check.ferry.test": failed to call webhook: Post "https://127.0.0.1:8443/validate": EOF`))
+	invalid := apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, "app", field.ErrorList{field.Invalid(field.NewPath("data"), "x", "bad")})
 	tests := []struct {
-		name      string
-		files     map[string]string
-		cluster   cluster
-		result    string
-		retryable bool
-		inventory bool
+		name        string
+		files       map[string]string
+		cluster     cluster
+		result      string
+		retryable   bool
+		unavailable bool
+		inventory   bool
 	}{
-		{"applied and healthy", map[string]string{"app/cm.yaml": configMap}, cluster{}, history.Succeeded, false, true},
-		{"does not render", map[string]string{"app/kustomization.yaml": "resources: [missing.yaml]\n"}, cluster{}, history.Failed, false, false},
-		{"API server refuses", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: errors.New("invalid: replicas")}, history.Failed, true, false},
-		{"empty render refused", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: syncer.ErrEmptySync}, history.Refused, false, false},
-		{"degraded", map[string]string{"app/cm.yaml": configMap}, cluster{healthErr: syncer.ErrDegraded, unhealthy: degraded}, history.Degraded, false, true},
+		{"applied and healthy", map[string]string{"app/cm.yaml": configMap}, cluster{}, history.Succeeded, false, false, true},
+		{"does not render", map[string]string{"app/kustomization.yaml": "resources: [missing.yaml]\n"}, cluster{}, history.Failed, false, false, false},
+		{"API server refuses", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: invalid}, history.Failed, true, false, false},
+		{"cluster unavailable", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: &syncer.ApplyError{Errors: []*syncer.ObjectError{{Err: webhook}}}}, history.Failed, true, true, false},
+		{"empty render refused", map[string]string{"app/cm.yaml": configMap}, cluster{syncErr: syncer.ErrEmptySync}, history.Refused, false, false, false},
+		{"degraded", map[string]string{"app/cm.yaml": configMap}, cluster{healthErr: syncer.ErrDegraded, unhealthy: degraded}, history.Degraded, false, false, true},
+		{"health unreadable", map[string]string{"app/cm.yaml": configMap}, cluster{healthErr: fmt.Errorf("waiting for health: %w", apierrors.NewServiceUnavailable("down")), unhealthy: unknown},
+			history.Degraded, false, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,8 +83,9 @@ func TestRun(t *testing.T) {
 			}
 			c := tt.cluster
 			out := Run(context.Background(), preview.InProcess{}, &c, Request{Tree: testrepo.Tree(t, tt.files), Env: env, Config: &config.Config{}, HealthTimeout: time.Minute})
-			if out.Result != tt.result || out.Retryable != tt.retryable || (out.Inventory != nil) != tt.inventory {
-				t.Errorf("result %s retryable %v inventory %v (err %v), want %s %v %v", out.Result, out.Retryable, out.Inventory, out.Err, tt.result, tt.retryable, tt.inventory)
+			if out.Result != tt.result || out.Retryable != tt.retryable || out.Unavailable != tt.unavailable || (out.Inventory != nil) != tt.inventory {
+				t.Errorf("result %s retryable %v unavailable %v inventory %v (err %v), want %s %v %v %v",
+					out.Result, out.Retryable, out.Unavailable, out.Inventory, out.Err, tt.result, tt.retryable, tt.unavailable, tt.inventory)
 			}
 			if (out.Err == nil) != (tt.result == history.Succeeded) {
 				t.Errorf("err %v with result %s", out.Err, out.Result)
@@ -120,5 +133,33 @@ func TestRetryPolicy(t *testing.T) {
 				t.Errorf("%s: waits %v, want %v", tt.name, got, tt.want)
 			}
 		}
+	}
+}
+
+// TestRunCancelled: an attempt cut short by its own context is neither
+// retried by the policy nor taken for an outage.
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	env := environment.Environment{Name: "demo", Type: environment.Directory, Path: "app", Destination: environment.Destination{Namespace: "demo"}}
+	c := cluster{syncErr: ctx.Err()}
+	out := Run(ctx, preview.InProcess{}, &c, Request{Tree: testrepo.Tree(t, map[string]string{"app/cm.yaml": configMap}), Env: env, Config: &config.Config{}})
+	if out.Retryable || out.Unavailable || out.Err == nil {
+		t.Errorf("retryable %v unavailable %v err %v, want neither, with the error", out.Retryable, out.Unavailable, out.Err)
+	}
+}
+
+func TestWaitForCluster(t *testing.T) {
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 2 * time.Minute, 2 * time.Minute}
+	for i, w := range want {
+		if got := WaitForCluster(i + 1); got != w {
+			t.Errorf("WaitForCluster(%d) = %v, want %v", i+1, got, w)
+		}
+	}
+	if got := WaitForCluster(10000); got != 2*time.Minute {
+		t.Errorf("WaitForCluster(10000) = %v, want the 2m cap", got)
+	}
+	if got := WaitForCluster(0); got != 5*time.Second {
+		t.Errorf("WaitForCluster(0) = %v, want 5s", got)
 	}
 }

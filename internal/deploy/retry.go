@@ -49,3 +49,15 @@ func (r Retry) After(n int) (time.Duration, bool) {
 	}
 	return r.Backoff.Delay(n), true
 }
+
+// clusterBackoff spaces the attempts of a sync the cluster could not judge.
+var clusterBackoff = backoff.Exponential{Base: 5 * time.Second, Factor: 2, Max: 2 * time.Minute}
+
+// WaitForCluster is the wait before the attempt that follows the n-th
+// (1-based) the cluster could not judge (Outcome.Unavailable): 5s, doubling
+// up to 2m, with no limit. An outage is the cluster's, not the commit's: it
+// uses up neither the Application's retries nor anything else, however long
+// it lasts.
+func WaitForCluster(n int) time.Duration {
+	return clusterBackoff.Delay(max(n, 1))
+}

@@ -32,7 +32,8 @@ const defaultDegradationWindow = 10 * time.Minute
 
 // Syncs handles work.KindSync: one environment to one commit, tried again
 // by the queue under the Application's retry policy, then recorded,
-// reported, and reverted when it fails.
+// reported, and reverted when it fails. A sync the cluster could not judge
+// waits for the cluster instead (awaitCluster).
 type Syncs struct {
 	Repos    Repos
 	DB       *store.DB
@@ -94,6 +95,9 @@ func (h *Syncs) Handle(ctx context.Context, j queue.Job) error {
 	_, out, err := h.attempt(ctx, a, co, &run)
 	if err != nil {
 		return err
+	}
+	if out.Unavailable {
+		return h.awaitCluster(ctx, gh, repo, a, j, run, out)
 	}
 	if out.Retryable {
 		if wait, ok := deploy.RetryPolicy(co.env, maxRetries).After(run.Attempts); ok {
@@ -232,7 +236,9 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 			return nil, out, err
 		}
 	}
-	run.Attempts++
+	if !out.Unavailable { // the retry policy counts rejections, not outages
+		run.Attempts++
+	}
 	return kc, out, h.DB.PutSyncRun(ctx, *run)
 }
 

@@ -52,7 +52,7 @@ func New() *Metrics {
 			Name: "ferry_webhooks_total", Help: "Webhook deliveries by event and HTTP status of ferry's answer (event is \"unverified\" before the signature is checked).",
 		}, []string{"event", "code"}),
 		jobs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_job_duration_seconds", Help: "Job runs by kind and outcome (done, retry, failed, interrupted, lost).",
+			Name: "ferry_job_duration_seconds", Help: "Job runs by kind and outcome (done, retry, wait, failed, interrupted, lost).",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"kind", "outcome"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -46,43 +46,66 @@ func RetryIn(err error, d time.Duration) error {
 	return &retryError{err: err, d: d, exact: true}
 }
 
-// retryError is a RetryAfter (a floor) or, exact, a RetryIn.
+// Wait asks for the job to run again after d without counting this run
+// against MaxAttempts: the job could not make progress for a reason
+// outside it (the cluster it deploys to is down), and must not run out of
+// attempts however long that lasts. The Store records the run as a wait
+// (Job.Waits), and the job keeps its place in its key's order. The handler
+// bounds the waiting, if it should end, and spaces the runs: d replaces
+// the Pool's Backoff as RetryIn's does, a RetryAfter in the error it wraps
+// still raises it, and the Pool's Delay hook applies. When Wait and RetryIn
+// wrap one another, the outer one counts. Wait(nil, d) is nil.
+func Wait(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryError{err: err, d: d, exact: true, wait: true}
+}
+
+// IsWait reports whether err asks to wait (see Wait) rather than to retry.
+func IsWait(err error) bool {
+	r := outerExact(err)
+	return r != nil && r.wait
+}
+
+// retryError is a RetryAfter (a floor) or, exact, a RetryIn or a Wait.
 type retryError struct {
 	err   error
 	d     time.Duration
 	exact bool
+	wait  bool
 }
 
 func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
 // retryDelay is when to retry after err, given the Pool's backoff for the
-// attempt: the RetryIn delay when err has one, else the backoff, either
-// raised to the largest RetryAfter floor.
+// attempt: the RetryIn or Wait delay when err has one, else the backoff,
+// either raised to the largest RetryAfter floor.
 func retryDelay(err error, backoff time.Duration) time.Duration {
-	if d, ok := retryExact(err); ok {
-		backoff = d
+	if r := outerExact(err); r != nil {
+		backoff = r.d
 	}
 	return max(backoff, retryFloor(err), 0)
 }
 
-// retryExact is the first RetryIn delay in err's tree, looking where
-// errors.As does.
-func retryExact(err error) (time.Duration, bool) {
+// outerExact is the first RetryIn or Wait in err's tree, looking where
+// errors.As does; nil when there is none.
+func outerExact(err error) *retryError {
 	if r, ok := err.(*retryError); ok && r.exact {
-		return r.d, true
+		return r
 	}
 	switch u := err.(type) {
 	case interface{ Unwrap() error }:
-		return retryExact(u.Unwrap())
+		return outerExact(u.Unwrap())
 	case interface{ Unwrap() []error }:
 		for _, e := range u.Unwrap() {
-			if d, ok := retryExact(e); ok {
-				return d, true
+			if r := outerExact(e); r != nil {
+				return r
 			}
 		}
 	}
-	return 0, false
+	return nil
 }
 
 // IsPermanent reports whether err (or an error it wraps) was marked Permanent.

@@ -18,6 +18,7 @@ func TestErrorWrappersKeepTheCause(t *testing.T) {
 		{"permanent", queue.Permanent(cause)},
 		{"retry after", queue.RetryAfter(cause, time.Minute)},
 		{"retry in", queue.RetryIn(cause, time.Minute)},
+		{"wait", queue.Wait(cause, time.Minute)},
 		{"wrapped again", fmt.Errorf("render: %w", queue.Permanent(cause))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -29,8 +30,31 @@ func TestErrorWrappersKeepTheCause(t *testing.T) {
 			}
 		})
 	}
-	if queue.Permanent(nil) != nil || queue.RetryAfter(nil, time.Second) != nil || queue.RetryIn(nil, time.Second) != nil {
+	if queue.Permanent(nil) != nil || queue.RetryAfter(nil, time.Second) != nil || queue.RetryIn(nil, time.Second) != nil || queue.Wait(nil, time.Second) != nil {
 		t.Error("wrapping nil must stay nil")
+	}
+}
+
+func TestIsWait(t *testing.T) {
+	cause := errors.New("cluster unavailable")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain", cause, false},
+		{"wait", queue.Wait(cause, time.Second), true},
+		{"wrapped wait", fmt.Errorf("sync: %w", queue.Wait(cause, time.Second)), true},
+		{"joined wait", errors.Join(errors.New("one"), queue.Wait(cause, time.Second)), true},
+		{"retry in", queue.RetryIn(cause, time.Second), false},
+		{"retry after around a wait", queue.RetryAfter(queue.Wait(cause, time.Second), time.Minute), true},
+		{"wait around a retry in: the outer counts", queue.Wait(queue.RetryIn(cause, time.Second), time.Second), true},
+		{"retry in around a wait: the outer counts", queue.RetryIn(queue.Wait(cause, time.Second), time.Second), false},
+	} {
+		if got := queue.IsWait(tc.err); got != tc.want {
+			t.Errorf("%s: IsWait(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }
 

@@ -19,6 +19,10 @@ func TestOutcome(t *testing.T) {
 		{failed, false, true, false, "interrupted"},
 		{nil, true, false, false, "lost"},
 		{failed, true, true, true, "lost"},
+		{Wait(failed, 0), false, false, false, "wait"},
+		{Wait(failed, 0), false, false, true, "wait"},
+		{Wait(Permanent(failed), 0), false, false, false, "failed"},
+		{Wait(failed, 0), false, true, false, "interrupted"},
 	}
 	for _, tt := range tests {
 		if got := outcome(tt.err, tt.lost, tt.shutdown, tt.lastAttempt); got != tt.want {

@@ -47,14 +47,15 @@ type Pool struct {
 	// Poll is how often an idle worker looks for work nobody woke it for:
 	// delayed jobs, jobs enqueued by another process, expired leases.
 	Poll time.Duration
-	// MaxAttempts is the number of runs before a failing job is given up.
+	// MaxAttempts is the number of runs before a failing job is given up;
+	// runs that ended in a Wait do not count.
 	MaxAttempts int
 	// Backoff is the delay before retrying after the given failed attempt
 	// (1-based); DefaultBackoff when nil. A RetryAfter error raises it; a
-	// RetryIn error replaces it.
+	// RetryIn or Wait error replaces it.
 	Backoff func(attempt int) time.Duration
-	// Delay, when set, maps every retry delay, once Backoff, RetryAfter and
-	// RetryIn have decided it, to the one actually scheduled. It is a hook
+	// Delay, when set, maps every retry delay, once Backoff, RetryAfter,
+	// RetryIn and Wait have decided it, to the one actually scheduled. It is a hook
 	// for tests, which observe the delays or compress them (return 0 or a
 	// millisecond) instead of waiting; nil schedules them as they are.
 	Delay func(d time.Duration) time.Duration
@@ -67,7 +68,7 @@ type Pool struct {
 	// identity of its predecessor.
 	Name string
 	// Observe, when set, is told how each run of a job of kind ended
-	// (done, retry, failed, interrupted, lost) and how long it took.
+	// (done, retry, wait, failed, interrupted, lost) and how long it took.
 	Observe func(kind, outcome string, d time.Duration)
 	Logger  *slog.Logger
 	Clock   func() time.Time
@@ -247,11 +248,15 @@ func (r *runner) process(worker string, job *Job) {
 		slog.String("key", job.Key),
 		slog.Int("attempt", job.Attempts),
 	)
-	if job.Attempts > r.maxAttempts {
+	if job.Waits > 0 {
+		log = log.With(slog.Int("waits", job.Waits))
+	}
+	attempts := job.Attempts - job.Waits // the runs that count
+	if attempts > r.maxAttempts {
 		// Only reachable when earlier runs never reported back: their worker
 		// died mid-job, and this job may be what kills it.
 		msg := fmt.Sprintf("not running attempt %d, over the limit of %d: earlier runs never reported back (their worker died?)",
-			job.Attempts, r.maxAttempts)
+			attempts, r.maxAttempts)
 		log.Error("job failed", slog.String("err", msg))
 		r.record(log, "fail", func(ctx context.Context) error { return r.store.Fail(ctx, job.ID, msg) })
 		return
@@ -270,7 +275,7 @@ func (r *runner) process(worker string, job *Job) {
 	<-hbDone
 	elapsed := slog.Duration("elapsed", time.Since(start))
 	if r.pool.Observe != nil {
-		r.pool.Observe(job.Kind, outcome(err, lost.Load(), r.handlerCtx.Err() != nil, job.Attempts >= r.maxAttempts), time.Since(start))
+		r.pool.Observe(job.Kind, outcome(err, lost.Load(), r.handlerCtx.Err() != nil, attempts >= r.maxAttempts), time.Since(start))
 	}
 
 	if lost.Load() {
@@ -290,20 +295,31 @@ func (r *runner) process(worker string, job *Job) {
 	case isPermanent(err):
 		log.Error("job failed permanently", elapsed, slog.Any("err", err))
 		r.record(log, "fail", func(ctx context.Context) error { return r.store.Fail(ctx, job.ID, err.Error()) })
-	case job.Attempts >= r.maxAttempts:
+	case IsWait(err):
+		r.reschedule(log, "wait", r.store.Wait, job.ID, retryDelay(err, 0), err, elapsed)
+	case attempts >= r.maxAttempts:
 		log.Error("job failed; attempts exhausted", elapsed, slog.Int("max_attempts", r.maxAttempts), slog.Any("err", err))
 		r.record(log, "fail", func(ctx context.Context) error { return r.store.Fail(ctx, job.ID, err.Error()) })
 	default:
-		delay := retryDelay(err, r.backoff(job.Attempts))
-		if r.pool.Delay != nil {
-			delay = max(r.pool.Delay(delay), 0)
-		}
-		log.Warn("job failed; will retry", elapsed, slog.Duration("delay", delay), slog.Any("err", err))
-		if r.record(log, "retry", func(ctx context.Context) error {
-			return r.store.Retry(ctx, job.ID, r.now().Add(delay), err.Error())
-		}) {
-			r.wakeAfter(delay)
-		}
+		r.reschedule(log, "retry", r.store.Retry, job.ID, retryDelay(err, r.backoff(attempts)), err, elapsed)
+	}
+}
+
+// reschedule puts a job back in the queue to run after delay (mapped by
+// the Pool's Delay hook): put is the Store's Retry, or its Wait, which
+// does not use up an attempt.
+func (r *runner) reschedule(log *slog.Logger, what string, put func(context.Context, int64, time.Time, string) error,
+	id int64, delay time.Duration, err error, elapsed slog.Attr) {
+	if r.pool.Delay != nil {
+		delay = max(r.pool.Delay(delay), 0)
+	}
+	msg := "job failed; will retry"
+	if what == "wait" {
+		msg = "job waits; will run again without using up an attempt"
+	}
+	log.Warn(msg, elapsed, slog.Duration("delay", delay), slog.Any("err", err))
+	if r.record(log, what, func(ctx context.Context) error { return put(ctx, id, r.now().Add(delay), err.Error()) }) {
+		r.wakeAfter(delay)
 	}
 }
 
@@ -398,7 +414,11 @@ func outcome(err error, lost, shutdown, lastAttempt bool) string {
 		return "done"
 	case shutdown:
 		return "interrupted"
-	case isPermanent(err) || lastAttempt:
+	case isPermanent(err):
+		return "failed"
+	case IsWait(err):
+		return "wait"
+	case lastAttempt:
 		return "failed"
 	}
 	return "retry"

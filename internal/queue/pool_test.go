@@ -27,7 +27,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 // outcome is one recorded store call.
 type outcome struct {
-	op      string // extend, complete, retry, fail
+	op      string // extend, complete, retry, wait, fail
 	id      int64
 	at      time.Time // until (extend) or runAfter (retry)
 	lastErr string
@@ -98,6 +98,11 @@ func (s *fakeStore) Retry(ctx context.Context, id int64, runAfter time.Time, las
 	return nil
 }
 
+func (s *fakeStore) Wait(ctx context.Context, id int64, runAfter time.Time, lastErr string) error {
+	s.calls <- outcome{op: "wait", id: id, at: runAfter, lastErr: lastErr}
+	return nil
+}
+
 func (s *fakeStore) Fail(ctx context.Context, id int64, lastErr string) error {
 	s.calls <- outcome{op: "fail", id: id, lastErr: lastErr}
 	return nil
@@ -150,6 +155,7 @@ func TestPoolRecordsOutcomes(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		attempts    int // of the claimed job
+		waits       int // of the claimed job
 		handler     func() error
 		wantOp      string
 		wantAt      time.Time
@@ -186,9 +192,25 @@ func TestPoolRecordsOutcomes(t *testing.T) {
 			wantOp: "retry", wantAt: t0.Add(time.Second), wantErr: "handler panic: nil map", wantHandled: true},
 		{name: "job whose runs never finished is not run again", attempts: 4, handler: func() error { return nil },
 			wantOp: "fail", wantErr: "not running attempt 4, over the limit of 3: earlier runs never reported back (their worker died?)"},
+		{name: "Wait reschedules without using up an attempt", attempts: 1, handler: func() error { return queue.Wait(boom, 40*time.Second) },
+			wantOp: "wait", wantAt: t0.Add(40 * time.Second), wantErr: boom.Error(), wantHandled: true},
+		{name: "Wait on the last attempt still waits", attempts: 3, handler: func() error { return fmt.Errorf("sync: %w", queue.Wait(boom, time.Second)) },
+			wantOp: "wait", wantAt: t0.Add(time.Second), wantErr: "sync: " + boom.Error(), wantHandled: true},
+		{name: "RetryAfter inside Wait still raises it", attempts: 1, handler: func() error { return queue.Wait(queue.RetryAfter(boom, time.Minute), time.Second) },
+			wantOp: "wait", wantAt: t0.Add(time.Minute), wantErr: boom.Error(), wantHandled: true},
+		{name: "outer RetryIn over a Wait retries", attempts: 1, handler: func() error { return queue.RetryIn(queue.Wait(boom, time.Hour), 3*time.Second) },
+			wantOp: "retry", wantAt: t0.Add(3 * time.Second), wantErr: boom.Error(), wantHandled: true},
+		{name: "Permanent inside Wait fails", attempts: 1, handler: func() error { return queue.Wait(queue.Permanent(boom), time.Second) },
+			wantOp: "fail", wantErr: boom.Error(), wantHandled: true},
+		{name: "waits are not attempts: backoff", attempts: 12, waits: 10, handler: func() error { return boom },
+			wantOp: "retry", wantAt: t0.Add(2 * time.Second), wantErr: boom.Error(), wantHandled: true},
+		{name: "waits are not attempts: last attempt", attempts: 13, waits: 10, handler: func() error { return boom },
+			wantOp: "fail", wantErr: boom.Error(), wantHandled: true},
+		{name: "waits are not attempts: runs that never finished", attempts: 14, waits: 10, handler: func() error { return nil },
+			wantOp: "fail", wantErr: "not running attempt 4, over the limit of 3: earlier runs never reported back (their worker died?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newFakeStore(queue.Job{ID: 7, Kind: "render", Key: "o/r#1", Args: []byte(`{"pr":1}`), Attempts: tc.attempts})
+			s := newFakeStore(queue.Job{ID: 7, Kind: "render", Key: "o/r#1", Args: []byte(`{"pr":1}`), Attempts: tc.attempts, Waits: tc.waits})
 			var handled atomic.Bool
 			p := &queue.Pool{
 				Store: s,

@@ -30,7 +30,10 @@ type Job struct {
 	DeliveryID string
 	// Attempts counts the runs started so far, this one included (1 on the
 	// first run).
-	Attempts  int
+	Attempts int
+	// Waits counts the earlier runs that ended in a Wait: they are not
+	// held against the Pool's MaxAttempts.
+	Waits     int
 	RunAfter  time.Time
 	CreatedAt time.Time
 }
@@ -75,12 +78,16 @@ type Store interface {
 	Complete(ctx context.Context, id int64) error
 	// Retry puts a running job back in the queue, not to run before runAfter.
 	Retry(ctx context.Context, id int64, runAfter time.Time, lastErr string) error
+	// Wait puts a running job back in the queue as Retry does, and counts
+	// the run in the job's Waits: it does not use up an attempt.
+	Wait(ctx context.Context, id int64, runAfter time.Time, lastErr string) error
 	// Fail marks a running job failed for good.
 	Fail(ctx context.Context, id int64, lastErr string) error
 }
 
 // Handler runs one job. A nil error completes it; an error schedules a retry
-// unless it is Permanent or the attempts are used up.
+// unless it is Permanent or the attempts are used up; a Wait error
+// schedules another run without using up an attempt.
 type Handler interface {
 	Handle(ctx context.Context, job Job) error
 }

@@ -21,6 +21,9 @@ import (
 // maxReason caps a lock reason where it is quoted.
 const maxReason = 200
 
+// maxError caps an error quoted inline.
+const maxError = 300
+
 // SyncResult is one sync of one environment, as its comment explains it.
 type SyncResult struct {
 	Environment string
@@ -164,6 +167,37 @@ func LockedNotice(env, by, reason string, waiting int) string {
 		msg += " (" + markdown.Escape(markdown.Clip(reason, maxReason)) + ")"
 	}
 	return msg + fmt.Sprintf(", so this change is queued (%d waiting). It syncs, in order, on %s.", waiting, markdown.Code("/ferry unlock "+env))
+}
+
+// ClusterWaitNotice tells a merged pull request, once, that the sync of
+// env waits for the cluster, which could not judge the change (reason, the
+// error it answered, masked): it is tried again until the cluster is back,
+// and an outage never reverts it.
+func ClusterWaitNotice(env, reason string) string {
+	return fmt.Sprintf("ferry: the sync of %s waits for the cluster, which could not judge the change:\n\n%s"+
+		"That is the cluster's fault, not this change's: ferry tries again, less and less often, and syncs it once the cluster is back. "+
+		"An outage never opens a revert. The deployment's status shows the latest try.\n",
+		markdown.Code(env), markdown.Fenced("", markdown.Clip(reason, maxError)))
+}
+
+// maxDeploymentStatus is GitHub's limit on a deployment status description
+// (characters), which the client enforces in bytes.
+const maxDeploymentStatus = 140
+
+// ClusterWaitStatus is the deployment status of a sync waiting for the
+// cluster (reason, masked), to be tried again in retry. The retry comes
+// first, the reason is clipped to fit.
+func ClusterWaitStatus(reason string, retry time.Duration) string {
+	wait := retry.Round(time.Second).String()
+	if m, ok := strings.CutSuffix(wait, "m0s"); ok {
+		wait = m + "m"
+	}
+	full := fmt.Sprintf("waiting for the cluster, retrying in %s: %s", wait, reason)
+	desc := markdown.Clip(full, maxDeploymentStatus)
+	for n := maxDeploymentStatus - 1; len(desc) > maxDeploymentStatus; n-- {
+		desc = markdown.Clip(full, n)
+	}
+	return desc
 }
 
 // ManualSyncNotice tells a merged pull request that envs, whose sync

@@ -135,6 +135,16 @@ func TestSyncPosts(t *testing.T) {
 			shows: []string{strings.Repeat("freeze ", 28) + "fre…"},
 		},
 		{
+			name:  "cluster-wait-notice",
+			md:    ClusterWaitNotice(evilName, evilError),
+			shows: []string{evilName, shown(evilError)},
+		},
+		{
+			name:  "cluster-wait-notice-long",
+			md:    ClusterWaitNotice("production", "Internal error occurred: failed calling webhook: "+strings.Repeat("x", 400)),
+			shows: []string{"Internal error occurred: failed calling webhook: " + strings.Repeat("x", 250) + "…"},
+		},
+		{
 			name: "manual-sync-one",
 			md:   ManualSyncNotice([]string{"staging"}),
 		},
@@ -144,6 +154,29 @@ func TestSyncPosts(t *testing.T) {
 			shows: []string{evilName, "a|b"},
 		},
 	})
+}
+
+func TestClusterWaitStatus(t *testing.T) {
+	for _, tt := range []struct {
+		reason string
+		retry  time.Duration
+		want   string
+	}{
+		{"connection refused", 40 * time.Second, "waiting for the cluster, retrying in 40s: connection refused"},
+		{"connection refused", 2 * time.Minute, "waiting for the cluster, retrying in 2m: connection refused"},
+		{"connection refused", 80 * time.Second, "waiting for the cluster, retrying in 1m20s: connection refused"},
+		{"a\nb", 1500 * time.Millisecond, "waiting for the cluster, retrying in 2s: a b"},
+		{strings.Repeat("x", 200), 5 * time.Second, "waiting for the cluster, retrying in 5s: " + strings.Repeat("x", 96) + "…"},
+		{strings.Repeat("é", 200), 5 * time.Second, "waiting for the cluster, retrying in 5s: " + strings.Repeat("é", 48) + "…"},
+	} {
+		got := ClusterWaitStatus(tt.reason, tt.retry)
+		if got != tt.want {
+			t.Errorf("ClusterWaitStatus(%q, %v) = %q, want %q", tt.reason, tt.retry, got, tt.want)
+		}
+		if n := len(got); n > maxDeploymentStatus {
+			t.Errorf("ClusterWaitStatus(%q, %v) has %d bytes, more than the client sends unclipped", tt.reason, tt.retry, n)
+		}
+	}
 }
 
 func TestCodeList(t *testing.T) {

@@ -60,7 +60,7 @@ const maxClaimConflicts = 3
 const insertJobQuery = `INSERT INTO jobs (kind, job_key, args, delivery_id, state, attempts, run_after, created_at, updated_at)
 VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)`
 
-const jobColumns = `id, kind, job_key, args, delivery_id, attempts, run_after, created_at`
+const jobColumns = `id, kind, job_key, args, delivery_id, attempts, waits, run_after, created_at`
 
 const recordColumns = jobColumns + `, state, last_error, lease_owner, lease_until, updated_at`
 
@@ -102,6 +102,8 @@ WHERE id = $3 AND state = 'running' AND lease_owner = $4`},
 		{&db.complete, `UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = $1
 WHERE id = $2 AND state = 'running'`},
 		{&db.retry, `UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3
+WHERE id = $4 AND state = 'running'`},
+		{&db.wait, `UPDATE jobs SET state = 'queued', run_after = $1, last_error = $2, waits = waits + 1, lease_owner = NULL, lease_until = NULL, updated_at = $3
 WHERE id = $4 AND state = 'running'`},
 		{&db.fail, `UPDATE jobs SET state = 'failed', last_error = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2
 WHERE id = $3 AND state = 'running'`},
@@ -258,6 +260,13 @@ func (db *DB) Retry(ctx context.Context, id int64, runAfter time.Time, lastErr s
 	return db.transition(ctx, "retry", id, db.retry, millis(runAfter), truncate(lastErr), millis(db.now()), id)
 }
 
+// Wait implements queue.Store: a Retry whose run counts as a wait, not an
+// attempt. The job still holds its key's later jobs back, as one awaiting
+// a retry does.
+func (db *DB) Wait(ctx context.Context, id int64, runAfter time.Time, lastErr string) error {
+	return db.transition(ctx, "wait", id, db.wait, millis(runAfter), truncate(lastErr), millis(db.now()), id)
+}
+
 // Fail implements queue.Store.
 func (db *DB) Fail(ctx context.Context, id int64, lastErr string) error {
 	return db.transition(ctx, "fail", id, db.fail, truncate(lastErr), millis(db.now()), id)
@@ -361,15 +370,16 @@ func scanJob(s scanner) (queue.Job, error) {
 		args                          string
 		delivery                      sql.NullString
 		runAfter, createdAt, attempts int64
+		waits                         int64
 	)
-	if err := s.Scan(&j.ID, &j.Kind, &j.Key, &args, &delivery, &attempts, &runAfter, &createdAt); err != nil {
+	if err := s.Scan(&j.ID, &j.Kind, &j.Key, &args, &delivery, &attempts, &waits, &runAfter, &createdAt); err != nil {
 		return queue.Job{}, err
 	}
 	if args != "" {
 		j.Args = []byte(args)
 	}
 	j.DeliveryID = delivery.String
-	j.Attempts = int(attempts)
+	j.Attempts, j.Waits = int(attempts), int(waits)
 	j.RunAfter = fromMillis(runAfter)
 	j.CreatedAt = fromMillis(createdAt)
 	return j, nil
@@ -382,9 +392,9 @@ func scanRecord(s scanner) (JobRecord, error) {
 		delivery, lastErr, owner      sql.NullString
 		leaseUntil                    sql.NullInt64
 		runAfter, createdAt, attempts int64
-		updatedAt                     int64
+		waits, updatedAt              int64
 	)
-	if err := s.Scan(&r.ID, &r.Kind, &r.Key, &args, &delivery, &attempts, &runAfter, &createdAt,
+	if err := s.Scan(&r.ID, &r.Kind, &r.Key, &args, &delivery, &attempts, &waits, &runAfter, &createdAt,
 		&state, &lastErr, &owner, &leaseUntil, &updatedAt); err != nil {
 		return JobRecord{}, err
 	}
@@ -392,7 +402,7 @@ func scanRecord(s scanner) (JobRecord, error) {
 		r.Args = []byte(args)
 	}
 	r.DeliveryID = delivery.String
-	r.Attempts = int(attempts)
+	r.Attempts, r.Waits = int(attempts), int(waits)
 	r.RunAfter = fromMillis(runAfter)
 	r.CreatedAt = fromMillis(createdAt)
 	r.State = State(state)

@@ -114,6 +114,7 @@ type DB struct {
 
 	insertDelivery, insertJob, supersede *sql.Stmt
 	claim, extend, complete, retry, fail *sql.Stmt
+	wait                                 *sql.Stmt
 }
 
 // Option configures Open.
@@ -260,7 +261,7 @@ func (db *DB) Close() error {
 		var errs []error
 		for _, s := range []*sql.Stmt{
 			db.insertDelivery, db.insertJob, db.supersede,
-			db.claim, db.extend, db.complete, db.retry, db.fail,
+			db.claim, db.extend, db.complete, db.retry, db.fail, db.wait,
 		} {
 			if s != nil {
 				errs = append(errs, s.Close())

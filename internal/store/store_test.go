@@ -151,7 +151,7 @@ func testOpenIsIdempotent(t *testing.T, e engine) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo", "0005_github_pauses", "0006_watches"}; !slices.Equal(got, want) {
+		if want := []string{"0001_init", "0002_history", "0003_state", "0004_history_repo", "0005_github_pauses", "0006_watches", "0007_job_waits"}; !slices.Equal(got, want) {
 			t.Errorf("round %d: migrations = %v, want %v", round, got, want)
 		}
 		if round == 0 {

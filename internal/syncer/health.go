@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,7 +57,10 @@ func (r HealthReport) Unhealthy() []ResourceHealth {
 // early, with a *HealthError wrapping ErrDegraded, as soon as one is
 // Degraded (a rollout that gave up does not recover by waiting), and with
 // one wrapping ErrHealthTimeout listing the unhealthy objects when timeout
-// passes. The report is the last look either way.
+// passes. The report is the last look either way. When every object not
+// healthy at the deadline is one the cluster could not be asked about (an
+// outage: see Unavailable), the error wraps those read errors instead: the
+// wait could not tell, which is not the rollout's fault.
 func (s *Syncer) WaitHealthy(ctx context.Context, keys []manifest.Key, timeout time.Duration) (HealthReport, error) {
 	return s.waitHealthy(ctx, keys, timeout, s.pollInterval, DefaultOptions().Concurrency)
 }
@@ -67,7 +71,7 @@ func (s *Syncer) waitHealthy(ctx context.Context, keys []manifest.Key, timeout, 
 	for {
 		// Each look runs to the end under the caller's context, so the
 		// report at the deadline is a full one, not reads cut short.
-		report := s.checkHealth(ctx, keys, workers)
+		report, readErrs := s.checkHealth(ctx, keys, workers)
 		var degraded []ResourceHealth
 		for _, r := range report.Resources {
 			if r.Status.Code == health.Degraded {
@@ -85,6 +89,9 @@ func (s *Syncer) waitHealthy(ctx context.Context, keys []manifest.Key, timeout, 
 			if err := ctx.Err(); err != nil {
 				return report, fmt.Errorf("waiting for health: %w", err)
 			}
+			if err := unread(report, readErrs); err != nil {
+				return report, fmt.Errorf("waiting for health: the cluster could not be read: %w", err)
+			}
 			return report, &HealthError{Reason: ErrHealthTimeout, Resources: report.Unhealthy()}
 		case <-time.After(interval):
 		}
@@ -95,9 +102,10 @@ func (s *Syncer) waitHealthy(ctx context.Context, keys []manifest.Key, timeout, 
 // namespace are listed together when there are many of them, so polling an
 // app of hundreds of objects costs a few requests, not hundreds. An object
 // that cannot be read is Unknown, with the reason: one flaky read must not
-// fail the wait.
-func (s *Syncer) checkHealth(ctx context.Context, keys []manifest.Key, workers int) HealthReport {
-	report := HealthReport{Resources: make([]ResourceHealth, len(keys))}
+// fail the wait. errs[i] is why the i-th could not be read, if it could not.
+func (s *Syncer) checkHealth(ctx context.Context, keys []manifest.Key, workers int) (report HealthReport, errs []error) {
+	report = HealthReport{Resources: make([]ResourceHealth, len(keys))}
+	errs = make([]error, len(keys))
 	type scope struct {
 		gk schema.GroupKind
 		ns string
@@ -129,16 +137,34 @@ func (s *Syncer) checkHealth(ctx context.Context, keys []manifest.Key, workers i
 			k := keys[i]
 			st := health.Check(objs[k.Name])
 			if err != nil {
-				st = health.Status{Code: health.Unknown, Message: err.Error()}
+				st, errs[i] = health.Status{Code: health.Unknown, Message: err.Error()}, err
 			}
 			report.Resources[i] = ResourceHealth{Key: k, Status: st}
 		}
 	})
 	forEach(len(singles), workers, func(j int) {
 		k := keys[singles[j]]
-		report.Resources[singles[j]] = ResourceHealth{Key: k, Status: s.health(ctx, k)}
+		st, err := s.health(ctx, k)
+		report.Resources[singles[j]], errs[singles[j]] = ResourceHealth{Key: k, Status: st}, err
 	})
-	return report
+	return report, errs
+}
+
+// unread joins the read errors of the objects not healthy when each of them
+// is one the cluster could not be asked about (Unavailable); nil when any
+// was read, or failed to read for another reason.
+func unread(report HealthReport, errs []error) error {
+	var failed []error
+	for i, r := range report.Resources {
+		if r.Status.Code == health.Healthy {
+			continue
+		}
+		if !Unavailable(errs[i]) {
+			return nil
+		}
+		failed = append(failed, &ObjectError{Key: r.Key, Err: errs[i]})
+	}
+	return errors.Join(failed...)
 }
 
 // listLive lists the objects of a kind in a namespace ("" for cluster-scoped
@@ -159,20 +185,21 @@ func (s *Syncer) listLive(ctx context.Context, gk schema.GroupKind, ns string) (
 	return out, nil
 }
 
-func (s *Syncer) health(ctx context.Context, k manifest.Key) health.Status {
+// health is k's health; err is why k could not be read, if it could not.
+func (s *Syncer) health(ctx context.Context, k manifest.Key) (health.Status, error) {
 	mapping, err := s.cluster.Mapper.RESTMapping(schema.GroupKind{Group: k.Group, Kind: k.Kind})
 	if err != nil {
-		return health.Status{Code: health.Unknown, Message: fmt.Sprintf("map kind: %v", err)}
+		return health.Status{Code: health.Unknown, Message: fmt.Sprintf("map kind: %v", err)}, fmt.Errorf("map kind: %w", err)
 	}
 	if k.Namespace == "" && mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return health.Status{Code: health.Unknown, Message: "key has no namespace: wait on the keys of the ChangeSet, which have the effective namespace"}
+		return health.Status{Code: health.Unknown, Message: "key has no namespace: wait on the keys of the ChangeSet, which have the effective namespace"}, nil
 	}
 	live, err := s.resourceClient(mapping, k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return health.Check(nil)
+		return health.Check(nil), nil
 	case err != nil:
-		return health.Status{Code: health.Unknown, Message: err.Error()}
+		return health.Status{Code: health.Unknown, Message: err.Error()}, err
 	}
-	return health.Check(live)
+	return health.Check(live), nil
 }

@@ -3,6 +3,7 @@ package syncer
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,38 @@ func TestWaitHealthyMany(t *testing.T) {
 	report, err := s.WaitHealthy(ctxFor(t), keys, time.Minute)
 	if err != nil || report.Status() != health.Healthy {
 		t.Fatalf("WaitHealthy: %v, status %s", err, report.Status())
+	}
+}
+
+// TestWaitHealthyWhileTheClusterIsDown: a wait that could not read the
+// objects not healthy because the API server failed (500s) is no rollout's
+// fault: its error is Unavailable, not a HealthError. One object read and
+// still progressing makes it the rollout's timeout again.
+func TestWaitHealthyWhileTheClusterIsDown(t *testing.T) {
+	rec := &recorder{}
+	s := newSyncer(t, rec)
+	opts := testOptions(t)
+	if _, _, err := s.Sync(ctxFor(t), parse(t, deploymentYAML, configMap("web", nil)), nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	dep := manifest.Key{Group: "apps", Kind: "Deployment", Namespace: opts.Namespace, Name: "web"}
+	keys := []manifest.Key{cmKey(opts.Namespace, "web"), dep}
+	failReads := func(path string) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.fail = func(r *http.Request) bool { return r.Method == http.MethodGet && strings.Contains(r.URL.Path, path) }
+	}
+
+	failReads("/namespaces/" + opts.Namespace + "/")
+	report, err := s.WaitHealthy(ctxFor(t), keys, 200*time.Millisecond)
+	var herr *HealthError
+	if err == nil || errors.As(err, &herr) || !Unavailable(err) || report.Status() != health.Unknown {
+		t.Fatalf("nothing readable: err = %v, status %s; want an Unavailable error, Unknown", err, report.Status())
+	}
+
+	failReads("/configmaps/")
+	report, err = s.WaitHealthy(ctxFor(t), keys, 200*time.Millisecond)
+	if !errors.Is(err, ErrHealthTimeout) || Unavailable(err) || report.Resources[1].Status.Code != health.Progressing {
+		t.Fatalf("the Deployment read, progressing: err = %v, report %+v; want the rollout's timeout", err, report)
 	}
 }
