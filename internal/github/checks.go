@@ -49,6 +49,34 @@ func (c *Client) StartCheckRun(ctx context.Context, repo Repo, name, sha, title 
 	return run.GetID(), nil
 }
 
+// CheckRunIDs returns, by name, the latest check run the App made on sha
+// (every App's when the client is not an App installation's). A job that
+// lost GitHub's answer to a creation (a 5xx after the run was made, a
+// replica killed during the call) finds the run there instead of making
+// a second one.
+func (c *Client) CheckRunIDs(ctx context.Context, repo Repo, sha string) (map[string]int64, error) {
+	opts := &gh.ListCheckRunsOptions{Filter: gh.String("latest"), ListOptions: gh.ListOptions{PerPage: 100}}
+	if c.appID != 0 {
+		opts.AppID = gh.Int64(c.appID)
+	}
+	ids := map[string]int64{}
+	for {
+		page, resp, err := c.REST.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, sha, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list check runs on %s@%s: %w", repo, sha, err)
+		}
+		for _, run := range page.CheckRuns {
+			if _, seen := ids[run.GetName()]; !seen { // newest first
+				ids[run.GetName()] = run.GetID()
+			}
+		}
+		if resp.NextPage == 0 {
+			return ids, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // CompleteCheckRun sets the conclusion and output of a check run. GitHub
 // takes at most 50 annotations a request, so the rest follow in updates.
 func (c *Client) CompleteCheckRun(ctx context.Context, repo Repo, id int64, name, conclusion string, out CheckOutput) error {

@@ -243,3 +243,46 @@ func TestCheckRunErrors(t *testing.T) {
 		t.Errorf("completing a missing run = %v, want a 404", err)
 	}
 }
+
+// TestCheckRunIDs: the App's latest run of each name on a commit, found
+// with the App's id as the filter.
+func TestCheckRunIDs(t *testing.T) {
+	tests := []struct {
+		name   string
+		create []string       // check runs made on the commit, in order
+		want   map[string]int // name → index in create of the run found
+	}{
+		{"none", nil, map[string]int{}},
+		{"one of each", []string{"ferry/diff", "ferry/policy"}, map[string]int{"ferry/diff": 0, "ferry/policy": 1}},
+		{"the newest of a name", []string{"ferry/diff", "ferry/policy", "ferry/diff"}, map[string]int{"ferry/diff": 2, "ferry/policy": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			var made []int64
+			for _, name := range tc.create {
+				id, err := e.client.StartCheckRun(ctx, e.repo, name, headSHA, "Rendering")
+				if err != nil {
+					t.Fatal(err)
+				}
+				made = append(made, id)
+			}
+			got, err := e.client.CheckRunIDs(ctx, e.repo, headSHA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{}
+			for name, i := range tc.want {
+				want[name] = made[i]
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("CheckRunIDs = %v, want %v", got, want)
+			}
+			calls := e.gh.CallsTo("checks/list-for-ref")
+			if len(calls) != 1 || calls[0].Query.Get("app_id") != fmt.Sprint(testAppID) {
+				t.Errorf("calls %+v, want one filtered by app_id %d", calls, testAppID)
+			}
+		})
+	}
+}

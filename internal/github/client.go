@@ -99,7 +99,7 @@ func (a *App) Client(installationID int64) (*Client, error) {
 	// WithEnterpriseURLs appends "api/v3/" to URLs lacking it; ferry takes the
 	// REST root as given (api.github.com has no such suffix).
 	c.BaseURL, _ = c.BaseURL.Parse(a.baseURL)
-	return &Client{REST: c, installation: t}, nil
+	return &Client{REST: c, installation: t, appID: a.id}, nil
 }
 
 // Token returns a current installation token, for git over HTTPS.
@@ -119,6 +119,7 @@ func (a *App) Token(ctx context.Context, installationID int64) (string, error) {
 type Client struct {
 	REST         *gh.Client
 	installation *ghinstallation.Transport
+	appID        int64 // the App's id; 0 when not an App installation's client
 }
 
 // NewClient wraps an existing go-github client (tests, or a personal token).

@@ -71,6 +71,10 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				defer unlock()
 			}
 		}
+		// A pause may have begun while this write queued behind another.
+		if err := g.wait(req); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
@@ -84,21 +88,28 @@ func (g *gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// wait sleeps through a short pause and refuses the call during a long
-// one. A store that can't be read does not stop calls.
+// wait sleeps through a short pause, and through any that began or grew
+// meanwhile, and refuses the call during a long one. A store that can't
+// be read does not stop calls.
 func (g *gateTransport) wait(req *http.Request) error {
-	until, err := g.pauses.GitHubPausedUntil(req.Context(), g.installation)
-	if err != nil {
-		return nil
+	var slept time.Time // the end of the pause last slept through
+	for {
+		until, err := g.pauses.GitHubPausedUntil(req.Context(), g.installation)
+		if err != nil || !until.After(slept) {
+			return nil
+		}
+		d := until.Sub(g.now())
+		switch {
+		case d <= 0:
+			return nil
+		case d > maxInlineWait:
+			return &PausedError{Installation: g.installation, Until: until}
+		}
+		if err := g.sleep(req, d); err != nil {
+			return err
+		}
+		slept = until
 	}
-	d := until.Sub(g.now())
-	switch {
-	case d <= 0:
-		return nil
-	case d <= maxInlineWait:
-		return g.sleep(req, d)
-	}
-	return &PausedError{Installation: g.installation, Until: until}
 }
 
 func readOnly(method string) bool { return method == http.MethodGet || method == http.MethodHead }

@@ -13,6 +13,11 @@
 //	githubtest.Deliver(t, ferryURL+"webhook", secret, "pull_request",
 //		githubtest.PullRequestPayload(t, "opened", repo, pr), "")
 //	// and assert on gh.Comments("acme", "app", pr.Number), gh.CheckRuns(...), gh.Calls()...
+//
+// FailNext scripts one operation's next answers; Chaos makes the fake as
+// unreliable as GitHub sometimes is (random 502s, some after the call
+// took effect, and periodic secondary rate limits), and
+// CallsDuringRetryAfter finds the calls a client made while told to wait.
 package githubtest
 
 import (
@@ -48,6 +53,12 @@ type Call struct {
 	Status      int        // status the fake answered
 	Header      http.Header
 	At          time.Time // when the call arrived
+	// Installation is the installation whose token made the call (0: made
+	// as the App, or unauthenticated).
+	Installation int64
+	Response     http.Header // the answer's headers
+	Answered     time.Time   // when the answer was written
+	Injected     string      // the fault Chaos injected ("" for none)
 }
 
 // Option configures a Server.
@@ -101,18 +112,13 @@ type Server struct {
 	overrides  map[string]http.HandlerFunc
 	tokens     map[string]tokenInfo
 	rateUsed   int
+	chaos      *chaos
 	state
 }
 
 type tokenInfo struct {
 	installationID int64
 	expires        time.Time
-}
-
-type fault struct {
-	status int
-	left   int
-	header http.Header
 }
 
 // New starts a fake GitHub. When the test ends it is closed and the test
@@ -191,23 +197,6 @@ func (s *Server) AllBodies() [][]byte {
 	return out
 }
 
-// FailNext makes the next n calls to operationID answer status with a body
-// like GitHub's for it, and header added to the response: 403 with
-// Retry-After (or 429) is a secondary rate limit, 403 with
-// X-RateLimit-Remaining: 0 the primary one. Faults queue up in order.
-//
-// go-github remembers a secondary limit's Retry-After and refuses further
-// calls itself until it passes, so tests should use "Retry-After: 1" or less.
-func (s *Server) FailNext(operationID string, status, n int, header http.Header) {
-	s.t.Helper()
-	if _, ok := s.spec.byID[operationID]; !ok {
-		s.t.Fatalf("githubtest: FailNext: no operation %q in GitHub's REST description", operationID)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[operationID] = append(s.faults[operationID], &fault{status: status, left: n, header: header.Clone()})
-}
-
 // IsInstallationToken reports whether tok is an unexpired installation
 // token the fake minted or was given with WithToken, so that a gittest
 // server can accept the same tokens (gittest.Server.SetTokenCheck).
@@ -270,7 +259,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	call := Call{Method: r.Method, Path: decoded, Query: r.URL.Query(), Body: body, Header: r.Header.Clone(), At: time.Now()}
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
-		call.Status = rec.status
+		call.Status, call.Response, call.Answered = rec.status, rec.Header().Clone(), time.Now()
 		s.mu.Lock()
 		s.calls = append(s.calls, call)
 		s.mu.Unlock()
@@ -291,6 +280,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	call.Installation = inst
 	if s.injectFault(rec, op.ID) {
 		return
 	}
@@ -299,22 +289,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusUnprocessableEntity, "Invalid request.\n\n"+problem, docURL(op))
 		return
 	}
+	run := s.handler(op, decoded, &request{r: r, op: op, params: params, body: body, installationID: inst})
+	if !s.disturb(rec, &call, run) {
+		run(rec)
+	}
+}
 
+// handler is what answers a routed call: a Handle override, the model, or
+// an error for an operation the fake does not model.
+func (s *Server) handler(op *operation, path string, rq *request) func(http.ResponseWriter) {
 	s.mu.Lock()
 	override := s.overrides[op.ID]
 	s.mu.Unlock()
 	if override != nil {
-		override(rec, r)
-		return
+		return func(w http.ResponseWriter) { override(w, rq.r) }
 	}
-	h := handlerFor(op.ID)
-	if h == nil {
-		s.violate("%s %s (%s): operation is not modelled by githubtest (add it with Server.Handle)", r.Method, decoded, op.ID)
-		writeError(rec, http.StatusNotImplemented, fmt.Sprintf(
+	if h := handlerFor(op.ID); h != nil {
+		return func(w http.ResponseWriter) { h(s, w, rq) }
+	}
+	return func(w http.ResponseWriter) {
+		s.violate("%s %s (%s): operation is not modelled by githubtest (add it with Server.Handle)", rq.r.Method, path, op.ID)
+		writeError(w, http.StatusNotImplemented, fmt.Sprintf(
 			"githubtest: %s is in GitHub's REST description but not modelled by the fake; use Server.Handle", op.ID), docURL(op))
-		return
 	}
-	h(s, rec, &request{r: r, op: op, params: params, body: body, installationID: inst})
 }
 
 func (s *Server) violate(format string, args ...any) {
@@ -334,61 +331,6 @@ func (s *Server) setRateHeaders(h http.Header) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%08X", used))
-}
-
-func (s *Server) injectFault(w http.ResponseWriter, opID string) bool {
-	s.mu.Lock()
-	var f *fault
-	if q := s.faults[opID]; len(q) > 0 {
-		f = q[0]
-		f.left--
-		if f.left <= 0 {
-			s.faults[opID] = q[1:]
-		}
-	}
-	s.mu.Unlock()
-	if f == nil {
-		return false
-	}
-	for k, vs := range f.header {
-		w.Header().Del(k)
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	msg, doc := faultBody(f.status, w.Header())
-	writeError(w, f.status, msg, doc)
-	return true
-}
-
-// faultBody is what GitHub answers with the status, as go-github classifies
-// it (RateLimitError, AbuseRateLimitError, ErrorResponse).
-func faultBody(status int, h http.Header) (message, documentation string) {
-	const secondaryDoc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
-	const secondaryMsg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. " +
-		"If you reach out to GitHub Support for help, please include the request ID " // + id
-	switch {
-	case status == http.StatusForbidden && h.Get("X-RateLimit-Remaining") == "0":
-		return "API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID " +
-				h.Get("X-GitHub-Request-Id") + ".",
-			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limits"
-	case status == http.StatusForbidden && h.Get("Retry-After") != "", status == http.StatusTooManyRequests:
-		return secondaryMsg + h.Get("X-GitHub-Request-Id") + ".", secondaryDoc
-	case status == http.StatusForbidden:
-		return "Resource not accessible by integration", "https://docs.github.com/rest"
-	case status == http.StatusUnauthorized:
-		return "Bad credentials", "https://docs.github.com/rest"
-	case status == http.StatusNotFound:
-		return "Not Found", "https://docs.github.com/rest"
-	case status == http.StatusUnprocessableEntity:
-		return "Validation Failed", "https://docs.github.com/rest"
-	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
-		return "No server is currently available to service your request. Sorry about that. " +
-			"Please try resubmitting your request and contact us if the problem persists.", ""
-	case status >= 500:
-		return "Server Error", ""
-	}
-	return http.StatusText(status), "https://docs.github.com/rest"
 }
 
 // needsAppJWT reports whether GitHub authenticates the operation as the App

@@ -124,9 +124,13 @@ func (p *Previews) openPullRequest(ctx context.Context, gh *github.Client, repo 
 type checks struct{ diff, policy int64 }
 
 // startChecks creates a commit's in-progress checks once; a retried job
-// finds the ids it stored and reuses the runs.
+// finds the ids it stored and reuses the runs. A run missing from the
+// store is first looked for on GitHub: the job that made it may have lost
+// GitHub's answer (a 502 after the run was made, a replica killed
+// during the call).
 func startChecks(ctx context.Context, db *store.DB, gh *github.Client, repo github.Repo, fullName, sha string) (checks, error) {
 	var c checks
+	var made map[string]int64 // the runs on GitHub, looked up once
 	for _, run := range []struct {
 		id   *int64
 		name string
@@ -136,8 +140,15 @@ func startChecks(ctx context.Context, db *store.DB, gh *github.Client, repo gith
 			return c, err
 		}
 		if !ok {
-			if id, err = gh.StartCheckRun(ctx, repo, run.name, sha, "Rendering environments…"); err != nil {
-				return c, err
+			if made == nil {
+				if made, err = gh.CheckRunIDs(ctx, repo, sha); err != nil {
+					return c, err
+				}
+			}
+			if id, ok = made[run.name]; !ok {
+				if id, err = gh.StartCheckRun(ctx, repo, run.name, sha, "Rendering environments…"); err != nil {
+					return c, err
+				}
 			}
 			if err := db.SetCheckRun(ctx, fullName, sha, run.name, id); err != nil {
 				return c, err

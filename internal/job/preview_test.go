@@ -98,6 +98,37 @@ func TestPreviewsHandleAgain(t *testing.T) {
 	}
 }
 
+// TestPreviewsHandleAfterLostAnswers: GitHub did a write and answered
+// 502 (a gateway lost its answer); the retried preview finds what was
+// made instead of making it twice.
+func TestPreviewsHandleAfterLostAnswers(t *testing.T) {
+	for i, op := range []string{"checks/create", "issues/create-comment"} {
+		t.Run(op, func(t *testing.T) {
+			f := newFixture(t)
+			h := newPreviews(t, f)
+			pr := f.openPR(6+i, testrepo.Branch(testrepo.BaseChange))
+			f.gh.Chaos(githubtest.ChaosOptions{Fail502: 1, After: 1, Operations: []string{op}})
+			if err := h.Handle(context.Background(), previewJob(f, pr)); err == nil {
+				t.Fatal("the first run succeeded despite the 502")
+			}
+			f.gh.Chaos(githubtest.ChaosOptions{})
+			if err := h.Handle(context.Background(), previewJob(f, pr)); err != nil {
+				t.Fatal(err)
+			}
+			names := map[string]int{}
+			for _, c := range f.gh.CheckRuns(owner, repoName, pr.HeadSHA) {
+				names[c.Name]++
+			}
+			if names[report.DiffCheckName] != 1 || names[report.PolicyCheckName] != 1 {
+				t.Errorf("check runs %v, want one of each", names)
+			}
+			if comments := f.gh.Comments(owner, repoName, pr.Number); len(comments) != 1 {
+				t.Errorf("%d comments, want 1", len(comments))
+			}
+		})
+	}
+}
+
 // TestPreviewsHandleSkips: a closed pull request is not previewed, and a
 // head that is no longer on the pull request fails for good without
 // touching the checks (the newer push has its own job).
