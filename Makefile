@@ -12,6 +12,7 @@ DEMO_REPO := $(CACHE)/demo-repo
 DEMO_URL := https://github.com/skillzmist/infrastructure
 KUSTOMIZE_VERSION := v5.8.2
 HELM_VERSION := $(shell $(GO) list -m -f '{{.Version}}' helm.sh/helm/v3)
+JSONNET_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/google/go-jsonnet)
 export FERRY_TOOLS_DIR := $(TOOLS)
 
 .PHONY: build demo test vet fmt-check unit tools testenv bench clean
@@ -42,15 +43,19 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Reference CLIs for the fidelity test: the kustomize that matches
-# kustomize/api v0.21.2 and the helm CLI at the SDK's version.
-tools: $(TOOLS)/kustomize $(TOOLS)/helm
+# Reference CLIs for the fidelity tests: the kustomize that matches
+# kustomize/api v0.21.2, the helm CLI at the SDK's version and the jsonnet
+# CLI of the go-jsonnet ferry evaluates directory sources with.
+tools: $(TOOLS)/kustomize $(TOOLS)/helm $(TOOLS)/jsonnet
 
 $(TOOLS)/kustomize:
 	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(TOOLS)/jsonnet:
+	GOBIN=$(TOOLS) $(GO) install github.com/google/go-jsonnet/cmd/jsonnet@$(JSONNET_VERSION)
 
 # The test cluster: kube-apiserver, etcd and kubectl built from k8s.io/kubernetes
 # v1.37.2 (about 8 minutes cold on 2 cores; a no-op once built).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -15,24 +16,21 @@ import (
 
 func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	var repo, rev, format, repoURL, config string
+	var limits renderLimits
+	var clusters clustersFlag
 	cmd := &cobra.Command{
 		Use:   "apps",
 		Short: "List the environments found in a repository",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "config"); err != nil {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config", "clusters"); err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			settings, err := loadSettings(config)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
-			tree, err := openTree(cmd.Context(), repo, rev)
-			if err != nil {
-				return &codedError{code: exitFailure, err: err}
-			}
-			defer tree.Close()
-			found, err := preview.Discover(tree, repoURL)
+			found, err := discoverApps(cmd, repo, rev, repoURL, config, &limits, &clusters)
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
@@ -59,7 +57,32 @@ func newAppsCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&repoURL, "repo-url", "", "the repository's URL; Applications pointing elsewhere are listed as external")
 	cmd.Flags().StringVar(&config, "config", "", "server configuration file: a chart from a repository outside its repositories is marked (FERRY_CONFIG)")
+	limits.addFlags(cmd.Flags())
+	clusters.add(cmd.Flags())
 	return cmd
+}
+
+// discoverApps lists a revision's environments, rendering app-of-apps
+// parents in worker processes under the render limits.
+func discoverApps(cmd *cobra.Command, repo, rev, repoURL, config string, limits *renderLimits, clusters *clustersFlag) (*environment.Discovery, error) {
+	list, err := clusters.load(config)
+	if err != nil {
+		return nil, err
+	}
+	limits.config = config
+	// Workers start only should a parent need rendering: most
+	// repositories have none.
+	renders, err := limits.pool(0)
+	if err != nil {
+		return nil, err
+	}
+	defer renders.Close()
+	tree, err := openTree(cmd.Context(), repo, rev)
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
+	return preview.Discover(cmd.Context(), tree, preview.DiscoverOptions{RepoURL: repoURL, Clusters: list, Renderer: renders})
 }
 
 // appsTable lists envs; with a --config file (settings not nil), a chart
@@ -84,6 +107,9 @@ func appsTable(s Streams, envs []environment.Environment, settings *serverconfig
 					path += " (not an allowed repository)"
 				}
 			}
+		}
+		if len(e.ExternalSources) > 0 { // multi-source: what is not rendered
+			path += " (+ external: " + strings.Join(e.ExternalSources, ", ") + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, path, dash(cluster), dash(e.Destination.Namespace), e.Origin)
 	}

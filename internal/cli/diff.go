@@ -26,6 +26,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		maxChars                          int
 		color                             string
 		limits                            renderLimits
+		clusters                          clustersFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "diff",
@@ -33,7 +34,11 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config"); err != nil {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config", "clusters"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			list, err := clusters.load(limits.config)
+			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			renders, err := limits.pool(2)
@@ -61,6 +66,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 			res, err := preview.Run(ctx, baseTree, headTree, preview.Options{
 				RepoURL:  repoURL,
 				Apps:     apps,
+				Clusters: list,
 				Renderer: renders,
 				Diff:     diff.Options{Context: 3, IgnoreLabels: cfg.Diff.IgnoreLabels, IgnoreAnnotations: cfg.Diff.IgnoreAnnotations, Mask: masker},
 			})
@@ -87,6 +93,7 @@ func newDiffCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().StringVar(&color, "color", "auto", "colour text output: auto, always or never")
 	limits.addFlags(cmd.Flags())
 	limits.addConfigFlag(cmd.Flags())
+	clusters.add(cmd.Flags())
 	_ = cmd.MarkFlagRequired("base")
 	return cmd
 }

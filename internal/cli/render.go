@@ -16,13 +16,18 @@ import (
 func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	var repo, rev, app, repoURL string
 	var limits renderLimits
+	var clusters clustersFlag
 	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Render one environment's manifests as a YAML stream",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config"); err != nil {
+			if err := bindEnv(cmd, "render-memory", "render-timeout", "render-workers", "config", "clusters"); err != nil {
+				return &codedError{code: exitFailure, err: err}
+			}
+			list, err := clusters.load(limits.config)
+			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
 			renders, err := limits.pool(1)
@@ -35,7 +40,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 				return &codedError{code: exitFailure, err: err}
 			}
 			defer tree.Close()
-			found, err := preview.Discover(tree, repoURL)
+			found, err := preview.Discover(cmd.Context(), tree, preview.DiscoverOptions{RepoURL: repoURL, Clusters: list, Renderer: renders})
 			if err != nil {
 				return &codedError{code: exitFailure, err: err}
 			}
@@ -73,6 +78,7 @@ func newRenderCmd(s Streams, logger func() *slog.Logger) *cobra.Command {
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print Secret values and what secret rules match as rendered (hidden by default)")
 	limits.addFlags(cmd.Flags())
 	limits.addConfigFlag(cmd.Flags())
+	clusters.add(cmd.Flags())
 	_ = cmd.MarkFlagRequired("app")
 	return cmd
 }

@@ -60,6 +60,8 @@ type EnvironmentConfig struct {
 	Helm       *environment.HelmSource      `json:"helm,omitempty"`
 	Kustomize  *environment.KustomizeSource `json:"kustomize,omitempty"`
 	SyncPolicy *environment.SyncPolicy      `json:"syncPolicy,omitempty"`
+	// IgnoreDifferences is an Application's spec.ignoreDifferences.
+	IgnoreDifferences []environment.IgnoreDifference `json:"ignoreDifferences,omitempty"`
 
 	// Line is where the entry starts in .ferry.yaml, for messages.
 	Line int `json:"-"`
@@ -127,6 +129,11 @@ func (c *Config) validate() error {
 		if err != nil {
 			return fail("path: %w", err)
 		}
+		for j, d := range e.IgnoreDifferences {
+			if err := d.Validate(); err != nil {
+				return fail("ignoreDifferences[%d]: %w", j, err)
+			}
+		}
 		e.Path = clean
 	}
 	for _, p := range append(append([]string(nil), c.Diff.IgnoreLabels...), c.Diff.IgnoreAnnotations...) {
@@ -163,6 +170,8 @@ func (c *Config) DeclaredEnvironments() []environment.Environment {
 			Helm:        e.Helm,
 			Kustomize:   e.Kustomize,
 			SyncPolicy:  e.SyncPolicy,
+
+			IgnoreDifferences: e.IgnoreDifferences,
 		}
 		if strings.HasPrefix(e.Cluster, "https://") || strings.HasPrefix(e.Cluster, "http://") {
 			env.Destination.Server = e.Cluster

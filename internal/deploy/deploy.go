@@ -70,7 +70,8 @@ type Outcome struct {
 	// Healthy are the keys whose health was awaited (with the namespaces
 	// the sync filled in): what a degradation watch keeps checking.
 	Healthy []manifest.Key
-	// Unhealthy are the resources that were not healthy in time.
+	// Unhealthy are the resources that were not healthy in time; after a
+	// success, those Suspended (paused by intent), which reports show.
 	Unhealthy []syncer.ResourceHealth
 	// Retryable marks a failed apply the retry policy may try again.
 	Retryable bool
@@ -93,6 +94,11 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 	opts := syncer.OptionsFor(req.Repo, req.Env)
 	opts.MaxPruneFraction = req.Config.Sync.MaxPruneFraction(opts.MaxPruneFraction)
 	opts.Permit = req.Permit
+	timeout := req.Config.Sync.Timeout(req.HealthTimeout)
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	opts.HealthTimeout = timeout // bounds each wave of sync hooks too
 	out.Changes, out.Inventory, err = c.Sync(ctx, res.Objects, req.Inventory, opts)
 	if err != nil {
 		out.Result, out.Err = history.Failed, err
@@ -104,10 +110,6 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 		return out
 	}
 	out.Healthy = out.Changes.Keys(syncer.Created, syncer.Configured, syncer.Unchanged)
-	timeout := req.Config.Sync.Timeout(req.HealthTimeout)
-	if timeout <= 0 {
-		timeout = DefaultHealthTimeout
-	}
 	report, err := c.WaitHealthy(ctx, out.Healthy, timeout)
 	if err != nil {
 		out.Result, out.Err, out.Unhealthy = history.Degraded, err, report.Unhealthy()
@@ -115,6 +117,7 @@ func Run(ctx context.Context, r preview.Renderer, c Cluster, req Request) Outcom
 		return out
 	}
 	out.Result = history.Succeeded
+	out.Unhealthy = report.Unhealthy() // the Suspended ones, for the report
 	return out
 }
 

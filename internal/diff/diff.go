@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/synchook"
 )
 
 // DefaultContext is the number of unchanged lines shown around each change.
@@ -103,11 +104,11 @@ func compareOne(k manifest.Key, b, h *manifest.Object, opts Options, ctx int) Ch
 	var bObj, hObj map[string]any
 	if b != nil {
 		bObj = clean(b.Object, opts)
-		c.Source = b.Source
+		c.Source, c.Hook = b.Source, synchook.Of(b.Object).Label()
 	}
 	if h != nil {
 		hObj = clean(h.Object, opts)
-		c.Source = h.Source
+		c.Source, c.Hook = h.Source, synchook.Of(h.Object).Label()
 	}
 	switch {
 	case b == nil:

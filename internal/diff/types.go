@@ -23,6 +23,11 @@ type Change struct {
 	SecretKeys *SecretKeys `json:"secretKeys,omitempty"`
 	// Source is the file the head (or base, when removed) object came from.
 	Source string `json:"source,omitempty"`
+	// Hook marks a sync hook, by the phases it runs in ("PreSync",
+	// "PreSync, PostSync"; "Skip" for an object never applied, "not run"
+	// for a hook of no phase Argo CD runs): see package synchook. Hooks run
+	// at sync and are not kept as resources, so a preview lists them apart.
+	Hook string `json:"hook,omitempty"`
 }
 
 // SecretKeys names the data/stringData keys of a Secret that changed; never values.

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
+
+	"github.com/ferry-gitops/ferry/internal/normalize"
 )
 
 // Redacted stands in for a Secret's data values in an Event's Live and Want.
@@ -456,28 +458,9 @@ func values(diffs []fieldDiff, secret bool) (live, want map[string]any) {
 			continue
 		}
 		if d.liveOK {
-			live[d.field] = deepCopy(d.live)
+			live[d.field] = normalize.DeepCopy(d.live)
 		}
-		want[d.field] = deepCopy(d.want)
+		want[d.field] = normalize.DeepCopy(d.want)
 	}
 	return live, want
-}
-
-// deepCopy copies maps and lists; other values are immutable.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = deepCopy(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = deepCopy(x)
-		}
-		return out
-	}
-	return v
 }

@@ -54,7 +54,7 @@ import (
 // Desired is the desired state ferry last applied, per app and object (the
 // object's effective key: group, kind, namespace filled in, as the syncer
 // reports it). An object it does not return is not compared: ferry no
-// longer wants it, and deleting it is not drift.
+// longer wants it, and deleting it is not drift. It may implement Ignorer.
 type Desired interface {
 	Desired(app string, key manifest.Key) (manifest.Object, bool)
 }
@@ -361,7 +361,11 @@ func (w *Watcher) process(ctx context.Context, it item, events chan<- Event) {
 		ev = Event{App: it.app, Key: it.key, Kind: Deleted, Time: time.Now()}
 		sig = Deleted
 	} else {
-		diffs := compare(live, wantObject(it.app, it.key, want), w.opts.FieldManager)
+		nlive, nwant, err := w.ignoring(ctx, it.app, it.key, live, wantObject(it.app, it.key, want))
+		if err != nil {
+			w.problem(err)
+		}
+		diffs := compare(nlive, nwant, w.opts.FieldManager)
 		if len(diffs) == 0 {
 			delete(w.reported, it)
 			return

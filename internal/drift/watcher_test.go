@@ -185,32 +185,11 @@ func setup(t *testing.T) *testEnv {
 	ns := syncApp(t, c, desired, app, "drift", objs)
 
 	w := NewWatcher(c, desired, DefaultOptions())
-	if err := w.Track(app, []schema.GroupVersionKind{
+	events := runWatcher(t, w, t.Logf, []schema.GroupVersionKind{
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
 		{Version: "v1", Kind: "ConfigMap"},
 		{Version: "v1", Kind: "Secret"},
-	}); err != nil {
-		t.Fatalf("Track: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	events := make(chan Event, 100)
-	problems := make(chan error, 100)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, events, problems) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		for len(problems) > 0 {
-			t.Logf("watcher problem: %v", <-problems)
-		}
 	})
-	syncCtx, cancelSync := context.WithTimeout(ctx, eventTimeout)
-	defer cancelSync()
-	if !w.waitForSync(syncCtx) {
-		t.Fatal("informers did not sync")
-	}
 	return &testEnv{dyn: c.Dynamic, ns: ns, events: events, desired: desired,
 		sync: func(t *testing.T, objs []manifest.Object) { syncInto(t, c, desired, app, ns, objs) }}
 }
@@ -537,4 +516,33 @@ func (w *Watcher) waitForSync(ctx context.Context) bool {
 	}
 	w.mu.Unlock()
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
+}
+
+// runWatcher tracks kinds with w, runs it until the test ends (problems go
+// to report) and waits for its informers; it returns the events channel.
+func runWatcher(t *testing.T, w *Watcher, report func(string, ...any), kinds []schema.GroupVersionKind) chan Event {
+	t.Helper()
+	if err := w.Track(app, kinds); err != nil {
+		t.Fatalf("Track: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan Event, 100)
+	problems := make(chan error, 100)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, events, problems) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		for len(problems) > 0 {
+			report("watcher problem: %v", <-problems)
+		}
+	})
+	syncCtx, cancelSync := context.WithTimeout(ctx, eventTimeout)
+	defer cancelSync()
+	if !w.waitForSync(syncCtx) {
+		t.Fatal("informers did not sync")
+	}
+	return events
 }

@@ -29,6 +29,8 @@ type applicationDoc struct {
 		} `yaml:"destination"`
 		SyncPolicy           *syncPolicyDoc `yaml:"syncPolicy"`
 		RevisionHistoryLimit *int64         `yaml:"revisionHistoryLimit"`
+		// IgnoreDifferences is decoded by ignoreDifferences (ignore_parse.go).
+		IgnoreDifferences yamlv3.Node `yaml:"ignoreDifferences"`
 	} `yaml:"spec"`
 }
 
@@ -40,7 +42,7 @@ type sourceDoc struct {
 	Ref            string        `yaml:"ref"`
 	Helm           *helmDoc      `yaml:"helm"`
 	Kustomize      *kustomizeDoc `yaml:"kustomize"`
-	Directory      *struct{}     `yaml:"directory"`
+	Directory      *directoryDoc `yaml:"directory"`
 	Plugin         *struct {
 		Name string `yaml:"name"`
 	} `yaml:"plugin"`
@@ -52,6 +54,17 @@ type helmDoc struct {
 	Values       string         `yaml:"values"`
 	ValuesObject yamlv3.Node    `yaml:"valuesObject"`
 	Parameters   []helmParamDoc `yaml:"parameters"`
+	// KubeVersion … Namespace are the rest of Argo CD's helm fields
+	// (passCredentials is for remote charts, which ferry fetches itself).
+	KubeVersion             string   `yaml:"kubeVersion"`
+	APIVersions             []string `yaml:"apiVersions"`
+	SkipCrds                bool     `yaml:"skipCrds"`
+	IgnoreMissingValueFiles bool     `yaml:"ignoreMissingValueFiles"`
+	FileParameters          []struct {
+		Name string `yaml:"name"`
+		Path string `yaml:"path"`
+	} `yaml:"fileParameters"`
+	Namespace string `yaml:"namespace"`
 }
 
 type helmParamDoc struct {
@@ -71,6 +84,18 @@ type kustomizeDoc struct {
 	NameSuffix   string            `yaml:"nameSuffix"`
 	Namespace    string            `yaml:"namespace"`
 	CommonLabels map[string]string `yaml:"commonLabels"`
+	// The rest of Argo CD's kustomize fields (see KustomizeSource).
+	CommonAnnotations         map[string]string `yaml:"commonAnnotations"`
+	CommonAnnotationsEnvsubst bool              `yaml:"commonAnnotationsEnvsubst"`
+	LabelWithoutSelector      bool              `yaml:"labelWithoutSelector"`
+	LabelIncludeTemplates     bool              `yaml:"labelIncludeTemplates"`
+	ForceCommonLabels         bool              `yaml:"forceCommonLabels"`
+	ForceCommonAnnotations    bool              `yaml:"forceCommonAnnotations"`
+	Patches                   []KustomizePatch  `yaml:"patches"`
+	Components                []string          `yaml:"components"`
+	IgnoreMissingComponents   bool              `yaml:"ignoreMissingComponents"`
+	KubeVersion               string            `yaml:"kubeVersion"`
+	APIVersions               []string          `yaml:"apiVersions"`
 }
 
 type syncPolicyDoc struct {
@@ -121,10 +146,20 @@ func parseApplication(tree *repofs.Tree, file string, root *yamlv3.Node, repoURL
 		SyncPolicy:           syncPolicy(app.Spec.SyncPolicy),
 		RevisionHistoryLimit: app.Spec.RevisionHistoryLimit,
 	}
+	if env.IgnoreDifferences, reason = ignoreDifferences(&app.Spec.IgnoreDifferences, env.Name); reason != "" {
+		return Environment{}, reason
+	}
 	if reason := env.setSource(src, refs); reason != "" {
 		return Environment{}, reason
 	}
-	return sourcePath(tree, env, src, repoURL)
+	env, reason = sourcePath(tree, env, src, repoURL)
+	if reason == "" {
+		reason = env.addSources(tree, &app, src, refs, repoURL)
+	}
+	if reason != "" {
+		return Environment{}, reason
+	}
+	return env, ""
 }
 
 // setSource takes the source's type and its helm and kustomize settings.
@@ -150,6 +185,7 @@ func (env *Environment) setSource(src *sourceDoc, refs refSources) string {
 		env.Type = Kustomize
 	case src.Directory != nil:
 		env.Type = Directory
+		env.Directory = src.Directory.source()
 	}
 	if len(refs.names) > 0 {
 		if env.Helm == nil {
@@ -217,6 +253,7 @@ func helmSource(h *helmDoc) (*HelmSource, error) {
 	for _, p := range h.Parameters {
 		out.Parameters = append(out.Parameters, HelmParameter{Name: p.Name, Value: p.Value, ForceString: p.ForceString})
 	}
+	helmExtra(h, out)
 	if v := &h.ValuesObject; v.Kind != 0 && !(v.Kind == yamlv3.ScalarNode && v.ShortTag() == "!!null") {
 		// Through sigs.k8s.io/yaml, as Helm reads values files, so values
 		// have the same types whichever way they were written.
@@ -241,6 +278,7 @@ func kustomizeSource(k *kustomizeDoc) (*KustomizeSource, error) {
 		Namespace:    k.Namespace,
 		CommonLabels: k.CommonLabels,
 	}
+	kustomizeExtra(k, out)
 	for _, r := range k.Replicas {
 		n, err := strconv.ParseInt(strings.TrimSpace(r.Count.Value), 10, 64)
 		if err != nil || r.Count.Kind != yamlv3.ScalarNode {

@@ -34,7 +34,7 @@ type Deps struct {
 //     the valueFiles ("$ref/…" ones from the repository root); a chart from
 //     a Helm repository only those "$ref/…" value files (its version, name
 //     and repository are in the defining file);
-//   - Directory: the whole directory;
+//   - Directory: the whole directory, and what its Jsonnet imports;
 //   - External: only the defining file.
 //
 // Symlinks inside the repository are followed wherever they appear: a path
@@ -52,6 +52,9 @@ type Deps struct {
 // Compute dependencies on both sides of a change (base and head): a file a
 // pull request adds to the graph is only named in the head.
 func Dependencies(tree *repofs.Tree, env Environment) (Deps, error) {
+	if len(env.Sources) > 0 {
+		return sourcesDependencies(tree, env)
+	}
 	b := newDepsBuilder(tree)
 	if env.File != "" {
 		b.file(env.File)
@@ -74,6 +77,10 @@ func Dependencies(tree *repofs.Tree, env Environment) (Deps, error) {
 		}
 	default:
 		b.dir(env.Path)
+		b.jsonnetDependencies(env) // directory_deps.go
+	}
+	if err == nil {
+		err = b.argoFields(env)
 	}
 	if err == nil {
 		err = b.err

@@ -12,6 +12,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ferry-gitops/ferry/internal/appset"
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/project"
 	"github.com/ferry-gitops/ferry/internal/repofs"
@@ -44,6 +45,9 @@ type DiscoverOptions struct {
 	// refused when the tree has a .ferry.yaml, so a forgotten Config cannot
 	// silently drop environments.
 	Config Declarer
+	// Clusters are the clusters an ApplicationSet's clusters generator may
+	// select: the server's configuration, or the CLI's --clusters file.
+	Clusters []appset.Cluster
 }
 
 // Skipped is a file, or a definition in one, that discovery passed over.
@@ -61,7 +65,10 @@ type Discovery struct {
 	// BrokenProjects are AppProjects that could not be read: an
 	// environment of one must not deploy as if it were not there.
 	BrokenProjects []BrokenProject `json:"brokenProjects,omitempty"`
-	Skipped        []Skipped       `json:"skipped,omitempty"`
+	// UnrenderedParents are app-of-apps parents whose render failed: the
+	// environments they define are unknown, not gone.
+	UnrenderedParents []string  `json:"unrenderedParents,omitempty"`
+	Skipped           []Skipped `json:"skipped,omitempty"`
 }
 
 // BrokenProject is an AppProject discovery could not read, and why.
@@ -113,7 +120,7 @@ func Discover(tree *repofs.Tree, opts DiscoverOptions) (*Discovery, error) {
 	}
 	results := make([]scanned, len(candidates))
 	forEach(len(candidates), func(i int) {
-		results[i] = scanFile(tree, candidates[i], opts.RepoURL)
+		results[i] = scanFile(tree, candidates[i], opts)
 	})
 	// In path order, whatever order the files were read in, so "the later
 	// definition" is well defined.
@@ -180,7 +187,7 @@ func (s *scanned) skip(file, format string, args ...any) {
 }
 
 // scanFile returns the Applications and AppProjects defined in one file.
-func scanFile(tree *repofs.Tree, file, repoURL string) (out scanned) {
+func scanFile(tree *repofs.Tree, file string, opts DiscoverOptions) (out scanned) {
 	// A symlinked file is scanned under its own name, when inside the tree,
 	// so it is not found twice.
 	if real, err := tree.Resolve(file); err != nil || real != file {
@@ -205,12 +212,13 @@ func scanFile(tree *repofs.Tree, file, repoURL string) (out scanned) {
 	if !bytes.Contains(data, []byte("argoproj.io")) {
 		return out
 	}
-	scanDocs(tree, file, data, repoURL, &out)
+	scanDocs(tree, file, data, opts, &out)
 	return out
 }
 
 // scanDocs reads the Argo CD documents of one file.
-func scanDocs(tree *repofs.Tree, file string, data []byte, repoURL string, out *scanned) {
+func scanDocs(tree *repofs.Tree, file string, data []byte, opts DiscoverOptions, out *scanned) {
+	repoURL := opts.RepoURL
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yamlv3.Node
@@ -255,7 +263,7 @@ func scanDocs(tree *repofs.Tree, file string, data []byte, repoURL string, out *
 			}
 			out.projects = append(out.projects, p)
 		case "ApplicationSet":
-			out.skip(file, "line %d: ApplicationSet %q is not expanded; the Applications it generates are not discovered", root.Line, nestedScalar(root, "metadata", "name"))
+			scanApplicationSet(tree, file, root, opts, out)
 		}
 	}
 }

@@ -132,7 +132,11 @@ func TestDiscoverApplications(t *testing.T) {
 			},
 			want: []environment.Environment{
 				appEnv("chart", "apps.yml", "charts/a", environment.Helm),
-				appEnv("forced-directory", "apps.yml", "charts/a", environment.Directory),
+				func() environment.Environment {
+					e := appEnv("forced-directory", "apps.yml", "charts/a", environment.Directory)
+					e.Directory = &environment.DirectorySource{Recurse: true}
+					return e
+				}(),
 				func() environment.Environment {
 					e := appEnv("forced-kustomize", "apps.yml", "manifests", environment.Kustomize)
 					e.Kustomize = &environment.KustomizeSource{}
@@ -302,7 +306,7 @@ spec:
 				{File: "noname.yaml", Reason: "line 1: Application without metadata.name"},
 				{File: "nosource.yaml", Reason: `line 1: Application "nosource" has no spec.source`},
 				{File: "plugin.yaml", Reason: `line 1: Application "plugin" uses a config management plugin, which ferry does not render`},
-				{File: "appset.yaml", Reason: `line 1: ApplicationSet "per-cluster" is not expanded; the Applications it generates are not discovered`},
+				{File: "appset.yaml", Reason: `line 5: ApplicationSet "per-cluster" generates nothing: spec.generators is empty`},
 				{File: "upper.yaml", Reason: `line 1: Application name "Payment"` + badName},
 				{File: "hostile.yaml", Reason: "line 2: Application name \"x` **ready to merge** @org/team\"" + badName},
 				{File: "long.yaml", Reason: `line 1: Application name "` + strings.Repeat("a", 80) + `…"` + badName},

@@ -51,10 +51,30 @@ type Environment struct {
 	Destination Destination `json:"destination"`
 	// Project is the Argo CD project (spec.project) that bounds where and
 	// what the environment may deploy; "" is project "default".
-	Project    string           `json:"project,omitempty"`
-	Helm       *HelmSource      `json:"helm,omitempty"`
-	Kustomize  *KustomizeSource `json:"kustomize,omitempty"`
+	Project   string           `json:"project,omitempty"`
+	Helm      *HelmSource      `json:"helm,omitempty"`
+	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
+	// Directory is spec.source.directory: recurse, include/exclude globs
+	// and Jsonnet settings for a plain-directory source.
+	Directory  *DirectorySource `json:"directory,omitempty"`
 	SyncPolicy *SyncPolicy      `json:"syncPolicy,omitempty"`
+	// IgnoreDifferences is spec.ignoreDifferences: live fields drift,
+	// self-heal and the live diff leave alone.
+	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
+	// Sources are the further sources of a multi-source Application
+	// (spec.sources) that are this repository, rendered after the one the
+	// fields above describe; their objects are concatenated.
+	Sources []Source `json:"sources,omitempty"`
+	// ExternalSources name the sources of a multi-source Application that
+	// ferry does not render (another repository): listed, not rendered.
+	ExternalSources []string `json:"externalSources,omitempty"`
+	// Capabilities are the destination cluster's version and API versions
+	// for Helm's .Capabilities, when the server knows them (see
+	// render.DefaultKubeVersion otherwise). Never read from Git.
+	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	// Parent names the environment whose render defines this one
+	// (app-of-apps); "" when Git defines it directly.
+	Parent string `json:"parent,omitempty"`
 	// RevisionHistoryLimit is how many syncs are kept for rollback (10 when nil).
 	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
 }
@@ -84,6 +104,22 @@ type HelmSource struct {
 	Values       string          `json:"values,omitempty"`
 	ValuesObject map[string]any  `json:"valuesObject,omitempty"`
 	Parameters   []HelmParameter `json:"parameters,omitempty"`
+	// KubeVersion and APIVersions override the destination cluster's for
+	// .Capabilities (--kube-version, --api-versions).
+	KubeVersion string   `json:"kubeVersion,omitempty"`
+	APIVersions []string `json:"apiVersions,omitempty"`
+	// SkipCrds leaves out the chart's crds/ directory (--skip-crds).
+	SkipCrds bool `json:"skipCrds,omitempty"`
+	// IgnoreMissingValueFiles drops value files that do not exist.
+	IgnoreMissingValueFiles bool `json:"ignoreMissingValueFiles,omitempty"`
+	// FileParameters are --set-file name=path, path relative to the chart
+	// directory as valueFiles are.
+	FileParameters []HelmFileParameter `json:"fileParameters,omitempty"`
+	// Namespace overrides the release namespace (default: the destination's).
+	Namespace string `json:"namespace,omitempty"`
+	// PassCredentials is accepted and ignored: which repositories get
+	// credentials is the server's configuration, never the Application's.
+	PassCredentials bool `json:"passCredentials,omitempty"`
 	// Refs are the names of this repository's sources (spec.sources[].ref)
 	// a value file may start with: "$values/envs/prod.yaml" is the file
 	// envs/prod.yaml of this repository.
@@ -106,6 +142,29 @@ type KustomizeSource struct {
 	NameSuffix   string            `json:"nameSuffix,omitempty"`
 	Namespace    string            `json:"namespace,omitempty"`
 	CommonLabels map[string]string `json:"commonLabels,omitempty"`
+	// CommonAnnotations are added like `kustomize edit add annotation`;
+	// CommonAnnotationsEnvsubst expands ${ARGOCD_APP_…} in their values.
+	CommonAnnotations         map[string]string `json:"commonAnnotations,omitempty"`
+	CommonAnnotationsEnvsubst bool              `json:"commonAnnotationsEnvsubst,omitempty"`
+	// LabelWithoutSelector adds CommonLabels to metadata only
+	// (--without-selector); LabelIncludeTemplates to pod templates too.
+	LabelWithoutSelector  bool `json:"labelWithoutSelector,omitempty"`
+	LabelIncludeTemplates bool `json:"labelIncludeTemplates,omitempty"`
+	// ForceCommonLabels and ForceCommonAnnotations overwrite existing keys
+	// (--force) instead of failing.
+	ForceCommonLabels      bool `json:"forceCommonLabels,omitempty"`
+	ForceCommonAnnotations bool `json:"forceCommonAnnotations,omitempty"`
+	// Patches are appended to the kustomization's patches.
+	Patches []KustomizePatch `json:"patches,omitempty"`
+	// Components are added like `kustomize edit add component` (paths or
+	// globs relative to the kustomization); IgnoreMissingComponents drops
+	// those that do not exist.
+	Components              []string `json:"components,omitempty"`
+	IgnoreMissingComponents bool     `json:"ignoreMissingComponents,omitempty"`
+	// KubeVersion and APIVersions only reach Helm charts kustomize
+	// inflates, which ferry does not (no --enable-helm): kept, unused.
+	KubeVersion string   `json:"kubeVersion,omitempty"`
+	APIVersions []string `json:"apiVersions,omitempty"`
 }
 
 // Replica overrides a workload's replica count.

@@ -15,10 +15,13 @@ type refSources struct {
 	revision string
 }
 
-// appSource picks the source ferry renders: spec.source, or the one source
-// of spec.sources that is not only a ref. The ref sources must be this
-// repository (repoURL; "" accepts any) at one revision; what ferry cannot
-// honour is a reason, as for any Application it skips.
+// appSource picks the source ferry renders first: spec.source, or the
+// first source of spec.sources that is rendered (not only a ref) and that
+// ferry can render (this repository or a chart), else the first rendered
+// one (the Application is then external). The other rendered sources are
+// taken by addSources. The ref sources must be this repository (repoURL;
+// "" accepts any) at one revision; what ferry cannot honour is a reason,
+// as for any Application it skips.
 func appSource(app *applicationDoc, repoURL string) (*sourceDoc, refSources, string) {
 	name := app.Metadata.Name
 	switch {
@@ -31,12 +34,17 @@ func appSource(app *applicationDoc, repoURL string) (*sourceDoc, refSources, str
 	case len(app.Spec.Sources) == 0:
 		return nil, refSources{}, fmt.Sprintf("Application %q has no spec.source", name)
 	}
-	var rendered []*sourceDoc
+	var first, local *sourceDoc
 	var refs refSources
 	for i := range app.Spec.Sources {
 		s := &app.Spec.Sources[i]
-		if s.Ref == "" || s.Path != "" || s.Chart != "" {
-			rendered = append(rendered, s)
+		if rendered(s) {
+			if first == nil {
+				first = s
+			}
+			if local == nil && renderable(s, repoURL) {
+				local = s
+			}
 		}
 		if s.Ref == "" {
 			continue
@@ -45,10 +53,85 @@ func appSource(app *applicationDoc, repoURL string) (*sourceDoc, refSources, str
 			return nil, refSources{}, reason
 		}
 	}
-	if len(rendered) != 1 {
-		return nil, refSources{}, fmt.Sprintf("Application %q renders %d sources (spec.sources); ferry renders one source per Application, with ref sources for value files", name, len(rendered))
+	switch {
+	case local != nil:
+		return local, refs, ""
+	case first != nil:
+		return first, refs, ""
 	}
-	return rendered[0], refs, ""
+	return nil, refSources{}, fmt.Sprintf("Application %q renders no source (spec.sources has only ref sources)", name)
+}
+
+// rendered reports that a source of spec.sources gives objects, not only
+// files for value files.
+func rendered(s *sourceDoc) bool {
+	return s.Ref == "" || s.Path != "" || s.Chart != ""
+}
+
+// renderable reports that ferry can render a source: a chart, or a path of
+// this repository, with no plugin.
+func renderable(s *sourceDoc, repoURL string) bool {
+	if s.Plugin != nil {
+		return false
+	}
+	return s.Chart != "" || repoURL == "" || s.RepoURL == "" || SameRepo(s.RepoURL, repoURL)
+}
+
+// addSources takes the rendered sources of spec.sources other than first,
+// as Argo CD renders them all and concatenates their objects: those ferry
+// can render join env.Sources, the others are listed in
+// env.ExternalSources.
+func (env *Environment) addSources(tree *repofs.Tree, app *applicationDoc, first *sourceDoc, refs refSources, repoURL string) string {
+	for i := range app.Spec.Sources {
+		s := &app.Spec.Sources[i]
+		if s == first || !rendered(s) {
+			continue
+		}
+		if !renderable(s, repoURL) {
+			env.ExternalSources = append(env.ExternalSources, describeSource(s))
+			continue
+		}
+		if s.Helm != nil && s.Kustomize != nil {
+			return fmt.Sprintf("Application %q: spec.sources[%d] sets both helm and kustomize", env.Name, i)
+		}
+		part := Environment{Name: env.Name, RepoURL: s.RepoURL, TargetRevision: s.TargetRevision}
+		if reason := part.setSource(s, refs); reason != "" {
+			return strings.Replace(reason, "spec.source.", fmt.Sprintf("spec.sources[%d].", i), 1)
+		}
+		part, reason := sourcePath(tree, part, s, repoURL)
+		if reason != "" {
+			return strings.Replace(reason, "spec.source.", fmt.Sprintf("spec.sources[%d].", i), 1)
+		}
+		if part.Type != Helm {
+			part.Helm = nil // setSource gives any source the refs; only charts read them
+		}
+		env.Sources = append(env.Sources, Source{
+			Path: part.Path, Type: part.Type, RepoURL: part.RepoURL, TargetRevision: part.TargetRevision,
+			Chart: part.Chart, Helm: part.Helm, Kustomize: part.Kustomize, Directory: part.Directory,
+		})
+	}
+	if env.External && len(env.Sources) > 0 {
+		// Cannot happen: a renderable source is picked first.
+		return fmt.Sprintf("Application %q: internal error ordering spec.sources", env.Name)
+	}
+	return ""
+}
+
+// describeSource names a source ferry does not render, for listings.
+func describeSource(s *sourceDoc) string {
+	var out string
+	switch {
+	case s.Chart != "":
+		out = fmt.Sprintf("%s (chart %s %s)", s.RepoURL, s.Chart, s.TargetRevision)
+	case s.Path != "":
+		out = fmt.Sprintf("%s (path %s)", s.RepoURL, s.Path)
+	default:
+		out = s.RepoURL
+	}
+	if s.Plugin != nil {
+		out += " (config management plugin)"
+	}
+	return strings.TrimSpace(out)
 }
 
 // add takes one ref source.

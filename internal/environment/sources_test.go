@@ -58,9 +58,40 @@ func TestMultiSourceApplications(t *testing.T) {
 			},
 		},
 		{
-			name:       "two rendered sources",
-			sources:    chartSource + "  - repoURL: " + repo + "\n    path: extra\n",
-			wantReason: `renders 2 sources (spec.sources); ferry renders one source per Application`,
+			name:    "two rendered sources, both rendered",
+			sources: chartSource + "  - repoURL: " + repo + "\n    path: extra\n",
+			want: &environment.Environment{
+				Type:    environment.Helm,
+				Chart:   &environment.ChartSource{RepoURL: "https://charts.example.com", Name: "ingress-nginx", Version: "4.9.0"},
+				Helm:    &environment.HelmSource{ValueFiles: []string{"$values/values/ingress.yaml", "values-prod.yaml"}},
+				Sources: []environment.Source{{Path: "extra", Type: environment.Directory, RepoURL: repo}},
+			},
+		},
+		{
+			name: "paths here and a source elsewhere, with a ref",
+			sources: "  - repoURL: https://github.com/other/apps\n    path: web\n" +
+				"  - repoURL: " + repo + "\n    path: charts/web\n    targetRevision: main\n    helm:\n      valueFiles: [$values/values/web.yaml]\n" +
+				"  - repoURL: " + repo + "\n    path: extra\n    kustomize:\n      commonAnnotations: {a: b}\n" + valuesSource,
+			want: &environment.Environment{
+				Type: environment.Helm, Path: "charts/web", RepoURL: repo, TargetRevision: "main",
+				Helm: &environment.HelmSource{ValueFiles: []string{"$values/values/web.yaml"}, Refs: []string{"values"}},
+				Sources: []environment.Source{{Path: "extra", Type: environment.Kustomize, RepoURL: repo,
+					Kustomize: &environment.KustomizeSource{CommonAnnotations: map[string]string{"a": "b"}}}},
+				ExternalSources: []string{"https://github.com/other/apps (path web)"},
+			},
+		},
+		{
+			name:    "only sources elsewhere",
+			sources: "  - repoURL: https://github.com/other/apps\n    path: web\n  - repoURL: https://github.com/other/more\n    path: db\n",
+			want: &environment.Environment{
+				External: true, Path: "web", RepoURL: "https://github.com/other/apps",
+				ExternalSources: []string{"https://github.com/other/more (path db)"},
+			},
+		},
+		{
+			name:       "a second source leaving the repository",
+			sources:    chartSource + "  - repoURL: " + repo + "\n    path: ../outside\n",
+			wantReason: `spec.sources[1].path`,
 		},
 		{
 			name:       "values from another repository",

@@ -1,7 +1,9 @@
 // Package health judges whether a live Kubernetes object has become what it
 // was applied to be, the way Argo CD's health assessment does: a workload is
 // Healthy once its controller reports the rollout of the current spec done,
-// Degraded when the controller gave up, Progressing in between. Kinds with no
+// Degraded when the controller gave up, Progressing in between, Suspended
+// when someone paused it (a paused Deployment, a suspended CronJob or Job):
+// nothing is rolling out, by intent, which is no failure. Kinds with no
 // notion of progress are Healthy as soon as they exist.
 package health
 
@@ -20,6 +22,7 @@ type Code string
 
 const (
 	Healthy     Code = "Healthy"
+	Suspended   Code = "Suspended"
 	Progressing Code = "Progressing"
 	Degraded    Code = "Degraded"
 	Missing     Code = "Missing"
@@ -34,17 +37,24 @@ func severity(c Code) int {
 	switch c {
 	case Healthy:
 		return 0
-	case Progressing:
+	case Suspended:
 		return 1
-	case Unknown:
+	case Progressing:
 		return 2
-	case Missing:
+	case Unknown:
 		return 3
-	case Degraded:
+	case Missing:
 		return 4
+	case Degraded:
+		return 5
 	}
-	return 2
+	return 3
 }
+
+// Settled reports whether there is nothing left to wait for: Healthy, or
+// Suspended (paused by intent; it will not progress until resumed). A sync
+// waiting for health stops waiting at either, and neither is a failure.
+func (c Code) Settled() bool { return c == Healthy || c == Suspended }
 
 // Status is an object's health with the reason, for people.
 type Status struct {
@@ -83,6 +93,8 @@ func Check(obj *unstructured.Unstructured) Status {
 		st, err = typed(obj, daemonSet)
 	case gk.Group == "batch" && gk.Kind == "Job":
 		st, err = typed(obj, job)
+	case gk.Group == "batch" && gk.Kind == "CronJob":
+		st = cronJob(obj)
 	case gk.Group == "" && gk.Kind == "PersistentVolumeClaim":
 		st, err = typed(obj, pvc)
 	case gk.Group == "" && gk.Kind == "Service":
@@ -109,7 +121,7 @@ func typed[T any](obj *unstructured.Unstructured, fn func(*T) Status) (Status, e
 
 func deployment(d *appsv1.Deployment) Status {
 	if d.Spec.Paused {
-		return Status{Code: Progressing, Message: "deployment is paused"}
+		return Status{Code: Suspended, Message: "deployment is paused"}
 	}
 	// Until the controller has seen the current spec, the status describes
 	// the previous one.
@@ -193,7 +205,21 @@ func job(j *batchv1.Job) Status {
 			return Status{Code: Healthy, Message: conditionMessage("job completed", c.Reason, c.Message)}
 		}
 	}
+	if j.Spec.Suspend != nil && *j.Spec.Suspend {
+		return Status{Code: Suspended, Message: fmt.Sprintf("job is suspended: %d active, %d succeeded, %d failed", j.Status.Active, j.Status.Succeeded, j.Status.Failed)}
+	}
 	return Status{Code: Progressing, Message: fmt.Sprintf("job running: %d active, %d succeeded, %d failed", j.Status.Active, j.Status.Succeeded, j.Status.Failed)}
+}
+
+// cronJob is Suspended when spec.suspend is set, as Argo CD's CronJob
+// health check says; otherwise Healthy, as it exists (whether its runs
+// succeed is the Jobs' health). It reads the field without converting, so
+// batch/v1beta1 CronJobs are judged alike.
+func cronJob(obj *unstructured.Unstructured) Status {
+	if suspend, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); suspend {
+		return Status{Code: Suspended, Message: "cronjob is suspended"}
+	}
+	return Status{Code: Healthy}
 }
 
 func conditionMessage(what, reason, msg string) string {

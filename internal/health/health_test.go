@@ -73,7 +73,13 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, generation: 1}
 spec: {replicas: 1, paused: true}
-status: {observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1}`, health.Progressing, "paused"},
+status: {observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1}`, health.Suspended, "deployment is paused"},
+		{"deployment paused mid-rollout", `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, generation: 3}
+spec: {replicas: 4, paused: true}
+status: {observedGeneration: 2, replicas: 4, updatedReplicas: 1, availableReplicas: 3}`, health.Suspended, "deployment is paused"},
 		{"deployment being deleted", `
 apiVersion: apps/v1
 kind: Deployment
@@ -182,6 +188,40 @@ metadata: {name: migrate}
 status:
   conditions:
   - {type: Failed, status: "False"}`, health.Progressing, "job running"},
+		{"job suspended", `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec: {suspend: true}
+status:
+  conditions:
+  - {type: Suspended, status: "True", reason: JobSuspended}`, health.Suspended, "job is suspended"},
+		{"job suspended after it completed", `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec: {suspend: true}
+status:
+  conditions:
+  - {type: Complete, status: "True"}`, health.Healthy, "job completed"},
+		{"job resumed", `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec: {suspend: false}
+status: {active: 2}`, health.Progressing, "2 active"},
+
+		// CronJob.
+		{"cronjob suspended", `
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec: {schedule: "0 3 * * *", suspend: true}`, health.Suspended, "cronjob is suspended"},
+		{"cronjob scheduled", `
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec: {schedule: "0 3 * * *", suspend: false}`, health.Healthy, ""},
 
 		// PersistentVolumeClaim.
 		{"pvc bound", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nstatus: {phase: Bound}", health.Healthy, "bound"},
@@ -220,12 +260,31 @@ func TestCheckMissing(t *testing.T) {
 }
 
 func TestWorse(t *testing.T) {
-	order := []health.Code{health.Healthy, health.Progressing, health.Unknown, health.Missing, health.Degraded}
+	order := []health.Code{health.Healthy, health.Suspended, health.Progressing, health.Unknown, health.Missing, health.Degraded}
 	for i, a := range order {
 		for j, b := range order {
 			if got := health.Worse(a, b); got != (i > j) {
 				t.Errorf("Worse(%s, %s) = %v, want %v", a, b, got, i > j)
 			}
+		}
+	}
+}
+
+func TestSettled(t *testing.T) {
+	tests := []struct {
+		code health.Code
+		want bool
+	}{
+		{health.Healthy, true},
+		{health.Suspended, true},
+		{health.Progressing, false},
+		{health.Unknown, false},
+		{health.Missing, false},
+		{health.Degraded, false},
+	}
+	for _, tt := range tests {
+		if got := tt.code.Settled(); got != tt.want {
+			t.Errorf("%s.Settled() = %v, want %v", tt.code, got, tt.want)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (c *Commands) sync(ctx context.Context, gh *github.Client, repo github.Repo
 	if err != nil {
 		return "", err
 	}
-	reg, err := readRegistry(ctx, dir, a.Repo, registry)
+	reg, err := c.Repos.readRegistry(ctx, dir, a.Repo, registry)
 	if err != nil {
 		return "", err
 	}

@@ -91,6 +91,9 @@ type driftState struct {
 	SelfHeal    bool                      `json:"selfHeal"`
 	Objects     []watchedObject           `json:"objects"`
 	Kinds       []schema.GroupVersionKind `json:"kinds"`
+	// Ignore is the environment's ignoreDifferences, which drift leaves
+	// alone (an HPA's replicas).
+	Ignore []environment.IgnoreDifference `json:"ignoreDifferences,omitempty"`
 }
 
 // watchedObject is one desired object, sealed.
@@ -105,12 +108,14 @@ func (d *Drift) init() {
 	})
 }
 
-// Synced records what a successful sync applied, for the leader to watch.
-// Keys come from the change set, which has the namespaces the sync filled in.
-func (d *Drift) Synced(ctx context.Context, dest environment.Destination, a work.Sync, selfHeal bool, rendered []manifest.Object, cs *syncer.ChangeSet) error {
+// Synced records what a successful sync of env applied, for the leader to
+// watch: its destination, self-heal policy and ignoreDifferences with the
+// objects. Keys come from the change set, which has the namespaces the sync
+// filled in.
+func (d *Drift) Synced(ctx context.Context, env environment.Environment, a work.Sync, rendered []manifest.Object, cs *syncer.ChangeSet) error {
 	d.init()
 	want, kinds := desiredState(rendered, cs)
-	st := driftState{Sync: a, Destination: dest, SelfHeal: selfHeal, Kinds: kinds}
+	st := driftState{Sync: a, Destination: env.Destination, SelfHeal: selfHeal(env), Kinds: kinds, Ignore: env.IgnoreDifferences}
 	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b manifest.Key) int { return strings.Compare(a.String(), b.String()) }) {
 		st.Objects = append(st.Objects, watchedObject{Key: k, Object: drift.Seal(want[k]).Object})
 	}

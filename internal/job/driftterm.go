@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/history"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/normalize"
 	"github.com/ferry-gitops/ferry/internal/store"
 	"github.com/ferry-gitops/ferry/internal/syncer"
 	"github.com/ferry-gitops/ferry/internal/work"
@@ -27,6 +28,7 @@ type driftTerm struct {
 	desired  map[string]map[manifest.Key]manifest.Object
 	synced   map[string]work.Sync // the sync that set the desired state
 	selfHeal map[string]bool
+	ignore   map[string]*normalize.Normalizer
 	// seen is the version of each app's watch in force; since is how far
 	// back the next load reads.
 	seen     map[string]watchVersion
@@ -39,7 +41,8 @@ type driftTerm struct {
 func newDriftTerm(d *Drift) *driftTerm {
 	return &driftTerm{d: d,
 		desired: map[string]map[manifest.Key]manifest.Object{}, synced: map[string]work.Sync{}, selfHeal: map[string]bool{},
-		seen: map[string]watchVersion{}, watchers: map[*kube.Cluster]*drift.Watcher{},
+		ignore: map[string]*normalize.Normalizer{},
+		seen:   map[string]watchVersion{}, watchers: map[*kube.Cluster]*drift.Watcher{},
 		events: make(chan drift.Event, 256), problems: make(chan error, 16)}
 }
 
@@ -49,6 +52,13 @@ func (t *driftTerm) Desired(app string, key manifest.Key) (manifest.Object, bool
 	defer t.mu.Unlock()
 	o, ok := t.desired[app][key]
 	return o, ok
+}
+
+// Ignore implements drift.Ignorer: the app's ignoreDifferences.
+func (t *driftTerm) Ignore(app string) *normalize.Normalizer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ignore[app]
 }
 
 // load reads the watches written since the last load and watches them.
@@ -85,6 +95,7 @@ func (t *driftTerm) watch(ctx context.Context, app string, raw []byte) error {
 	}
 	t.mu.Lock()
 	t.desired[app], t.synced[app], t.selfHeal[app] = want, st.Sync, st.SelfHeal
+	t.ignore[app] = normalize.New(st.Ignore)
 	t.mu.Unlock()
 	c, err := t.d.Clusters(st.Destination)
 	if err != nil {

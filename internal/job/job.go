@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/github"
 	"github.com/ferry-gitops/ferry/internal/gitmirror"
+	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/work"
 )
@@ -43,6 +44,10 @@ type Enqueuer interface {
 type Repos struct {
 	App     *github.App
 	Mirrors *gitmirror.Mirrors
+	// Discovery is how environments are discovered (RepoURL is set per
+	// repository): the server's clusters, and the renderer (its sandbox
+	// pool) that expands app-of-apps.
+	Discovery preview.DiscoverOptions
 }
 
 // client is the installation's GitHub client and the repository's name.

@@ -9,6 +9,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/normalize"
 	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/report"
 	"github.com/ferry-gitops/ferry/internal/syncer"
@@ -22,6 +23,7 @@ import (
 // its definition there, and only objects ferry tracks for it (its tracking
 // id, found by its label or in its inventory) are read. Anything else the
 // head names is shown as a sync would create it, from the render alone.
+// The fields the definition's ignoreDifferences name are left out.
 func (p *Previews) liveSection(ctx context.Context, pr work.Preview, snap *snapshot) string {
 	branch := defaultBranch(pr.Repo, pr.BaseRef)
 	defs := make(map[string]environment.Environment, len(snap.defined.Environments))
@@ -82,6 +84,9 @@ func (p *Previews) liveEnvironment(ctx context.Context, repo work.Repo, snap *sn
 	sopts.Permit = b.permit
 	los, err := syncer.New(kc).DryRun(ctx, e.Head, inv, sopts)
 	if err != nil {
+		return fail(err.Error())
+	}
+	if err := syncer.IgnoreDifferences(ctx, los, normalize.New(def.IgnoreDifferences)); err != nil {
 		return fail(err.Error())
 	}
 	opts := diff.Options{Context: 3, IgnoreLabels: snap.cfg.Diff.IgnoreLabels, IgnoreAnnotations: snap.cfg.Diff.IgnoreAnnotations, From: "live", To: "head", Mask: p.Mask}

@@ -90,7 +90,7 @@ func (p *Plans) open(ctx context.Context, push work.Push) (*pushTrees, error) {
 			t.before, t.changed = before, repofs.Changed(before, t.after)
 		}
 	}
-	if t.registry, err = readRegistry(ctx, dir, push.Repo, registry); err != nil {
+	if t.registry, err = p.Repos.readRegistry(ctx, dir, push.Repo, registry); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -132,13 +132,14 @@ func (p *Plans) plan(ctx context.Context, push work.Push, t *pushTrees, pr *gith
 }
 
 // syncTrigger says why a push syncs env, if it does: ferry has never
-// synced it, or the push touches its files at either side. A merged
-// rollback pull request (ferry's own) is a rollback.
+// synced it, or the push touches its files (or an app-of-apps parent's)
+// at either side. A merged rollback pull request (ferry's own) is a
+// rollback.
 func syncTrigger(env environment.Environment, t *pushTrees, seen bool, pr *github.PullRequest) (string, bool) {
 	if !seen {
 		return work.TriggerFirstSight, true
 	}
-	if t.before != nil && !touches(t.after, env, t.changed) && !touches(t.before, env, t.changed) {
+	if t.before != nil && !t.registry.touched(env, t.before, t.after, t.changed) {
 		return "", false
 	}
 	if pr != nil && strings.HasPrefix(pr.HeadRef, rollbackBranchPrefix) {

@@ -252,11 +252,14 @@ func (p *Previews) render(ctx context.Context, s *snapshot, repoURL, judgeBranch
 	if s.cfg, err = config.Load(s.judge); err != nil {
 		return queue.Permanent(fmt.Errorf("default branch %s: %w", judgeBranch, err))
 	}
-	if s.defined, err = preview.Discover(s.judge, repoURL); err != nil {
+	dopts := p.Repos.Discovery
+	dopts.RepoURL = repoURL
+	if s.defined, err = preview.Discover(ctx, s.judge, dopts); err != nil {
 		return queue.Permanent(fmt.Errorf("environments of the default branch %s: %w", judgeBranch, err))
 	}
 	s.res, err = preview.Run(ctx, s.base, s.head, preview.Options{
 		RepoURL:  repoURL,
+		Clusters: p.Repos.Discovery.Clusters,
 		Renderer: p.Renderer,
 		Diff:     diff.Options{Context: 3, IgnoreLabels: s.cfg.Diff.IgnoreLabels, IgnoreAnnotations: s.cfg.Diff.IgnoreAnnotations, Mask: p.Mask},
 	})

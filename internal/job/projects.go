@@ -90,10 +90,12 @@ func (b bound) admits(repo work.Repo) error {
 	if err := b.project.PermitsSource(urls...); err != nil {
 		return err
 	}
-	if c := b.env.Chart; c != nil {
-		// A chart from a Helm repository is a source of its own, as in Argo CD.
-		if err := b.project.PermitsSource(c.RepoURL); err != nil {
-			return err
+	for _, v := range b.env.Views() { // every source of a multi-source Application
+		if c := v.Chart; c != nil {
+			// A chart from a Helm repository is a source of its own, as in Argo CD.
+			if err := b.project.PermitsSource(c.RepoURL); err != nil {
+				return err
+			}
 		}
 	}
 	return b.project.PermitsDestination(b.cluster, b.env.Destination.Namespace)

@@ -34,15 +34,17 @@ func defaultBranch(repo work.Repo, fallback string) string {
 }
 
 // readRegistry reads the environments defined at the tip of the default
-// branch, already fetched into the mirror dir.
-func readRegistry(ctx context.Context, dir string, repo work.Repo, branch string) (*registry, error) {
+// branch, already fetched into the mirror dir, app-of-apps children too.
+func (r Repos) readRegistry(ctx context.Context, dir string, repo work.Repo, branch string) (*registry, error) {
 	tree, err := repofs.OpenGit(ctx, dir, branchRef(branch))
 	if err != nil {
 		return nil, queue.Permanent(err)
 	}
 	defer tree.Close()
 	g := &registry{branch: branch}
-	if g.found, err = preview.Discover(tree, repo.HTMLURL); err != nil {
+	opts := r.Discovery
+	opts.RepoURL = repo.HTMLURL
+	if g.found, err = preview.Discover(ctx, tree, opts); err != nil {
 		return nil, queue.Permanent(fmt.Errorf("environments of the default branch %s: %w", branch, err))
 	}
 	if g.cfg, err = config.Load(tree); err != nil {
@@ -69,4 +71,27 @@ func (g *registry) targetBranch(env environment.Environment) string {
 		return g.branch
 	}
 	return rev
+}
+
+// touched reports whether a push's changed files touch env's files at
+// either side, or those of an environment whose render defines it
+// (app-of-apps: the parent's values can change the child's spec). Files
+// that cannot be worked out count as touched. A nil registry knows no
+// parents.
+func (g *registry) touched(env environment.Environment, before, after *repofs.Tree, changed []string) bool {
+	for seen := map[string]bool{}; !seen[env.Name]; {
+		seen[env.Name] = true
+		if touches(after, env, changed) || touches(before, env, changed) {
+			return true
+		}
+		if env.Parent == "" || g == nil || g.found == nil {
+			return false
+		}
+		parent, ok := g.env(env.Parent)
+		if !ok {
+			return false
+		}
+		env = parent
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ferry-gitops/ferry/internal/config"
@@ -180,13 +181,13 @@ func (h *Syncs) checkout(ctx context.Context, a work.Sync) (*checkout, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := readRegistry(ctx, dir, a.Repo, registry)
+	reg, err := h.Repos.readRegistry(ctx, dir, a.Repo, registry)
 	if err != nil {
 		return nil, err
 	}
 	env, ok := reg.env(a.Environment)
 	if !ok {
-		return nil, queue.Permanent(fmt.Errorf("environment %q is not defined on the default branch %s", a.Environment, reg.branch))
+		return nil, undefined(reg, a.Environment)
 	}
 	tree, err := repofs.OpenGit(ctx, dir, a.Commit)
 	if err != nil {
@@ -224,7 +225,8 @@ func (h *Syncs) attempt(ctx context.Context, a work.Sync, co *checkout, run *sto
 		return nil, deploy.Outcome{}, err
 	}
 	started := time.Now()
-	out := deploy.Run(ctx, h.Renderer, syncer.New(kc), deploy.Request{Repo: a.FullName, Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv,
+	// A parent's Applications define environments ferry syncs itself (app-of-apps).
+	out := deploy.Run(ctx, preview.WithoutDefinitions(h.Renderer), syncer.New(kc), deploy.Request{Repo: a.FullName, Tree: co.tree, Env: co.env, Config: co.cfg, Inventory: inv,
 		HealthTimeout: h.HealthTimeout, Permit: co.bound.permit})
 	out.Mask(h.Mask)
 	if out.Changes != nil {
@@ -308,7 +310,7 @@ func (h *Syncs) watch(ctx context.Context, a work.Sync, co *checkout, out deploy
 	if h.Drift == nil {
 		return
 	}
-	if err := h.Drift.Synced(ctx, co.env.Destination, a, selfHeal(co.env), out.Objects, out.Changes); err != nil {
+	if err := h.Drift.Synced(ctx, co.env, a, out.Objects, out.Changes); err != nil {
 		h.Logger.Warn("drift not watched", "environment", a.Environment, "err", err)
 	}
 	if err := h.Drift.Resolved(ctx, a); err != nil && !errors.Is(err, context.Canceled) {
@@ -330,4 +332,16 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// undefined is the error for a sync of an environment the default branch
+// does not define. It is permanent, unless an app-of-apps parent failed to
+// render (a worker stopped, a timeout): the environment may be one of its
+// children, so the sync is tried again rather than dropped.
+func undefined(reg *registry, name string) error {
+	err := fmt.Errorf("environment %q is not defined on the default branch %s", name, reg.branch)
+	if parents := reg.found.UnrenderedParents; len(parents) > 0 {
+		return fmt.Errorf("%w, but the render of %s, which may define it, failed", err, strings.Join(parents, ", "))
+	}
+	return queue.Permanent(err)
 }

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferry-gitops/ferry/internal/config"
+	"github.com/ferry-gitops/ferry/internal/appset"
 	"github.com/ferry-gitops/ferry/internal/diff"
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/render"
@@ -26,6 +26,8 @@ type Options struct {
 	// RepoURL is the repository being previewed; Applications pointing
 	// elsewhere are external. Empty means every Application points here.
 	RepoURL string
+	// Clusters are what ApplicationSets' clusters generators select from.
+	Clusters []appset.Cluster
 	// Apps restricts the preview to these environment names (all when empty).
 	Apps []string
 	// Renderer renders each environment; nil renders in this process with
@@ -36,6 +38,14 @@ type Options struct {
 	Diff   diff.Options
 	// Parallelism bounds concurrent renders; 0 means GOMAXPROCS.
 	Parallelism int
+}
+
+// renderer is the Renderer to use: opts.Renderer, or InProcess.
+func (o Options) renderer() Renderer {
+	if o.Renderer != nil {
+		return o.Renderer
+	}
+	return InProcess(o.Render)
 }
 
 // Renderer renders one environment of a tree.
@@ -60,14 +70,15 @@ func (o InProcess) Render(ctx context.Context, tree *repofs.Tree, env environmen
 // Run previews the change from base to head.
 func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, error) {
 	start := time.Now()
-	if o, ok := opts.Renderer.(opener); ok {
-		o.Open(base, head) // in the background, while discovery reads
-	}
-	baseEnvs, err := Discover(base, opts.RepoURL)
+	cache := newRenderCache(opts.renderer())
+	cache.Open(base, head) // in the background, while discovery reads
+	dopts := DiscoverOptions{RepoURL: opts.RepoURL, Clusters: opts.Clusters, Renderer: cache}
+	opts.Renderer = reuse{cache} // the planner takes over discovery's renders
+	baseEnvs, err := Discover(ctx, base, dopts)
 	if err != nil {
 		return nil, fmt.Errorf("discover environments at base %s: %w", label(base), err)
 	}
-	headEnvs, err := Discover(head, opts.RepoURL)
+	headEnvs, err := Discover(ctx, head, dopts)
 	if err != nil {
 		return nil, fmt.Errorf("discover environments at head %s: %w", label(head), err)
 	}
@@ -83,17 +94,6 @@ func Run(ctx context.Context, base, head *repofs.Tree, opts Options) (*Result, e
 	res.Environments = p.run(ctx, pairs)
 	res.Duration = time.Since(start)
 	return res, ctx.Err()
-}
-
-// Discover finds a revision's environments, with the .ferry.yaml of that
-// revision: the head's environments are what the head would deploy. (What
-// judges the change — diff settings, policies — comes from the base.)
-func Discover(tree *repofs.Tree, repoURL string) (*environment.Discovery, error) {
-	cfg, err := config.Load(tree)
-	if err != nil {
-		return nil, err
-	}
-	return environment.Discover(tree, environment.DiscoverOptions{RepoURL: repoURL, Config: cfg})
 }
 
 func label(t *repofs.Tree) string {
@@ -234,11 +234,7 @@ func (p *planner) renderSide(ctx context.Context, tree *repofs.Tree, env *enviro
 	}
 	defer func() { <-sem }()
 	start := time.Now()
-	renderer := p.opts.Renderer
-	if renderer == nil {
-		renderer = InProcess(p.opts.Render)
-	}
-	res, err := renderer.Render(ctx, tree, *env)
+	res, err := p.opts.renderer().Render(ctx, tree, *env)
 	return side{res: res, err: err, dur: time.Since(start)}
 }
 

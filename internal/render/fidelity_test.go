@@ -37,7 +37,7 @@ func TestFidelity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		found, err := preview.Discover(tree, testrepo.RepoURL)
+		found, err := preview.Discover(ctx, tree, preview.DiscoverOptions{RepoURL: testrepo.RepoURL})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,9 +63,9 @@ func (j *job) chartSource() (*chart.Chart, *chartNode, string, error) {
 
 // template runs Helm's client-only install, as `helm template` does.
 func (j *job) template(ch *chart.Chart, node *chartNode, dir string, vals map[string]any) ([]manifest.Object, error) {
-	kubeVersion, err := chartutil.ParseKubeVersion(j.opts.KubeVersion)
+	kubeVersion, err := j.helmKubeVersion()
 	if err != nil {
-		return nil, &Error{Err: fmt.Errorf("kube version %q: %w", j.opts.KubeVersion, err)}
+		return nil, err
 	}
 	if dir == "" {
 		dir = j.env.File // a fetched chart: its objects come from the Application
@@ -81,7 +81,8 @@ func (j *job) template(ch *chart.Chart, node *chartNode, dir string, vals map[st
 	install.DryRunOption = "true"
 	install.ClientOnly = true
 	install.Replace = true
-	install.IncludeCRDs = true
+	install.IncludeCRDs = env.Helm == nil || !env.Helm.SkipCrds // Argo CD's --include-crds unless skipCrds
+	install.APIVersions = j.apiVersions()
 	install.EnableDNS = false
 	install.KubeVersion = kubeVersion
 	install.ReleaseName = env.Name
@@ -92,6 +93,9 @@ func (j *job) template(ch *chart.Chart, node *chartNode, dir string, vals map[st
 		return nil, &Error{File: env.File, Err: fmt.Errorf("release name %q: %w", install.ReleaseName, err)}
 	}
 	install.Namespace = env.Destination.Namespace
+	if env.Helm != nil && env.Helm.Namespace != "" {
+		install.Namespace = env.Helm.Namespace
+	}
 	if install.Namespace == "" {
 		install.Namespace = "default"
 	}

@@ -27,6 +27,9 @@ func (j *job) helmValues(chartDir string, ch *chart.Chart) (map[string]any, erro
 		return base, nil
 	}
 	for _, vf := range h.ValueFiles {
+		if h.IgnoreMissingValueFiles && j.missingValueFile(chartDir, vf) {
+			continue
+		}
 		data, p, err := j.valueFile(chartDir, ch, vf)
 		if err != nil {
 			return nil, err
@@ -82,6 +85,9 @@ func (j *job) helmValues(chartDir string, ch *chart.Chart) (map[string]any, erro
 		if err := strvals.ParseIntoString(s, base); err != nil {
 			return nil, &Error{File: j.env.File, Err: fmt.Errorf("failed parsing helm parameter %q: %w", s, err)}
 		}
+	}
+	if err := j.fileParameters(chartDir, base); err != nil {
+		return nil, err
 	}
 	return base, nil
 }

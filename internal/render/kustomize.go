@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -137,7 +138,7 @@ func (j *job) kustomizeOverride(root *kustomization.File, rewrites map[string]st
 	k := root.Kustomization() // FixKustomization has run, as it does in `kustomize edit`
 	rewriteEntries(&k, rewrites)
 	if o := j.env.Kustomize; o != nil {
-		if err := applyArgoKustomize(&k, o); err != nil {
+		if err := applyArgoKustomize(&k, o, j.argoBuildEnv(), j.kustomizeComponents(path.Dir(root.Path))); err != nil {
 			return nil, false, &Error{File: root.Path, Err: fmt.Errorf("applying Argo CD kustomize overrides: %w", err)}
 		}
 	}

@@ -3,7 +3,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -15,10 +14,14 @@ import (
 )
 
 // applyArgoKustomize applies spec.source.kustomize the way Argo CD does:
-// Argo runs `kustomize edit set nameprefix/namesuffix/image/replicas/
-// namespace` and `kustomize edit add label` in the source directory before
-// building; this reproduces those edits on the decoded kustomization.
-func applyArgoKustomize(k *types.Kustomization, o *environment.KustomizeSource) error {
+// Argo runs `kustomize edit set nameprefix/namesuffix/image/replicas`,
+// `kustomize edit add label/annotation`, `kustomize edit set namespace`,
+// appends the patches and runs `kustomize edit add component` in the source
+// directory before building; this reproduces those edits, in that order, on
+// the decoded kustomization. vars are Argo CD's build environment
+// (ARGOCD_APP_NAME…), which images and labels may name; components expands
+// component paths and globs relative to the kustomization.
+func applyArgoKustomize(k *types.Kustomization, o *environment.KustomizeSource, vars map[string]string, components func([]string, bool) ([]string, error)) error {
 	if o.NamePrefix != "" {
 		k.NamePrefix = o.NamePrefix
 	}
@@ -26,7 +29,11 @@ func applyArgoKustomize(k *types.Kustomization, o *environment.KustomizeSource) 
 		k.NameSuffix = o.NameSuffix
 	}
 	if len(o.Images) > 0 {
-		images, err := setImages(k.Images, o.Images)
+		args := make([]string, len(o.Images))
+		for i, im := range o.Images {
+			args[i] = envsubst(im, vars)
+		}
+		images, err := setImages(k.Images, args)
 		if err != nil {
 			return err
 		}
@@ -35,23 +42,29 @@ func applyArgoKustomize(k *types.Kustomization, o *environment.KustomizeSource) 
 	if len(o.Replicas) > 0 {
 		k.Replicas = setReplicas(k.Replicas, o.Replicas)
 	}
-	if len(o.CommonLabels) > 0 {
-		labels := maps.Clone(k.CommonLabels)
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		for _, key := range slices.Sorted(maps.Keys(o.CommonLabels)) {
-			// Argo CD does not pass --force unless forceCommonLabels is set,
-			// and `kustomize edit add label` then refuses an existing key.
-			if _, ok := labels[key]; ok {
-				return fmt.Errorf("commonLabels: label %s already in kustomization file", key)
-			}
-			labels[key] = o.CommonLabels[key]
-		}
-		k.CommonLabels = labels
+	if err := addArgoMetadata(k, o, vars); err != nil {
+		return err
 	}
 	if o.Namespace != "" {
 		k.Namespace = o.Namespace
+	}
+	for i, p := range o.Patches {
+		patch, err := argoPatch(p)
+		if err != nil {
+			return fmt.Errorf("patches[%d]: %w", i, err)
+		}
+		k.Patches = append(k.Patches, patch)
+	}
+	if len(o.Components) > 0 {
+		found, err := components(o.Components, o.IgnoreMissingComponents)
+		if err != nil {
+			return err
+		}
+		for _, c := range found {
+			if !slices.Contains(k.Components, c) {
+				k.Components = append(k.Components, c)
+			}
+		}
 	}
 	return nil
 }

@@ -86,6 +86,9 @@ func Render(ctx context.Context, tree *repofs.Tree, env environment.Environment,
 }
 
 func (j *job) run() ([]manifest.Object, error) {
+	if len(j.env.Sources) > 0 {
+		return j.sources() // spec.sources: see sources.go
+	}
 	switch j.env.Type {
 	case environment.Kustomize:
 		return j.kustomize()

@@ -73,11 +73,17 @@ type block struct {
 	error  bool
 	change *diff.Change
 	errMsg string
+	// hooks heads the environment's first sync hook: hooks are listed
+	// apart from the resources they guard.
+	hooks bool
 }
 
 func (b block) text() string {
 	if b.error {
 		return markdown.Fenced("", b.errMsg)
+	}
+	if b.hooks {
+		return hooksHeading + resourceBlock(*b.change)
 	}
 	return resourceBlock(*b.change)
 }
@@ -161,7 +167,8 @@ func (m *comment) section(e *preview.EnvironmentResult) (section, bool) {
 				markdown.Fenced("", capText(e.BaseError, maxBaseErrorBytes))
 		}
 		for i := range changes {
-			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: markdown.Escape(resourceLabel(changes[i].Key))})
+			first := changes[i].Hook != "" && (i == 0 || changes[i-1].Hook == "")
+			s.blocks = append(s.blocks, block{change: &changes[i], env: e.Name, label: markdown.Escape(resourceLabel(changes[i].Key)), hooks: first})
 		}
 		return s, true
 	}
@@ -174,7 +181,9 @@ func resourceBlock(c diff.Change) string {
 	sb.WriteString(changeSymbol(c.Change))
 	sb.WriteString(" ")
 	sb.WriteString(markdown.Escape(resourceLabel(c.Key)))
-	sb.WriteString("**\n\n")
+	sb.WriteString("**")
+	sb.WriteString(hookNote(c))
+	sb.WriteString("\n\n")
 	if c.SecretKeys != nil {
 		if keys := secretKeysText(c.SecretKeys, code); keys != "" {
 			sb.WriteString("Secret " + keys + " (values hidden)\n\n")
@@ -293,6 +302,7 @@ func tableRow(e *preview.EnvironmentResult) string {
 	case "removed":
 		name += " (removed)"
 	}
+	name += externalSourcesNote(e.Env)
 	counts := fmt.Sprintf("%d | %d | %d", e.Counts.Added, e.Counts.Changed, e.Counts.Removed)
 	var status string
 	switch e.Status {

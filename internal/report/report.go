@@ -6,7 +6,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
@@ -66,7 +68,8 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// shownChanges drops unchanged resources, which are counted, not listed.
+// shownChanges drops unchanged resources, which are counted, not listed,
+// and puts sync hooks last.
 func shownChanges(e *preview.EnvironmentResult) []diff.Change {
 	out := make([]diff.Change, 0, len(e.Resources))
 	for _, c := range e.Resources {
@@ -74,6 +77,8 @@ func shownChanges(e *preview.EnvironmentResult) []diff.Change {
 			out = append(out, c)
 		}
 	}
+	// Sync hooks after the resources they guard, apart.
+	slices.SortStableFunc(out, func(a, b diff.Change) int { return cmp.Compare(hookRank(a), hookRank(b)) })
 	return out
 }
 

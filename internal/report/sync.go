@@ -82,7 +82,7 @@ func changeSet(cs *syncer.ChangeSet) string {
 	}
 	b.WriteString("\n| Action | Object | Message |\n|---|---|---|\n")
 	for _, c := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Escape(string(c.Action)), markdown.CodeCell(c.Key.String()), markdown.Escape(c.Error))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Escape(syncAction(c)), markdown.CodeCell(c.Key.String()), markdown.Escape(c.Error))
 	}
 	return b.String()
 }

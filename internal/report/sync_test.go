@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/manifest"
 	"github.com/ferry-gitops/ferry/internal/mdtest"
 	"github.com/ferry-gitops/ferry/internal/syncer"
+	"github.com/ferry-gitops/ferry/internal/synchook"
 )
 
 // Inputs shared by the tests of what ferry posts.
@@ -23,6 +24,7 @@ var (
 	svcKey   = manifest.Key{Kind: "Service", Namespace: "prod", Name: "api"}
 	oldKey   = manifest.Key{Kind: "ConfigMap", Namespace: "prod", Name: "old"}
 	nsKey    = manifest.Key{Kind: "Namespace", Name: "prod"}
+	jobKey   = manifest.Key{Group: "batch", Kind: "Job", Namespace: "prod", Name: "migrate"}
 	// evilSync failed with a hostile error, hostile objects and reasons.
 	evilSync = SyncResult{
 		Environment: evilName,
@@ -60,6 +62,17 @@ func TestSyncPosts(t *testing.T) {
 			name:  "sync-comment-succeeded",
 			md:    SyncComment(SyncResult{Environment: "prod", Record: okRecord, Changes: okChanges}),
 			allow: mdtest.Allow{Headings: []string{"ferry sync: ✅ prod succeeded"}},
+		},
+		{
+			name: "sync-comment-hooks",
+			md: SyncComment(SyncResult{Environment: "prod", Record: okRecord, Changes: &syncer.ChangeSet{App: "prod", Changes: []syncer.Change{
+				{Key: jobKey, Action: syncer.HookCreated, Hook: synchook.PreSync},
+				{Key: jobKey, Action: syncer.HookSucceeded, Hook: synchook.PreSync},
+				{Key: jobKey, Action: syncer.HookDeleted, Hook: synchook.PreSync},
+				{Key: depKey, Action: syncer.Configured},
+			}}}),
+			allow: mdtest.Allow{Headings: []string{"ferry sync: ✅ prod succeeded"}},
+			shows: []string{"hook-succeeded (PreSync)"},
 		},
 		{
 			name: "sync-comment-unchanged",

@@ -84,6 +84,9 @@ func (p *textPrinter) environment(e *preview.EnvironmentResult) {
 		status += ", environment removed"
 	}
 	p.line(ansiBold, e.Name+": "+status)
+	if note := externalSourcesText(e.Env); note != "" {
+		p.line("", "  "+note)
+	}
 	if e.BaseError != "" {
 		p.line(ansiRed, "  base failed to render, compared against nothing: "+e.BaseError)
 	}
@@ -98,7 +101,7 @@ func (p *textPrinter) environment(e *preview.EnvironmentResult) {
 	changes := shownChanges(e)
 	for _, c := range changes {
 		p.blank()
-		head := changeSymbol(c.Change) + " " + resourceLabel(c.Key)
+		head := changeSymbol(c.Change) + " " + resourceLabel(c.Key) + hookNote(c)
 		if c.SecretKeys != nil {
 			if keys := secretKeysText(c.SecretKeys, func(s string) string { return s }); keys != "" {
 				head += " (" + keys + "; values hidden)"

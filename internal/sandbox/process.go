@@ -156,7 +156,7 @@ func (p *process) died(memory int64, cpu time.Duration) error {
 	case state.ExitCode() == exitCPU:
 		return &stopped{reason: "it used more than " + cpu.String() + " of CPU time"}
 	case strings.Contains(out, "stack overflow") || strings.Contains(out, "goroutine stack exceeds"):
-		return &stopped{reason: "its templates recursed too deeply (stack overflow)"}
+		return &stopped{reason: "it recursed too deeply (stack overflow: templates or Jsonnet)"}
 	}
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return &stopped{reason: "its process was killed by " + ws.Signal().String()}

@@ -98,12 +98,21 @@ func TestPoolStopsHostileRenders(t *testing.T) {
 		files  map[string]string
 		opts   Options
 		reason string
+		// jsonnet renders the files as a Jsonnet directory source at
+		// chart/ rather than as a chart.
+		jsonnet bool
 	}{
 		{name: "tpl recursion", files: chart("{{ tpl .Values.x . }}\n", "x: \"{{ tpl .Values.x . }}\"\n"),
-			reason: "its templates recursed too deeply (stack overflow)"},
+			reason: "it recursed too deeply (stack overflow: templates or Jsonnet)"},
 		{name: "memory", files: chart("{{ range until 4000000 }}{{ repeat 200 \"a\" }}{{ end }}\n", ""),
 			opts: Options{Memory: 300 << 20}, reason: "it used more than 300 MiB of memory"},
 		{name: "time", files: chart("{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n", ""),
+			opts: Options{Timeout: time.Second}, reason: "it ran longer than 1s"},
+		// go-jsonnet overflows Go's stack on this (its own CLI crashes too).
+		{name: "jsonnet stack overflow", jsonnet: true, files: map[string]string{"chart/a.jsonnet": "local loop(n, acc) = if n == 0 then acc else loop(n - 1, acc + 1) tailstrict;\n{a: loop(3000000, 0)}\n"},
+			reason: "it recursed too deeply (stack overflow: templates or Jsonnet)"},
+		// go-jsonnet cannot be interrupted: only killing the worker stops it.
+		{name: "jsonnet time", jsonnet: true, files: map[string]string{"chart/a.jsonnet": "{a: std.foldl(function(acc, x) acc + x % 7, std.range(1, 30000000), 0)}\n"},
 			opts: Options{Timeout: time.Second}, reason: "it ran longer than 1s"},
 	}
 	for _, tt := range tests {
@@ -114,7 +123,11 @@ func TestPoolStopsHostileRenders(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pool.Close()
-			_, err = pool.Render(context.Background(), tree, chartEnv)
+			env := chartEnv
+			if tt.jsonnet {
+				env.Type = environment.Directory
+			}
+			_, err = pool.Render(context.Background(), tree, env)
 			var se *StoppedError
 			var re *render.Error
 			if !errors.As(err, &se) || !errors.As(err, &re) {
@@ -129,7 +142,7 @@ func TestPoolStopsHostileRenders(t *testing.T) {
 			}
 			// The same render is not run again: the answer comes from memory.
 			started := time.Now()
-			_, again := pool.Render(context.Background(), tree, chartEnv)
+			_, again := pool.Render(context.Background(), tree, env)
 			if !errors.As(again, &se) || time.Since(started) > 100*time.Millisecond {
 				t.Errorf("second render: %v after %s, want the remembered stop at once", again, time.Since(started))
 			}

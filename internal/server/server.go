@@ -25,6 +25,7 @@ import (
 	"github.com/ferry-gitops/ferry/internal/job"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/metrics"
+	"github.com/ferry-gitops/ferry/internal/preview"
 	"github.com/ferry-gitops/ferry/internal/project"
 	"github.com/ferry-gitops/ferry/internal/queue"
 	"github.com/ferry-gitops/ferry/internal/sandbox"
@@ -192,13 +193,19 @@ func (s *Server) handlers(repos job.Repos) (job.Router, error) {
 		}
 		return syncer.New(kc), nil
 	}, log)
-	previews := &job.Previews{Repos: repos, DB: db, Renderer: s.renders, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Metrics: s.metrics, Logger: log}
+	// Helm renders see their destination cluster's version and APIs.
+	withCaps := &job.Capabilities{Renderer: s.renders, Clusters: clusterFor}
+	// App-of-apps parents are rendered in the sandbox too, as previews
+	// render them: any branch's content is the repository's, not the
+	// operator's.
+	repos.Discovery = preview.DiscoverOptions{Renderer: withCaps, Clusters: cfg.Settings.AppsetClusters()}
+	previews := &job.Previews{Repos: repos, DB: db, Renderer: withCaps, SecretRules: rules, Clusters: clusterFor, Mask: masker, Projects: projects, Metrics: s.metrics, Logger: log}
 	return job.Router{
 		work.KindPreview:    previews,
 		work.KindMergeGroup: &job.MergeGroups{Previews: previews},
 		work.KindRefresh:    &job.Refreshes{Repos: repos, Queue: pool, Logger: log},
 		work.KindPush:       &job.Plans{Repos: repos, DB: db, Queue: pool, Logger: log},
-		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: s.renders, Mask: masker, Projects: projects, Queue: pool,
+		work.KindSync: &job.Syncs{Repos: repos, DB: db, Clusters: clusterFor, Renderer: withCaps, Mask: masker, Projects: projects, Queue: pool,
 			HealthTimeout: cfg.HealthTimeout, DegradationWindow: cfg.DegradationWindow, Drift: s.drift, Rollouts: s.rollouts, Metrics: s.metrics, Logger: log},
 		work.KindRevert:  &job.Reverts{Repos: repos, DB: db, Logger: log},
 		work.KindCommand: &job.Commands{Repos: repos, DB: db, Queue: pool, Logger: log},

@@ -5,10 +5,8 @@
 package serverconfig
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 
@@ -95,26 +93,8 @@ func Parse(data []byte, name string) (*Config, error) {
 }
 
 func (c *Config) validate(name string, projects []projectEntry) error {
-	names, servers := map[string]int{}, map[string]int{}
-	for _, cl := range c.Clusters {
-		at := func(format string, args ...any) error {
-			return &manifest.ParseError{File: name, Line: cl.Line, Err: fmt.Errorf("cluster %q: "+format, append([]any{cl.Name}, args...)...)}
-		}
-		server := strings.TrimSuffix(cl.Server, "/")
-		u, err := url.Parse(cl.Server)
-		switch {
-		case cl.Name == "":
-			return &manifest.ParseError{File: name, Line: cl.Line, Err: errors.New("a cluster needs a name")}
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-			return at("server %q: want an https:// (or http://) URL", cl.Server)
-		case names[cl.Name] != 0:
-			return at("defined twice (first at line %d)", names[cl.Name])
-		case servers[server] != 0:
-			return at("server %s is also the server of the cluster at line %d", cl.Server, servers[server])
-		case cl.Context == "" && cl.Name != kube.InClusterName && server != kube.InClusterServer:
-			return at("needs a kubeconfig context to reach %s", cl.Server)
-		}
-		names[cl.Name], servers[server] = cl.Line, cl.Line
+	if err := validateClusters(name, c.Clusters, true); err != nil {
+		return err
 	}
 	for _, r := range c.Repositories {
 		if err := (fetch.Allowlist{r}).Validate(); err != nil {

@@ -204,7 +204,11 @@ func (s *Syncer) apply(ctx context.Context, t target, idx liveIndex, opts Option
 	}
 
 	ri := s.resourceClient(t.mapping, t.key.Namespace)
-	out, err := ri.Apply(ctx, t.key.Name, desired(t.obj, t.key, opts.App), metav1.ApplyOptions{FieldManager: opts.FieldManager, Force: true})
+	obj, err := s.applied(ctx, t, live != nil, opts)
+	if err != nil {
+		return Failed, err
+	}
+	out, err := ri.Apply(ctx, t.key.Name, obj, metav1.ApplyOptions{FieldManager: opts.FieldManager, Force: true})
 	if err != nil {
 		return Failed, err
 	}
@@ -277,8 +281,12 @@ func desired(obj manifest.Object, k manifest.Key, app string) *unstructured.Unst
 }
 
 // adoptable: a namespace CreateNamespace made for this app, which the app
-// now renders itself.
+// now renders itself, or an earlier sync's hook of this app that is now an
+// ordinary resource.
 func adoptable(annotations map[string]string, app string, k manifest.Key) bool {
+	if annotations[HookOfAnnotation] == TrackingID(app, k) {
+		return true
+	}
 	return k.Group == "" && k.Kind == "Namespace" && annotations[CreatedForAnnotation] == app
 }
 

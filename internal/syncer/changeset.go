@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/synchook"
 )
 
 // Action is what a sync did to one object.
@@ -24,7 +25,7 @@ const (
 
 // actionOrder is the order of a summary's counts.
 func actionOrder() []Action {
-	return []Action{Created, Configured, Unchanged, Pruned, PruneSkipped, Failed}
+	return append([]Action{Created, Configured, Unchanged, Pruned, PruneSkipped, Failed}, hookActions()...)
 }
 
 // Change is one object's outcome.
@@ -34,6 +35,9 @@ type Change struct {
 	// Error is the reason for Failed (the API server's message, when it
 	// rejected the object) and PruneSkipped.
 	Error string `json:"error,omitempty"`
+	// Hook is the phase of a hook's change (the Hook actions); empty for
+	// the app's resources.
+	Hook synchook.Phase `json:"hook,omitempty"`
 }
 
 // ChangeSet is what a sync did, in the order it did it: applies by wave and

@@ -50,7 +50,8 @@ func (r HealthReport) Unhealthy() []ResourceHealth {
 	return out
 }
 
-// WaitHealthy waits until every object in keys is Healthy. The keys are
+// WaitHealthy waits until every object in keys is Healthy, or Suspended
+// (a paused Deployment: Argo CD's sync does not wait for it). The keys are
 // effective ones, namespace filled in, as the ChangeSet and the Inventory
 // have them (cs.Keys(Created, Configured, Unchanged)): a rendered key
 // without its namespace names no object, and is reported Unknown. It returns
@@ -81,7 +82,7 @@ func (s *Syncer) waitHealthy(ctx context.Context, keys []manifest.Key, timeout, 
 		if len(degraded) > 0 {
 			return report, &HealthError{Reason: ErrDegraded, Resources: degraded}
 		}
-		if report.Status() == health.Healthy {
+		if report.Status().Settled() { // Healthy, or Suspended by intent
 			return report, nil
 		}
 		select {
@@ -156,7 +157,7 @@ func (s *Syncer) checkHealth(ctx context.Context, keys []manifest.Key, workers i
 func unread(report HealthReport, errs []error) error {
 	var failed []error
 	for i, r := range report.Resources {
-		if r.Status.Code == health.Healthy {
+		if r.Status.Code.Settled() {
 			continue
 		}
 		if !Unavailable(errs[i]) {

@@ -28,6 +28,9 @@ type LiveObject struct {
 	// not tracked; nil with Err set when it was refused.
 	WouldBe map[string]any
 	Err     error
+	// ManagedFields are Live's, which Live leaves out: who owns which
+	// field, for ignoreDifferences' managedFieldsManagers.
+	ManagedFields []metav1.ManagedFieldsEntry
 }
 
 // DryRun compares each rendered object with the cluster without changing
@@ -104,6 +107,7 @@ func (s *Syncer) dryRunTracked(ctx context.Context, t target, opts Options, lo *
 	}
 	lo.Tracked = true
 	lo.Live = withoutServerFields(live.Object)
+	lo.ManagedFields = live.GetManagedFields()
 	res, err := ri.Apply(ctx, t.key.Name, desired(t.obj, t.key, opts.App), metav1.ApplyOptions{FieldManager: opts.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
 	if err != nil {
 		lo.Err = err

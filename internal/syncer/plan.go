@@ -11,10 +11,11 @@ import (
 
 // wave is the objects of one sync wave, in groups of one kind: a group is
 // applied at once, groups one after another in kind order, as Argo CD's
-// sync does.
+// sync does. Its Sync hooks run after its objects are applied.
 type wave struct {
 	number int
 	groups [][]manifest.Object
+	hooks  []hookTask
 }
 
 // plan orders objs for apply: by sync wave, then by kind rank (Namespaces

@@ -2,8 +2,9 @@
 // with Argo CD's semantics. Objects are server-side applied in sync waves
 // and kind order, marked with ferry's tracking id, never applied over
 // objects ferry does not own, and those the app no longer renders are pruned
-// behind guards against a broken render deleting everything. Health is
-// assessed by package health.
+// behind guards against a broken render deleting everything. Resource
+// hooks (package synchook) run in their phases around that, and are not the
+// app's resources. Health is assessed by package health.
 package syncer
 
 import (
@@ -17,6 +18,8 @@ import (
 	"github.com/ferry-gitops/ferry/internal/environment"
 	"github.com/ferry-gitops/ferry/internal/kube"
 	"github.com/ferry-gitops/ferry/internal/manifest"
+	"github.com/ferry-gitops/ferry/internal/normalize"
+	"github.com/ferry-gitops/ferry/internal/synchook"
 )
 
 // Options configure one sync.
@@ -45,7 +48,9 @@ type Options struct {
 	// that have none ("default" when this is empty too).
 	Namespace string
 	// HealthTimeout bounds each wait within the sync: a CRD becoming
-	// established, a wave becoming healthy before the next one.
+	// established, a wave becoming healthy before the next one, a wave of
+	// hooks completing (those still running then fail), the objects
+	// becoming healthy before PostSync hooks.
 	HealthTimeout time.Duration
 	// PollInterval is how often those waits look.
 	PollInterval time.Duration
@@ -63,6 +68,10 @@ type Options struct {
 	// objects by (its name alone): such an object is the app's, and taken
 	// over, only when prev (the environment's own inventory) holds it.
 	LegacyApp string
+	// RespectIgnore, set by RespectIgnoreDifferences=true, keeps the fields
+	// the environment's ignoreDifferences name at their live values in an
+	// object that exists (respect_ignore.go); nil applies the render whole.
+	RespectIgnore *normalize.Normalizer
 
 	// legacy is prev, for LegacyApp.
 	legacy Inventory
@@ -91,6 +100,7 @@ func OptionsFor(repo string, env environment.Environment) Options {
 	opts := DefaultOptions()
 	opts.App, opts.LegacyApp = AppID(repo, env.Name), env.Name
 	opts.Namespace = env.Destination.Namespace
+	opts.RespectIgnore = respectIgnore(env)
 	p := env.SyncPolicy
 	if p == nil {
 		return opts
@@ -139,31 +149,46 @@ func New(c *kube.Cluster) *Syncer {
 // Sync makes the cluster hold objs for opts.App:
 //
 //  1. with CreateNamespace, the destination namespace is created if missing;
-//  2. objects are applied (server-side, forced, as opts.FieldManager) wave
+//  2. PreSync hooks run (see package synchook: Argo CD's and Helm's hook
+//     annotations), wave by wave, each waited on until it completes;
+//  3. objects are applied (server-side, forced, as opts.FieldManager) wave
 //     by wave, and within a wave kind by kind in manifest.KindRank order,
 //     the objects of a kind in parallel; CRDs are waited on until
-//     established so the custom resources after them map;
-//  3. an object that exists without this app's tracking id is not touched:
+//     established so the custom resources after them map; a wave's Sync
+//     hooks run after its objects are applied;
+//  4. an object that exists without this app's tracking id is not touched:
 //     it fails with ErrNotOwned;
-//  4. when objects fail, the wave they are in is finished and the sync
+//  5. when objects fail, the wave they are in is finished and the sync
 //     stops with an *ApplyError: later waves are not applied and nothing is
 //     pruned;
-//  5. then tracked objects that are no longer rendered (from prev, and
+//  6. then tracked objects that are no longer rendered (from prev, and
 //     found in the cluster by their tracking id) are pruned in reverse
-//     order, unless an object opts out or a guard refuses.
+//     order, unless an object opts out or a guard refuses;
+//  7. when there are PostSync hooks, the applied objects are waited on
+//     until healthy, and the hooks run;
+//  8. when a step after the checks fails, the SyncFail hooks run.
+//
+// Hooks are not the app's resources: they are not tracked, pruned or in the
+// inventory, and their changes have the Hook actions; a hook that fails (or
+// does not complete within opts.HealthTimeout) fails the sync with a
+// *HookError. Objects whose hook type is Skip are not applied at all.
 //
 // prev is the inventory the previous sync returned (nil the first time).
 // Sync returns what it did and the new inventory, also when it fails: the
 // caller persists the inventory either way, or the next sync could miss
-// objects to prune. Sync does not wait for the objects to become healthy:
-// see WaitHealthy. It does not log: the change set's Summary and Notes are
-// what to log.
+// objects to prune. Sync does not wait for the objects to become healthy
+// (but before PostSync hooks): see WaitHealthy. It does not log: the change
+// set's Summary and Notes are what to log.
 func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventory, opts Options) (*ChangeSet, Inventory, error) {
 	prev = NewInventory(prev...)
 	opts.legacy = prev
 	cs := &ChangeSet{App: opts.App}
 	if err := opts.validate(); err != nil {
 		return cs, prev, err
+	}
+	objs, hooks, err := splitHooks(objs)
+	if err != nil {
+		return cs, prev, fmt.Errorf("syncer: app %s: %w", opts.App, err)
 	}
 	if len(objs) == 0 && !opts.AllowEmpty {
 		return cs, prev, fmt.Errorf("%w (app %s)", ErrEmptySync, opts.App)
@@ -172,7 +197,8 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 	if err != nil {
 		return cs, prev, fmt.Errorf("syncer: app %s: %w", opts.App, err)
 	}
-	if err := s.permitted(objs, opts); err != nil {
+	waves = withSyncHooks(waves, hooks.of(synchook.Sync))
+	if err := s.permitted(append(objs[:len(objs):len(objs)], hooks.objects()...), opts); err != nil {
 		return cs, prev, err
 	}
 	if opts.CreateNamespace && opts.Namespace != "" && !rendersNamespace(objs, opts.Namespace) {
@@ -184,7 +210,27 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 			return cs, prev, &ApplyError{Wave: firstWave(waves), Errors: []*ObjectError{err}}
 		}
 	}
+	if err := s.runHooks(ctx, synchook.PreSync, hooks.of(synchook.PreSync), opts, cs); err != nil {
+		return cs, prev, s.syncFailed(ctx, hooks, opts, cs, fmt.Errorf("syncer: app %s: %w", opts.App, err))
+	}
+	applied, err := s.applyWaves(ctx, waves, opts, cs)
+	if err != nil {
+		return cs, prev.Union(NewInventory(applied...)), s.syncFailed(ctx, hooks, opts, cs, err)
+	}
+	inv, err := s.prune(ctx, prev, NewInventory(applied...), cs, opts)
+	if err == nil {
+		err = s.postSync(ctx, hooks.of(synchook.PostSync), applied, opts, cs)
+	}
+	if err != nil {
+		return cs, inv, s.syncFailed(ctx, hooks, opts, cs, err)
+	}
+	return cs, inv, nil
+}
 
+// applyWaves applies the waves in order, each wave's Sync hooks after its
+// objects, waiting for a wave to be healthy before the next when
+// opts.WaitForWaves. It returns the keys it applied, also when it fails.
+func (s *Syncer) applyWaves(ctx context.Context, waves []wave, opts Options, cs *ChangeSet) ([]manifest.Key, error) {
 	var applied []manifest.Key
 	for i, w := range waves {
 		var failed []*ObjectError
@@ -202,17 +248,18 @@ func (s *Syncer) Sync(ctx context.Context, objs []manifest.Object, prev Inventor
 			}
 		}
 		if len(failed) > 0 {
-			return cs, prev.Union(NewInventory(applied...)), &ApplyError{Wave: w.number, Errors: failed}
+			return applied, &ApplyError{Wave: w.number, Errors: failed}
 		}
-		if opts.WaitForWaves && i < len(waves)-1 {
+		if err := s.runHooks(ctx, synchook.Sync, w.hooks, opts, cs); err != nil {
+			return applied, fmt.Errorf("syncer: app %s: wave %d: %w", opts.App, w.number, err)
+		}
+		if opts.WaitForWaves && i < len(waves)-1 && len(waveKeys) > 0 {
 			if _, err := s.waitHealthy(ctx, waveKeys, opts.HealthTimeout, opts.PollInterval, opts.Concurrency); err != nil {
-				return cs, prev.Union(NewInventory(applied...)), fmt.Errorf("syncer: app %s: wave %d did not become healthy, later waves not applied: %w", opts.App, w.number, err)
+				return applied, fmt.Errorf("syncer: app %s: wave %d did not become healthy, later waves not applied: %w", opts.App, w.number, err)
 			}
 		}
 	}
-
-	inv, err := s.prune(ctx, prev, NewInventory(applied...), cs, opts)
-	return cs, inv, err
+	return applied, nil
 }
 
 func rendersNamespace(objs []manifest.Object, ns string) bool {

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferry-gitops/ferry/internal/history"
+)
+
+// TestSelfHealIgnoreDifferences: an Application that ignores the
+// Deployment's spec.replicas, with RespectIgnoreDifferences=true. An
+// autoscaler-like scale is no drift (nothing recorded, nothing healed);
+// a deleted ConfigMap is, and its heal recreates it without resetting the
+// replicas.
+func TestSelfHealIgnoreDifferences(t *testing.T) {
+	h := newSyncHarness(t, "healthy")
+	app := readFileAt(t, h.git.RepoPath(repoName), "main", "apps/payment-service.yaml")
+	edited := strings.Replace(app, "      - CreateNamespace=true\n", "      - CreateNamespace=true\n      - RespectIgnoreDifferences=true\n", 1)
+	edited = strings.Replace(edited, "  revisionHistoryLimit: 10", "  ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]\n  revisionHistoryLimit: 10", 1)
+	if strings.Count(edited, "RespectIgnoreDifferences") != 1 || !strings.Contains(edited, "ignoreDifferences:") {
+		t.Fatalf("the seed Application changed shape:\n%s", app)
+	}
+	first := h.git.Commit(t, repoName, "main", map[string]string{"apps/payment-service.yaml": edited}, "ignore replicas")
+	h.push(strings.Repeat("0", 40), first, "push-1")
+	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
+
+	h.scaleAs("hpa", 7)
+	configmaps := deployments
+	configmaps.Group, configmaps.Resource = "", "configmaps"
+	cms, err := h.dyn.Resource(configmaps).Namespace("production").List(context.Background(), metav1.ListOptions{LabelSelector: "ferry.dev/app"})
+	if err != nil || len(cms.Items) == 0 {
+		t.Fatalf("no tracked ConfigMap to delete: %v", err)
+	}
+	name := cms.Items[0].GetName()
+	if err := h.dyn.Resource(configmaps).Namespace("production").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the deleted ConfigMap to be recreated", func() bool {
+		_, err := h.dyn.Resource(configmaps).Namespace("production").Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil
+	})
+	if got := h.replicas(); got != 7 {
+		t.Errorf("replicas %d after the heal, want the autoscaler's 7", got)
+	}
+	var drifts, heals []history.Event
+	for _, e := range h.audit() {
+		switch e.Kind {
+		case "drift":
+			drifts = append(drifts, e)
+		case "heal":
+			heals = append(heals, e)
+		}
+	}
+	if len(drifts) != 1 || len(heals) != 1 || !strings.Contains(drifts[0].Detail, "deleted") {
+		t.Errorf("audit has drifts %+v and %d heals, want only the deletion, healed once", drifts, len(heals))
+	}
+}
