@@ -40,7 +40,7 @@ func (m memTree) IsDir(name string) bool {
 const appsetFile = "appsets/test.yaml"
 
 // expandText expands the ApplicationSet in text over tree.
-func expandText(t *testing.T, tree memTree, text string, opts Options, lim limits) (*Expansion, error) {
+func expandText(t testing.TB, tree memTree, text string, opts Options, lim limits) (*Expansion, error) {
 	t.Helper()
 	if tree == nil {
 		tree = memTree{}

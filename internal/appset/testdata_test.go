@@ -37,7 +37,7 @@ func sameRepo(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-func testClusters(t *testing.T) []Cluster {
+func testClusters(t testing.TB) []Cluster {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/appsets/clusters.yaml")
 	if err != nil {
@@ -51,7 +51,7 @@ func testClusters(t *testing.T) []Cluster {
 }
 
 // firstDoc parses the first YAML document of data.
-func firstDoc(t *testing.T, data []byte) *yamlv3.Node {
+func firstDoc(t testing.TB, data []byte) *yamlv3.Node {
 	t.Helper()
 	var doc yamlv3.Node
 	if err := yamlv3.Unmarshal(data, &doc); err != nil {
