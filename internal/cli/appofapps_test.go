@@ -59,9 +59,9 @@ spec:
 		absent   []string
 	}{
 		{name: "testdata/app-of-apps", args: []string{"apps", "--repo", filepath.Join(root, "testdata", "app-of-apps", "base")},
-			want: []string{"cert-manager", "components/cert-manager", "addon-cert-manager", "helm-guestbook", "platform"}},
+			want: []string{"cert-manager", "components/cert-manager", "application of addons", "helm-guestbook", "platform"}},
 		{name: "with --clusters", args: []string{"apps", "--repo", dir, "--clusters", clustersFile},
-			want: []string{"eu-web", "https://eu.example.com"}, absent: []string{"dev-web"}},
+			want: []string{"eu-web", "https://eu.example.com", "applicationset of p"}, absent: []string{"dev-web"}},
 		{name: "without clusters", args: []string{"apps", "--repo", dir}, want: []string{"p "}, absent: []string{"-web"}},
 		{name: "render a child", args: []string{"render", "--repo", dir, "--clusters", clustersFile, "--app", "eu-web"},
 			want: []string{"kind: ConfigMap", "name: web"}},

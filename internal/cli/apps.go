@@ -111,7 +111,11 @@ func appsTable(s Streams, envs []environment.Environment, settings *serverconfig
 		if len(e.ExternalSources) > 0 { // multi-source: what is not rendered
 			path += " (+ external: " + strings.Join(e.ExternalSources, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, path, dash(cluster), dash(e.Destination.Namespace), e.Origin)
+		origin := string(e.Origin)
+		if e.Parent != "" { // app-of-apps: rendered by its parent
+			origin += " of " + e.Parent
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, typ, path, dash(cluster), dash(e.Destination.Namespace), origin)
 	}
 	return tw.Flush()
 }

@@ -59,6 +59,7 @@ func renderedAppSet(tree *repofs.Tree, file string, root *yamlv3.Node, opts Disc
 			reasons = append(reasons, fmt.Sprintf("ApplicationSet %q, %s: %s", x.Name, g.From, reason))
 			continue
 		}
+		env.Origin = FromApplicationSet
 		envs = append(envs, env)
 	}
 	return envs, reasons

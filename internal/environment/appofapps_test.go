@@ -63,7 +63,11 @@ spec:
 			var got []string
 			for _, e := range envs {
 				got = append(got, e.Name+"/"+string(e.Type)+"/"+e.Path)
-				if e.File != "parent/templates/x.yaml" || e.Line != 0 || e.Origin != FromApplication {
+				origin := FromApplication
+				if tt.name == "applicationset" {
+					origin = FromApplicationSet
+				}
+				if e.File != "parent/templates/x.yaml" || e.Line != 0 || e.Origin != origin {
 					t.Errorf("%s: file %q line %d origin %s", e.Name, e.File, e.Line, e.Origin)
 				}
 				if limit := e.RevisionHistoryLimit; tt.name != "applicationset" && (limit == nil || *limit != 3) {
