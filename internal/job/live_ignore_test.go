@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/ferry-gitops/ferry/internal/diff"
@@ -45,20 +44,7 @@ func TestLiveDiffIgnoreDifferences(t *testing.T) {
 			}
 			r := preview.EnvironmentResult{Status: preview.Unchanged}
 			liveDiff(&r, los, diff.Options{Context: 3, From: "live", To: "head"})
-			var all strings.Builder
-			for _, c := range r.Resources {
-				all.WriteString(c.Diff)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all.String(), w) {
-					t.Errorf("diff lacks %q:\n%s", w, all.String())
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(all.String(), w) {
-					t.Errorf("diff shows %q:\n%s", w, all.String())
-				}
-			}
+			checkDiffText(t, r, tt.want, tt.notWant)
 			if r.Status != tt.status {
 				t.Errorf("status %s, want %s", r.Status, tt.status)
 			}

@@ -48,20 +48,7 @@ func TestLiveDiffMasks(t *testing.T) {
 			}
 			r := preview.EnvironmentResult{Status: preview.Unchanged}
 			read := liveDiff(&r, run, diff.Options{Context: 3, From: "live", To: "head", Mask: tt.mask})
-			var all strings.Builder
-			for _, c := range r.Resources {
-				all.WriteString(c.Diff)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all.String(), w) {
-					t.Errorf("diff lacks %q:\n%s", w, all.String())
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(all.String(), w) {
-					t.Errorf("diff shows %q:\n%s", w, all.String())
-				}
-			}
+			checkDiffText(t, r, tt.want, tt.notWant)
 			if read != (unread{untracked: 1, refused: 1}) || r.Status == preview.Error {
 				t.Errorf("unread %+v, status %s; want 1 untracked, 1 refused, no error", read, r.Status)
 			}
@@ -132,5 +119,25 @@ func TestLiveDefinitions(t *testing.T) {
 				t.Errorf("snoop defined: %v, want %v", ok, tt.wantSnoop)
 			}
 		})
+	}
+}
+
+// checkDiffText: the diffs of r's resources show every string of want and
+// none of notWant.
+func checkDiffText(t *testing.T, r preview.EnvironmentResult, want, notWant []string) {
+	t.Helper()
+	var all strings.Builder
+	for _, c := range r.Resources {
+		all.WriteString(c.Diff)
+	}
+	for _, w := range want {
+		if !strings.Contains(all.String(), w) {
+			t.Errorf("diff lacks %q:\n%s", w, all.String())
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(all.String(), w) {
+			t.Errorf("diff shows %q:\n%s", w, all.String())
+		}
 	}
 }

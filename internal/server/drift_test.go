@@ -67,20 +67,7 @@ func TestSelfHeal(t *testing.T) {
 	h.scaleAs("kubectl-scale", 7)
 	h.waitFor("drift to be healed", func() bool { return h.replicas() == 3 })
 
-	configmaps := deployments
-	configmaps.Group, configmaps.Resource = "", "configmaps"
-	cms, err := h.dyn.Resource(configmaps).Namespace("production").List(context.Background(), metav1.ListOptions{LabelSelector: "ferry.dev/app"})
-	if err != nil || len(cms.Items) == 0 {
-		t.Fatalf("no tracked ConfigMap to delete: %v", err)
-	}
-	name := cms.Items[0].GetName()
-	if err := h.dyn.Resource(configmaps).Namespace("production").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the deleted ConfigMap to be recreated", func() bool {
-		_, err := h.dyn.Resource(configmaps).Namespace("production").Get(context.Background(), name, metav1.GetOptions{})
-		return err == nil
-	})
+	h.deleteTrackedConfigMap(t)
 
 	var drifts, heals []history.Event
 	for _, e := range h.audit() {
@@ -247,4 +234,24 @@ func (h *syncHarness) createConfigMap(ns, name string, data map[string]any) {
 	if _, err := h.dyn.Resource(configmaps).Namespace(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// deleteTrackedConfigMap deletes a ConfigMap ferry tracks in production
+// and waits for self-heal to recreate it.
+func (h *syncHarness) deleteTrackedConfigMap(t *testing.T) {
+	t.Helper()
+	configmaps := deployments
+	configmaps.Group, configmaps.Resource = "", "configmaps"
+	cms, err := h.dyn.Resource(configmaps).Namespace("production").List(context.Background(), metav1.ListOptions{LabelSelector: "ferry.dev/app"})
+	if err != nil || len(cms.Items) == 0 {
+		t.Fatalf("no tracked ConfigMap to delete: %v", err)
+	}
+	name := cms.Items[0].GetName()
+	if err := h.dyn.Resource(configmaps).Namespace("production").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the deleted ConfigMap to be recreated", func() bool {
+		_, err := h.dyn.Resource(configmaps).Namespace("production").Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil
+	})
 }

@@ -1,11 +1,8 @@
 package server
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferry-gitops/ferry/internal/history"
 )
@@ -28,20 +25,7 @@ func TestSelfHealIgnoreDifferences(t *testing.T) {
 	h.waitFor("the first sync", func() bool { return last(h.deploymentStates("payment-service")) == "success" })
 
 	h.scaleAs("hpa", 7)
-	configmaps := deployments
-	configmaps.Group, configmaps.Resource = "", "configmaps"
-	cms, err := h.dyn.Resource(configmaps).Namespace("production").List(context.Background(), metav1.ListOptions{LabelSelector: "ferry.dev/app"})
-	if err != nil || len(cms.Items) == 0 {
-		t.Fatalf("no tracked ConfigMap to delete: %v", err)
-	}
-	name := cms.Items[0].GetName()
-	if err := h.dyn.Resource(configmaps).Namespace("production").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	h.waitFor("the deleted ConfigMap to be recreated", func() bool {
-		_, err := h.dyn.Resource(configmaps).Namespace("production").Get(context.Background(), name, metav1.GetOptions{})
-		return err == nil
-	})
+	h.deleteTrackedConfigMap(t)
 	if got := h.replicas(); got != 7 {
 		t.Errorf("replicas %d after the heal, want the autoscaler's 7", got)
 	}
