@@ -29,10 +29,12 @@ type cluster struct {
 	synced             []manifest.Object
 	prev               syncer.Inventory
 	timeout            time.Duration
+	// hookTimeout is the bound the sync was given for each wave of hooks.
+	hookTimeout time.Duration
 }
 
 func (c *cluster) Sync(_ context.Context, objs []manifest.Object, prev syncer.Inventory, opts syncer.Options) (*syncer.ChangeSet, syncer.Inventory, error) {
-	c.synced, c.prev = objs, prev
+	c.synced, c.prev, c.hookTimeout = objs, prev, opts.HealthTimeout
 	cs := &syncer.ChangeSet{App: opts.App}
 	var inv syncer.Inventory
 	for _, o := range objs {
@@ -95,6 +97,11 @@ func TestRun(t *testing.T) {
 			}
 			if tt.result == history.Succeeded && c.timeout != time.Minute {
 				t.Errorf("health waited %s, want the server's 1m", c.timeout)
+			}
+			if tt.result != history.Failed || tt.retryable {
+				if c.hookTimeout != time.Minute { // sync hooks are bounded by the same timeout
+					t.Errorf("the sync's hooks were bounded by %s, want the server's 1m", c.hookTimeout)
+				}
 			}
 		})
 	}
